@@ -32,8 +32,11 @@ class Embedder:
         self.path = path
         self.batch_size = batch_size
         self._model = SentenceTransformer(str(path), device=device, local_files_only=True)
-        self.dimension = int(self._model.get_sentence_embedding_dimension())
-        self.model_id = f"{path.name}@{_weights_fingerprint(path)}"
+        dimension = getattr(self._model, "get_embedding_dimension", None) or \
+            self._model.get_sentence_embedding_dimension
+        self.dimension = int(dimension())
+        name = "all-MiniLM-L6-v2" if not model else path.name
+        self.model_id = f"{name}@{_weights_fingerprint(path)}"
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""

@@ -1,10 +1,13 @@
 """Rank a codebook's codes for each sentence by similarity to their definitions and exemplars.
 
-How the two are combined: a code's score is the cosine similarity of its best-matching piece of
-evidence (its definition line, an exemplar, or one sentence of an exemplar), clipped to [0, 1]. Taking
-the best match, rather than an average, keeps one apt exemplar from being diluted by the code's other
-exemplars or by a definition written in a textbook register, and it makes the evidence shown to the coder
-the exact text that produced the score. The README reports how this compared with the alternatives.
+How definition and exemplars are combined: every code has several pieces of evidence (its definition line,
+each exemplar, and each sentence of a long exemplar). A code's score is the mean cosine similarity of the
+sentence to the code's `evidence_k` best-matching pieces (3 by default; all of them if it has fewer),
+clipped to [0, 1]. The mean of the best few behaves like a nearest-neighbour vote: a code scores high when
+its definition and exemplars agree about the sentence, not when one stray exemplar happens to share a word
+with it, and codes with many exemplars gain less from sheer numbers than under a plain maximum. The evidence
+shown to the coder is the single best-matching piece. On held-out quotes this beat the plain maximum, the
+definition alone and fixed weightings of definition and best exemplar (README, "How suggestions are scored").
 """
 
 from dataclasses import dataclass
@@ -36,44 +39,51 @@ def with_context(vectors: np.ndarray, groups: list, window: int, weight: float =
     if window <= 0 or len(vectors) == 0:
         return vectors
     out = vectors.copy()
-    n = len(vectors)
-    for i in range(n):
-        lo, hi = max(0, i - window), min(n, i + window + 1)
+    for i in range(len(vectors)):
+        lo, hi = max(0, i - window), min(len(vectors), i + window + 1)
         neighbours = [j for j in range(lo, hi) if j != i and groups[j] == groups[i]]
         if neighbours:
             out[i] = vectors[i] + weight * vectors[neighbours].mean(axis=0)
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    return out / np.maximum(norms, 1e-12)
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
-def _code_slices(index: CodeIndex) -> np.ndarray:
-    """Start row of each code's units; units are stored grouped by code, in code order."""
-    unit_code = np.fromiter((u.code for u in index.units), dtype=np.int64, count=len(index.units))
-    return np.flatnonzero(np.r_[True, unit_code[1:] != unit_code[:-1]])
+def _slices(index: CodeIndex) -> list[tuple[int, int]]:
+    """(start, end) rows of each code's evidence; units are stored grouped by code, in code order."""
+    bounds: list[tuple[int, int]] = []
+    for row, unit in enumerate(index.units):
+        if unit.code == len(bounds):
+            bounds.append((row, row + 1))
+        else:
+            bounds[-1] = (bounds[-1][0], row + 1)
+    return bounds
 
 
-def code_scores(index: CodeIndex, vectors: np.ndarray) -> np.ndarray:
-    """Per sentence (row) and code (column): the best similarity to any of the code's evidence, in [0, 1]."""
+def score_codes(index: CodeIndex, vectors: np.ndarray, evidence_k: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Scores (sentences x codes) in [0, 1], and for each the row of the best-matching evidence unit."""
     sims = vectors @ index.vectors.T
-    return np.clip(np.maximum.reduceat(sims, _code_slices(index), axis=1), 0.0, 1.0)
+    scores = np.empty((len(vectors), len(index.codes)), dtype=np.float32)
+    best = np.empty((len(vectors), len(index.codes)), dtype=np.int64)
+    for c, (start, end) in enumerate(_slices(index)):
+        block = sims[:, start:end]
+        k = min(evidence_k, end - start)
+        top = np.partition(block, end - start - k, axis=1)[:, end - start - k:]
+        scores[:, c] = top.mean(axis=1)
+        best[:, c] = start + block.argmax(axis=1)
+    return np.clip(scores, 0.0, 1.0), best
 
 
-def suggest(index: CodeIndex, vectors: np.ndarray, top_k: int) -> list[list[Candidate]]:
+def suggest(index: CodeIndex, vectors: np.ndarray, top_k: int, evidence_k: int = 3) -> list[list[Candidate]]:
     """The top_k codes for every row of `vectors`, best first, each with its best-matching evidence."""
     if len(vectors) == 0:
         return []
-    sims = vectors @ index.vectors.T  # (sentences, evidence units)
-    starts = _code_slices(index)
-    ends = np.r_[starts[1:], len(index.units)]
-    scores = np.clip(np.maximum.reduceat(sims, starts, axis=1), 0.0, 1.0)
+    scores, best = score_codes(index, vectors, evidence_k)
     k = min(top_k, scores.shape[1])
     top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     results: list[list[Candidate]] = []
     for row, codes in enumerate(top):
         candidates = []
         for c in codes[np.argsort(-scores[row, codes], kind="stable")]:
-            unit = index.units[starts[c] + int(np.argmax(sims[row, starts[c]:ends[c]]))]
-            code = index.codes[c]
+            unit, code = index.units[best[row, c]], index.codes[c]
             candidates.append(Candidate(code.id, code.label, index.groups[c], round(float(scores[row, c]), 4),
                                         unit.kind, unit.text, unit.source))
         results.append(candidates)
