@@ -80,6 +80,15 @@ class TranscriptIn(BaseModel):
     context: int = Field(0, ge=0, le=5)
 
 
+class RunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    codebook: str | None = None
+    top_k: int | None = Field(None, ge=1, le=50)
+    threshold: float | None = Field(None, ge=0, le=1)
+    context: int = Field(0, ge=0, le=5)
+
+
 class SegmentOut(BaseModel):
     id: int
     position: int

@@ -19,7 +19,7 @@ from app.engine.segment import (
     turns_from_text,
 )
 from app.engine.suggest import Candidate, suggest, with_context
-from app.errors import InvalidInput
+from app.errors import InvalidInput, NotFound
 from app.services.codebooks import CodebookCatalog
 from taxonomy import ResolvedCodebook
 
@@ -123,7 +123,44 @@ class Coder:
     def code_transcript(self, session: Session, data: TranscriptInput) -> tuple[Transcript, SuggestionRun]:
         """Segment, embed, suggest and store a transcript, all in one transaction."""
         codebook, index = self.index_for(session, data.options.codebook)
-        top_k, threshold = self._params(data.options)
+        text, source_format, segments = self._segment(data)
+        skips = [self._skip_reason(s, data.code_interviewer) for s in segments]
+        vectors = self.embedder.encode([s.text for s in segments])
+        rows = self._suggestion_rows(index, vectors, [s.turn_index for s in segments], skips, data.options)
+
+        # Everything is computed; only now touch the database, in one transaction.
+        transcript = store.add_transcript(
+            session,
+            fields=dict(title=data.title, participant_id=data.participant_id, role=data.role, site=data.site,
+                        trial_arm=data.trial_arm, extra=data.extra, source_format=source_format, text=text),
+            segments=[_segment_row(i, s, skips[i], vectors[i], self.embedder.model_id)
+                      for i, s in enumerate(segments)],
+        )
+        run = self._store_run(session, transcript, codebook, index, rows, data.options)
+        session.commit()
+        return transcript, run
+
+    def resuggest(self, session: Session, transcript_id: int,
+                  options: SuggestOptions) -> tuple[Transcript, SuggestionRun]:
+        """A new current run over a stored transcript, from its stored embeddings (no re-encoding)."""
+        transcript = store.get_transcript(session, transcript_id=transcript_id)
+        if transcript is None:
+            raise NotFound(f"no transcript with id {transcript_id}")
+        codebook, index = self.index_for(session, options.codebook)
+        segments = transcript.segments
+        stale = [s for s in segments if s.embedding is None or s.embedding_model != self.embedder.model_id]
+        if stale:  # stored under another model: encode again and keep the new vectors
+            for seg, vector in zip(stale, self.embedder.encode([s.text for s in stale]), strict=True):
+                seg.embedding, seg.embedding_model = vector.tobytes(), self.embedder.model_id
+        vectors = np.stack([np.frombuffer(s.embedding, dtype=np.float32) for s in segments])
+        rows = self._suggestion_rows(index, vectors, [s.turn_index for s in segments],
+                                     [s.skip_reason for s in segments], options)
+        run = self._store_run(session, transcript, codebook, index, rows, options)
+        session.commit()
+        return transcript, run
+
+    def _segment(self, data: TranscriptInput) -> tuple[str, str, list[Segment]]:
+        """The stored text, its format, and its sentences, or InvalidInput saying what is wrong."""
         roles = RoleMapper(self.settings.role_patterns, data.speaker_roles, check_role(data.role))
         if data.turns is not None:
             if not data.turns:
@@ -144,36 +181,31 @@ class Coder:
         if len(segments) > self.settings.max_segments:
             raise InvalidInput(f"{len(segments)} sentences is more than the limit of "
                                f"{self.settings.max_segments} for one transcript; split it")
+        return text, source_format, segments
 
-        skips = [self._skip_reason(s, data.code_interviewer) for s in segments]
-        vectors = self.embedder.encode([s.text for s in segments])
+    def _suggestion_rows(self, index: CodeIndex, vectors: np.ndarray, turns: list[int],
+                         skips: list[str | None], options: SuggestOptions) -> list[tuple[int, int, Candidate]]:
+        """(segment position, rank, candidate) for every coded segment."""
+        top_k, _ = self._params(options)
         coded = [i for i, reason in enumerate(skips) if reason is None]
-        contextual = with_context(vectors, [s.turn_index for s in segments], data.options.context)
-        ranked = dict(zip(coded, suggest(index, contextual[coded], top_k, self.settings.evidence_k), strict=True))
+        contextual = with_context(vectors, turns, options.context)
+        ranked = suggest(index, contextual[coded], top_k, self.settings.evidence_k)
+        return [(i, rank, c) for i, candidates in zip(coded, ranked, strict=True)
+                for rank, c in enumerate(candidates, start=1)]
 
-        # Everything is computed; only now touch the database, in one transaction.
+    def _store_run(self, session: Session, transcript: Transcript, codebook: ResolvedCodebook, index: CodeIndex,
+                   rows: list[tuple[int, int, Candidate]], options: SuggestOptions) -> SuggestionRun:
+        top_k, threshold = self._params(options)
         store.ensure_snapshot(session, digest=index.codebook_digest, name=index.codebook_name,
-                              version=index.codebook_version,
-                              content=codebook.content())
-        transcript = store.add_transcript(
-            session,
-            fields=dict(title=data.title, participant_id=data.participant_id, role=data.role, site=data.site,
-                        trial_arm=data.trial_arm, extra=data.extra, source_format=source_format, text=text),
-            segments=[_segment_row(i, s, skips[i], vectors[i], self.embedder.model_id)
-                      for i, s in enumerate(segments)],
-        )
-        rows = [
-            dict(segment_id=transcript.segments[i].id, rank=rank, code_id=c.code_id, code_label=c.label,
-                 code_group=c.group, score=c.score, evidence_kind=c.evidence_kind,
-                 evidence_text=c.evidence_text, evidence_source=c.evidence_source)
-            for i, candidates in ranked.items() for rank, c in enumerate(candidates, start=1)
-        ]
-        run = store.add_run(session, transcript_id=transcript.id, suggestions=rows, fields=dict(
+                              version=index.codebook_version, content=codebook.content())
+        ids = [seg.id for seg in transcript.segments]
+        suggestions = [dict(segment_id=ids[i], rank=rank, code_id=c.code_id, code_label=c.label, code_group=c.group,
+                            score=c.score, evidence_kind=c.evidence_kind, evidence_text=c.evidence_text,
+                            evidence_source=c.evidence_source) for i, rank, c in rows]
+        return store.add_run(session, transcript_id=transcript.id, suggestions=suggestions, fields=dict(
             codebook_name=index.codebook_name, codebook_version=index.codebook_version,
             codebook_digest=index.codebook_digest, model_id=index.model_id, top_k=top_k,
-            threshold=threshold, evidence_k=self.settings.evidence_k, context_window=data.options.context))
-        session.commit()
-        return transcript, run
+            threshold=threshold, evidence_k=self.settings.evidence_k, context_window=options.context))
 
     def _skip_reason(self, segment: Segment, code_interviewer: bool) -> str | None:
         if segment.role == "interviewer" and not code_interviewer:

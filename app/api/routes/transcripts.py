@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from app.api.deps import CoderDep, SessionDep
 from app.api.presenters import summary_out, transcript_out
-from app.api.schemas import ErrorOut, Role, TranscriptIn, TranscriptOut, TranscriptPage
+from app.api.schemas import ErrorOut, Role, RunIn, TranscriptIn, TranscriptOut, TranscriptPage
 from app.api.text_body import read_text_body
 from app.db import store
 from app.errors import InvalidInput, NotFound
@@ -83,3 +83,12 @@ def get_suggestions(
     run = store.current_run(session, transcript_id=transcript_id)
     suggestions = store.run_suggestions(session, run_id=run.id) if run else []
     return transcript_out(transcript, run, suggestions, min_score=min_score, code=code, role=role)
+
+
+@router.post("/{transcript_id}/runs", status_code=201, response_model=TranscriptOut,
+             responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
+def resuggest(transcript_id: int, body: RunIn, session: SessionDep, coder: CoderDep) -> TranscriptOut:
+    """Suggest again (another codebook, threshold or context) from the stored embeddings; earlier runs are kept."""
+    transcript, run = coder.resuggest(session, transcript_id,
+                                      SuggestOptions(body.codebook, body.top_k, body.threshold, body.context))
+    return transcript_out(transcript, run, store.run_suggestions(session, run_id=run.id))

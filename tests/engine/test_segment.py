@@ -1,0 +1,88 @@
+"""Speaker turns and sentences, with offsets that always point at the exact words."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.config import DEFAULT_ROLE_PATTERNS
+from app.engine.segment import RoleMapper, document_from_turns, split_sentences, turns_from_text
+from app.errors import InvalidInput
+
+ROLES = RoleMapper(DEFAULT_ROLE_PATTERNS)
+
+TRANSCRIPT = """Interview 7, Setting_2 (transcribed verbatim)
+
+Interviewer: How did the sessions go? Tell me about them.
+Interviewee_PW6: I'm not coming from a clinician point of view. I'm coming from a shared experience.
+They open up a bit more.
+I: Thanks.
+SP3: She was lovely: really kind.
+[00:01:02] Anna Smith: Yes. At 10:30 we met.
+"""
+
+
+def test_label_styles_speakers_and_roles():
+    turns = turns_from_text(TRANSCRIPT, ROLES)
+    assert [(t.speaker, t.role) for t in turns] == [
+        ("Interviewer", "interviewer"), ("Interviewee_PW6", "peer_worker"), ("I", "interviewer"),
+        ("SP3", "supported_peer"), ("Anna Smith", "other")]
+
+
+def test_offsets_point_at_the_exact_words():
+    segments = split_sentences(TRANSCRIPT, turns_from_text(TRANSCRIPT, ROLES))
+    assert all(TRANSCRIPT[s.start:s.end] == s.text for s in segments)
+    pw = [s.text for s in segments if s.speaker == "Interviewee_PW6"]
+    assert pw == ["I'm not coming from a clinician point of view.", "I'm coming from a shared experience.",
+                  "They open up a bit more."]  # an unlabelled line continues the turn
+    assert [s.sentence_index for s in segments if s.speaker == "Interviewee_PW6"] == [0, 1, 2]
+    # A colon inside a turn, and a time, are not speaker labels.
+    assert "She was lovely: really kind." in [s.text for s in segments]
+    assert "At 10:30 we met." in [s.text for s in segments]
+
+
+def test_preamble_before_the_first_label_is_kept_in_the_text_but_not_coded():
+    segments = split_sentences(TRANSCRIPT, turns_from_text(TRANSCRIPT, ROLES))
+    assert not any("transcribed verbatim" in s.text for s in segments)
+
+
+def test_no_labels_is_an_error_unless_a_default_speaker_is_given():
+    with pytest.raises(InvalidInput, match="no speaker labels"):
+        turns_from_text("Just some words. And more words.", ROLES)
+    turns = turns_from_text("Just some words. And more words.", ROLES, default_speaker="SP1")
+    assert [(t.speaker, t.role, t.start) for t in turns] == [("SP1", "supported_peer", 0)]
+
+
+def test_mapping_and_participant_role():
+    roles = RoleMapper(DEFAULT_ROLE_PATTERNS, speaker_roles={"Anna": "peer_worker"}, participant_role="supported_peer")
+    assert roles.role_for("anna") == "peer_worker"
+    assert roles.role_for("Respondent") == "supported_peer"  # the interview's participant
+    assert roles.role_for("Interviewer") == "interviewer"
+    assert roles.role_for("Bob", declared="other") == "other"
+    with pytest.raises(InvalidInput, match="unknown role"):
+        roles.role_for("Bob", declared="doctor")
+
+
+def test_json_turns_render_to_a_text_the_offsets_index():
+    text, turns = document_from_turns([
+        {"speaker": "Interviewer", "text": "What helped?"},
+        {"speaker": "Maria", "role": "supported_peer", "text": "Talking. She listened to me."},
+    ], ROLES)
+    segments = split_sentences(text, turns)
+    assert text.startswith("Interviewer: What helped?\n\nMaria: Talking.")
+    assert [(s.speaker, s.role, s.text) for s in segments] == [
+        ("Interviewer", "interviewer", "What helped?"), ("Maria", "supported_peer", "Talking."),
+        ("Maria", "supported_peer", "She listened to me.")]
+    assert all(text[s.start:s.end] == s.text for s in segments)
+
+
+words = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=0, max_size=80)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["I", "PW6", "SP3", "Interviewee_PW2", "Maria"]), words),
+                min_size=1, max_size=8))
+def test_offsets_hold_for_any_labelled_text(turn_list):
+    text = "\n".join(f"{speaker}: {said}" for speaker, said in turn_list)
+    for s in split_sentences(text, turns_from_text(text, ROLES)):
+        assert text[s.start:s.end] == s.text
+        assert s.text == s.text.strip() and s.text
