@@ -72,6 +72,8 @@ class CodeIndexCache:
         self.embedder = embedder
         self.cache_dir = cache_dir
         self._memory: dict[tuple[str, str], CodeIndex] = {}
+        # Vectors by text: a new version of a codebook only encodes the definitions and exemplars that changed.
+        self._by_text: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
     def get(self, codebook: ResolvedCodebook) -> CodeIndex:
@@ -85,8 +87,12 @@ class CodeIndexCache:
         units = evidence_units(codebook)
         vectors = self._load(codebook.digest, len(units))
         if vectors is None:
-            vectors = self.embedder.encode([u.text for u in units])
+            missing = list(dict.fromkeys(u.text for u in units if u.text not in self._by_text))
+            self._by_text.update(zip(missing, self.embedder.encode(missing), strict=True))
+            vectors = np.stack([self._by_text[u.text] for u in units])
             self._save(codebook.digest, vectors)
+        else:
+            self._by_text.update(zip((u.text for u in units), vectors, strict=True))
         leaves = codebook.leaves
         groups = tuple(g.label if (g := codebook.group_of(c)) else None for c in leaves)
         return CodeIndex(codebook.name, codebook.digest, codebook.version, self.embedder.model_id,
