@@ -59,7 +59,8 @@ class TestTranscripts:
     def test_not_json(self, client):
         r = client.post("/transcripts", content=b"\x89PNG\r\n\x1a\n", headers={"content-type": "application/json"})
         assert r.status_code == 400 and "parsing the body" in detail(r)
-        r = client.post("/transcripts", content=b'{"text": "SP1: unfinished', headers={"content-type": "application/json"})
+        r = client.post("/transcripts", content=b'{"text": "SP1: unfinished',
+                        headers={"content-type": "application/json"})
         assert r.status_code == 422 and "json_invalid" in detail(r)
 
     def test_ten_megabyte_body(self, client):
@@ -94,7 +95,8 @@ class TestTranscripts:
 @pytest.mark.usefixtures("unchanged")
 class TestCodebooksAndSuggest:
     def test_invalid_yaml(self, client):
-        r = client.post("/codebooks", content=b"name: x\ncodes:\n\t- id: a\n", headers={"content-type": "application/yaml"})
+        r = client.post("/codebooks", content=b"name: x\ncodes:\n\t- id: a\n",
+                        headers={"content-type": "application/yaml"})
         assert r.status_code == 422 and "line 3" in detail(r)
 
     def test_duplicate_ids_empty_labels_unknown_parents(self, client):

@@ -66,7 +66,8 @@ def test_extends_unknown_codebook():
 
 def test_extension_may_not_reuse_an_id_of_its_base():
     base = parse_codebook("name: base\ncodes:\n  - {id: a, label: A}\n")
-    ext = parse_codebook("name: ext\nextends: [base]\ncodes:\n  - {id: a, label: Again}\n  - {id: b, label: B, parent: a}\n")
+    ext = parse_codebook("name: ext\nextends: [base]\ncodes:\n"
+                         "  - {id: a, label: Again}\n  - {id: b, label: B, parent: a}\n")
     with pytest.raises(CodebookError) as info:
         resolve("ext", {"base": base, "ext": ext}.get)
     assert info.value.problems == [{"loc": "ext: a", "msg": "id already used in base"}]

@@ -1,0 +1,1 @@
+"""bct-autocoder: suggest Behaviour Change Technique codes for interview transcripts."""

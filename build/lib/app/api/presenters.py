@@ -1,0 +1,64 @@
+"""Turn stored rows and engine results into response models."""
+
+from app.api.schemas import CodeSuggestion, Evidence, RunOut, SegmentOut, TranscriptOut, TranscriptSummary
+from app.db.tables import Segment, Suggestion, SuggestionRun, Transcript
+from app.engine.suggest import Candidate
+
+
+def candidate_out(c: Candidate, rank: int) -> CodeSuggestion:
+    return CodeSuggestion(code_id=c.code_id, label=c.label, group=c.group, score=c.score, rank=rank,
+                          evidence=Evidence(kind=c.evidence_kind, text=c.evidence_text, source=c.evidence_source))
+
+
+def suggestion_out(s: Suggestion) -> CodeSuggestion:
+    return CodeSuggestion(id=s.id, code_id=s.code_id, label=s.code_label, group=s.code_group, score=s.score,
+                          rank=s.rank, evidence=Evidence(kind=s.evidence_kind, text=s.evidence_text,
+                                                         source=s.evidence_source))
+
+
+def run_out(run: SuggestionRun) -> RunOut:
+    return RunOut(id=run.id, codebook=run.codebook_name, codebook_version=run.codebook_version,
+                  codebook_digest=run.codebook_digest, model=run.model_id, top_k=run.top_k,
+                  threshold=run.threshold, evidence_k=run.evidence_k, context=run.context_window,
+                  created_at=run.created_at)
+
+
+def summary_out(t: Transcript, segment_count: int) -> TranscriptSummary:
+    return TranscriptSummary(id=t.id, title=t.title, participant_id=t.participant_id, role=t.role, site=t.site,
+                             trial_arm=t.trial_arm, extra=t.extra or {}, source_format=t.source_format,
+                             created_at=t.created_at, segment_count=segment_count)
+
+
+def segment_out(seg: Segment, suggestions: list[Suggestion], threshold: float, min_score: float) -> SegmentOut:
+    """A segment with its suggestions at or over min_score; its status always uses the run's threshold."""
+    if seg.skip_reason:
+        status = "skipped"
+    else:
+        status = "suggested" if any(s.score >= threshold for s in suggestions) else "uncoded"
+    return SegmentOut(id=seg.id, position=seg.position, turn_index=seg.turn_index,
+                      sentence_index=seg.sentence_index, speaker=seg.speaker, role=seg.role,
+                      start=seg.char_start, end=seg.char_end, text=seg.text, status=status,
+                      skip_reason=seg.skip_reason,
+                      suggestions=[suggestion_out(s) for s in suggestions if s.score >= min_score])
+
+
+def transcript_out(t: Transcript, run: SuggestionRun | None, suggestions: list[Suggestion], *,
+                   min_score: float | None = None, code: str | None = None, role: str | None = None,
+                   ) -> TranscriptOut:
+    """The transcript and its segments; `code` and `role` keep only the segments that match them."""
+    threshold = run.threshold if run else 1.0
+    floor = threshold if min_score is None else min_score
+    by_segment: dict[int, list[Suggestion]] = {}
+    for s in suggestions:
+        by_segment.setdefault(s.segment_id, []).append(s)
+    segments = []
+    for seg in t.segments:
+        out = segment_out(seg, by_segment.get(seg.id, []), threshold, floor)
+        if role and seg.role != role:
+            continue
+        if code and not any(s.code_id == code for s in out.suggestions):
+            continue
+        segments.append(out)
+    summary = summary_out(t, len(t.segments))
+    return TranscriptOut(**summary.model_dump(), text=t.text, run=run_out(run) if run else None,
+                         segments=segments)

@@ -1,0 +1,24 @@
+"""Stateless suggestions for a snippet: nothing is stored."""
+
+from fastapi import APIRouter
+
+from app.api.deps import CoderDep, SessionDep
+from app.api.presenters import candidate_out
+from app.api.schemas import ErrorOut, SnippetSegmentOut, SuggestIn, SuggestOut
+from app.services.coding import SuggestOptions
+
+router = APIRouter(tags=["suggest"])
+
+
+@router.post("/suggest", response_model=SuggestOut, responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
+def suggest_snippet(body: SuggestIn, session: SessionDep, coder: CoderDep) -> SuggestOut:
+    """Rank codes for a passage (or, with split, for each of its sentences), with the evidence."""
+    result = coder.suggest_snippet(
+        session, body.text, SuggestOptions(body.codebook, body.top_k, body.threshold, body.context), body.split)
+    index = result.index
+    return SuggestOut(
+        codebook=index.codebook_name, codebook_version=index.codebook_version,
+        codebook_digest=index.codebook_digest, model=index.model_id, threshold=result.threshold,
+        segments=[SnippetSegmentOut(text=s.text, start=s.start, end=s.end, status=s.status,
+                                    suggestions=[candidate_out(c, r) for r, c in enumerate(s.candidates, 1)])
+                  for s in result.segments])

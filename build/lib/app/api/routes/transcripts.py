@@ -1,0 +1,94 @@
+"""Post transcripts (JSON or labelled plain text), list them, read their segments and suggestions."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import ValidationError
+
+from app.api.deps import CoderDep, SessionDep
+from app.api.presenters import summary_out, transcript_out
+from app.api.schemas import ErrorOut, Role, RunIn, TranscriptIn, TranscriptOut, TranscriptPage
+from app.api.text_body import read_text_body
+from app.db import store
+from app.errors import InvalidInput, NotFound
+from app.services.coding import SuggestOptions, TranscriptInput
+
+router = APIRouter(prefix="/transcripts", tags=["transcripts"])
+ERRORS = {404: {"model": ErrorOut}, 413: {"model": ErrorOut}, 415: {"model": ErrorOut},
+          422: {"model": ErrorOut}}
+
+
+def _code(body: TranscriptIn, session: SessionDep, coder: CoderDep) -> TranscriptOut:
+    data = TranscriptInput(
+        text=body.text, turns=[t.model_dump() for t in body.turns] if body.turns is not None else None,
+        title=body.title, participant_id=body.participant_id, role=body.role, site=body.site,
+        trial_arm=body.trial_arm, extra=body.extra, speaker_roles=dict(body.speaker_roles),
+        default_speaker=body.default_speaker, code_interviewer=body.code_interviewer,
+        options=SuggestOptions(body.codebook, body.top_k, body.threshold, body.context))
+    transcript, run = coder.code_transcript(session, data)
+    return transcript_out(transcript, run, store.run_suggestions(session, run_id=run.id))
+
+
+@router.post("", status_code=201, response_model=TranscriptOut, responses=ERRORS)
+def post_transcript(body: TranscriptIn, session: SessionDep, coder: CoderDep) -> TranscriptOut:
+    """Store a transcript, split it into sentences and suggest codes for every participant sentence."""
+    return _code(body, session, coder)
+
+
+@router.post("/plain", status_code=201, response_model=TranscriptOut, responses=ERRORS,
+             openapi_extra={"requestBody": {"required": True,
+                                            "content": {"text/plain": {"schema": {"type": "string"}}}}})
+async def post_plain_transcript(
+    request: Request, session: SessionDep, coder: CoderDep,
+    title: str | None = None, participant_id: str | None = None, role: Role | None = None,
+    site: str | None = None, trial_arm: str | None = None, codebook: str | None = None,
+    top_k: Annotated[int | None, Query(ge=1, le=50)] = None,
+    threshold: Annotated[float | None, Query(ge=0, le=1)] = None,
+    context: Annotated[int, Query(ge=0, le=5)] = 0,
+    code_interviewer: bool = False, default_speaker: str | None = None,
+) -> TranscriptOut:
+    """The same, for a plain-text body (e.g. `curl --data-binary @interview.txt`); metadata in the query."""
+    text = await read_text_body(request)
+    try:
+        body = TranscriptIn(text=text, title=title, participant_id=participant_id, role=role, site=site,
+                            trial_arm=trial_arm, codebook=codebook, top_k=top_k, threshold=threshold,
+                            context=context, code_interviewer=code_interviewer, default_speaker=default_speaker)
+    except ValidationError as exc:
+        raise InvalidInput("invalid transcript parameters", exc.errors(include_url=False)) from None
+    return _code(body, session, coder)
+
+
+@router.get("", response_model=TranscriptPage)
+def list_transcripts(session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                     offset: Annotated[int, Query(ge=0)] = 0) -> TranscriptPage:
+    total, rows = store.list_transcripts(session, limit=limit, offset=offset)
+    return TranscriptPage(total=total, items=[summary_out(t, len(t.segments)) for t in rows])
+
+
+@router.get("/{transcript_id}", response_model=TranscriptOut, responses={404: {"model": ErrorOut}})
+def get_transcript(transcript_id: int, session: SessionDep) -> TranscriptOut:
+    """A transcript, its text and every segment, with suggestions at or over the run's threshold."""
+    return get_suggestions(transcript_id, session)
+
+
+@router.get("/{transcript_id}/suggestions", response_model=TranscriptOut, responses={404: {"model": ErrorOut}})
+def get_suggestions(
+    transcript_id: int, session: SessionDep, code: str | None = None, role: Role | None = None,
+    min_score: Annotated[float | None, Query(ge=0, le=1, description="default: the run's threshold")] = None,
+) -> TranscriptOut:
+    """A transcript's segments with their current suggestions, filtered by code, role and score."""
+    transcript = store.get_transcript(session, transcript_id=transcript_id)
+    if transcript is None:
+        raise NotFound(f"no transcript with id {transcript_id}")
+    run = store.current_run(session, transcript_id=transcript_id)
+    suggestions = store.run_suggestions(session, run_id=run.id) if run else []
+    return transcript_out(transcript, run, suggestions, min_score=min_score, code=code, role=role)
+
+
+@router.post("/{transcript_id}/runs", status_code=201, response_model=TranscriptOut,
+             responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
+def resuggest(transcript_id: int, body: RunIn, session: SessionDep, coder: CoderDep) -> TranscriptOut:
+    """Suggest again (another codebook, threshold or context) from the stored embeddings; earlier runs are kept."""
+    transcript, run = coder.resuggest(session, transcript_id,
+                                      SuggestOptions(body.codebook, body.top_k, body.threshold, body.context))
+    return transcript_out(transcript, run, store.run_suggestions(session, run_id=run.id))

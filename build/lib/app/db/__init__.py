@@ -1,0 +1,1 @@
+"""Persistence: ORM tables, queries and writes, migrations. Imports no web or service code."""

@@ -1,0 +1,112 @@
+"""ORM tables: uploaded codebooks, codebook snapshots, transcripts, segments, suggestion runs, suggestions."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class UploadedCodebook(Base):
+    """A codebook a user uploaded; a new version of the same name is a new row."""
+
+    __tablename__ = "codebooks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64))
+    content: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CodebookSnapshot(Base):
+    """The exact (resolved) codebook a suggestion run used, stored once per digest."""
+
+    __tablename__ = "codebook_snapshots"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str] = mapped_column(String(300))
+    content: Mapped[list] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Transcript(Base):
+    __tablename__ = "transcripts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str | None] = mapped_column(String(300))
+    participant_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    role: Mapped[str | None] = mapped_column(String(32))
+    site: Mapped[str | None] = mapped_column(String(100))
+    trial_arm: Mapped[str | None] = mapped_column(String(100))
+    extra: Mapped[dict] = mapped_column(JSON, default=dict)
+    source_format: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    segments: Mapped[list["Segment"]] = relationship(
+        back_populates="transcript", order_by="Segment.position", cascade="all, delete-orphan"
+    )
+
+
+class Segment(Base):
+    """One sentence; transcript.text[char_start:char_end] == text."""
+
+    __tablename__ = "segments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    turn_index: Mapped[int] = mapped_column(Integer)
+    sentence_index: Mapped[int] = mapped_column(Integer)
+    speaker: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(32), index=True)
+    char_start: Mapped[int] = mapped_column(Integer)
+    char_end: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    # Why the segment was not coded ("interviewer", "too_short"), or None when it was.
+    skip_reason: Mapped[str | None] = mapped_column(String(32))
+    # float32 vector, kept so that retraining never re-encodes a sentence.
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    embedding_model: Mapped[str | None] = mapped_column(String(200))
+
+    transcript: Mapped[Transcript] = relationship(back_populates="segments")
+
+
+class SuggestionRun(Base):
+    """One pass of the suggester over a transcript: which model, codebook and parameters made it."""
+
+    __tablename__ = "suggestion_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"), index=True)
+    codebook_name: Mapped[str] = mapped_column(String(200))
+    codebook_version: Mapped[str] = mapped_column(String(300))
+    codebook_digest: Mapped[str] = mapped_column(ForeignKey("codebook_snapshots.digest"))
+    model_id: Mapped[str] = mapped_column(String(200))
+    top_k: Mapped[int] = mapped_column(Integer)
+    threshold: Mapped[float] = mapped_column(Float)
+    evidence_k: Mapped[int] = mapped_column(Integer)
+    context_window: Mapped[int] = mapped_column(Integer)
+    current: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Suggestion(Base):
+    __tablename__ = "suggestions"
+    __table_args__ = (Index("ix_suggestions_run_segment", "run_id", "segment_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("suggestion_runs.id", ondelete="CASCADE"))
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
+    rank: Mapped[int] = mapped_column(Integer)
+    code_id: Mapped[str] = mapped_column(String(64), index=True)
+    code_label: Mapped[str] = mapped_column(String(300))
+    code_group: Mapped[str | None] = mapped_column(String(300))
+    score: Mapped[float] = mapped_column(Float)
+    evidence_kind: Mapped[str] = mapped_column(String(16))
+    evidence_text: Mapped[str] = mapped_column(Text)
+    evidence_source: Mapped[str] = mapped_column(String(300))

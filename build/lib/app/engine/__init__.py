@@ -1,0 +1,1 @@
+"""Pure domain logic: segmentation, embedding, similarity. No web framework, no database."""

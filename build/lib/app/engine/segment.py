@@ -1,0 +1,139 @@
+"""Split a transcript into speaker turns and sentences, keeping exact character offsets."""
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import spacy
+
+from app.config import ROLES
+from app.errors import InvalidInput
+
+# "PW6: text", "Interviewee_PW6: text", "I: text", "[00:01:02] SP3: text". A label starts with a letter,
+# has at most four words and no sentence punctuation, so "At 10:30 we met" is not read as a label.
+LABEL_LINE = re.compile(
+    r"^[ \t]*(?:\[[0-9:.,]+\][ \t]*)?"
+    r"(?P<label>[A-Za-z][\w.'’-]*(?:[ \t][\w.'’-]+){0,3}?)[ \t]*:(?:[ \t]+|$)(?P<rest>.*)$"
+)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One speaker's uninterrupted talk; start/end index the transcript's stored text."""
+
+    index: int
+    speaker: str
+    role: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One sentence of one turn; text == transcript_text[start:end]."""
+
+    turn_index: int
+    sentence_index: int
+    speaker: str
+    role: str
+    start: int
+    end: int
+    text: str
+
+
+class RoleMapper:
+    """Decide a speaker's role: declared role, then explicit mapping, then label patterns."""
+
+    def __init__(self, patterns: dict[str, str], speaker_roles: dict[str, str] | None = None,
+                 participant_role: str | None = None):
+        self.patterns = [(re.compile(p, re.IGNORECASE), role) for p, role in patterns.items()]
+        self.speaker_roles = {k.strip().lower(): v for k, v in (speaker_roles or {}).items()}
+        self.participant_role = participant_role
+        for role in [*self.speaker_roles.values(), participant_role]:
+            check_role(role)
+
+    def role_for(self, speaker: str, declared: str | None = None) -> str:
+        if declared:
+            return check_role(declared)
+        key = speaker.strip().lower()
+        if key in self.speaker_roles:
+            return self.speaker_roles[key]
+        for pattern, role in self.patterns:
+            if pattern.search(key):
+                return role
+        # In a one-to-one interview every non-interviewer voice is the participant's.
+        return self.participant_role or "other"
+
+
+def check_role(role: str | None) -> str | None:
+    if role is not None and role not in ROLES:
+        raise InvalidInput(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    return role
+
+
+def turns_from_text(text: str, roles: RoleMapper, default_speaker: str | None = None) -> list[Turn]:
+    """Find speaker turns in labelled plain text. Unlabelled lines continue the previous turn."""
+    heads: list[tuple[int, str]] = []  # (offset where the turn's words start, speaker)
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        match = LABEL_LINE.match(line.rstrip("\r\n"))
+        if match:
+            heads.append((offset + match.start("rest"), match.group("label").strip()))
+        offset += len(line)
+    if not heads:
+        if default_speaker is None:
+            raise InvalidInput(
+                "no speaker labels found: start each turn on a new line with a label such as "
+                "'Interviewer:', 'PW6:' or 'SP3:', send JSON turns, or set default_speaker "
+                "to code the whole text as one speaker"
+            )
+        heads = [(0, default_speaker)]
+    turns = []
+    for i, (start, speaker) in enumerate(heads):
+        end = heads[i + 1][0] if i + 1 < len(heads) else len(text)
+        if i + 1 < len(heads):  # the next turn's label belongs to the next turn, not to this one
+            end = text.rfind("\n", start, end) + 1 or end
+        turns.append(Turn(i, speaker, roles.role_for(speaker), start, end))
+    return turns
+
+
+def document_from_turns(items: list[dict], roles: RoleMapper) -> tuple[str, list[Turn]]:
+    """Render JSON turns as 'Speaker: text' lines; offsets index that rendered text."""
+    parts: list[str] = []
+    turns: list[Turn] = []
+    offset = 0
+    for i, item in enumerate(items):
+        speaker, words = item["speaker"].strip(), item["text"]
+        head = f"{speaker}: "
+        parts += [head, words, "\n\n"]
+        start = offset + len(head)
+        turns.append(Turn(i, speaker, roles.role_for(speaker, item.get("role")), start, start + len(words)))
+        offset = start + len(words) + 2
+    return "".join(parts), turns
+
+
+@lru_cache(maxsize=1)
+def _sentencizer() -> spacy.language.Language:
+    # A blank English pipeline with the rule-based sentencizer: no model to download.
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    return nlp
+
+
+def split_sentences(text: str, turns: list[Turn]) -> list[Segment]:
+    """Split every turn into sentences; offsets are into `text`, trimmed of surrounding space."""
+    nlp = _sentencizer()
+    segments: list[Segment] = []
+    docs = nlp.pipe(text[t.start:t.end] for t in turns)
+    for turn, doc in zip(turns, docs, strict=True):
+        index = 0
+        for sent in doc.sents:
+            raw = sent.text
+            stripped = raw.strip()
+            if not stripped:
+                continue
+            start = turn.start + sent.start_char + (len(raw) - len(raw.lstrip()))
+            end = start + len(stripped)
+            segments.append(Segment(turn.index, index, turn.speaker, turn.role, start, end, stripped))
+            index += 1
+    return segments

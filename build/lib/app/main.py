@@ -1,0 +1,57 @@
+"""The FastAPI application: create_app() wires settings, database, embedder and routes together."""
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from app.api.limits import BodySizeLimit
+from app.api.routes import codebooks, health, suggest, transcripts
+from app.config import Settings, get_settings
+from app.db.migrate import upgrade
+from app.db.session import make_engine, make_session_factory
+from app.engine.embed import Embedder
+from app.errors import AutocoderError, Conflict, InvalidInput, NotFound, UnsupportedContent
+from app.services.codebooks import CodebookCatalog
+from app.services.coding import Coder
+
+STATUS = {InvalidInput: 422, NotFound: 404, Conflict: 409, UnsupportedContent: 415}
+
+
+def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
+    """Build the app; pass an embedder to share one loaded model between apps (as the tests do)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        upgrade(settings.database_url)
+        engine = make_engine(settings.database_url)
+        app.state.session_factory = make_session_factory(engine)
+        model = embedder or Embedder(settings.embedding_model, device=settings.embedding_device,
+                                     batch_size=settings.embedding_batch_size)
+        coder = Coder(settings, model, CodebookCatalog(settings.taxonomy_dir))
+        with app.state.session_factory() as session:
+            coder.index_for(session, settings.default_codebook)  # encode the default codebook once, now
+        app.state.coder = coder
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="bct-autocoder",
+        version="0.1.0",
+        description="Suggest Behaviour Change Technique codes for interview transcripts.",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(AutocoderError)
+    async def domain_error(_: Request, exc: AutocoderError) -> JSONResponse:
+        status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
+        body = {"detail": exc.message}
+        if exc.details:
+            body["problems"] = exc.details
+        return JSONResponse(status_code=status, content=body)
+
+    for module in (health, codebooks, transcripts, suggest):
+        app.include_router(module.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

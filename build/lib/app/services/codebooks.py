@@ -1,0 +1,86 @@
+"""The codebook catalogue: built-in codebooks from taxonomy files, plus what users upload."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from app.db import store
+from app.errors import Conflict, InvalidInput, NotFound
+from taxonomy import Codebook, CodebookError, ResolvedCodebook, load_codebook_file, parse_codebook, resolve
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    name: str
+    title: str
+    version: str
+    origin: str  # "builtin" or "upload"
+    extends: list[str]
+    codes: int
+    leaves: int
+
+
+class CodebookCatalog:
+    """Finds codebooks by name; an uploaded codebook never replaces a built-in one."""
+
+    def __init__(self, taxonomy_dir: Path):
+        self.builtin: dict[str, Codebook] = {}
+        for path in sorted(taxonomy_dir.glob("*.yaml")):
+            book = load_codebook_file(path)  # a broken built-in codebook should stop start-up loudly
+            self.builtin[book.name] = book
+
+    def _lookup(self, session: Session):
+        def lookup(name: str) -> Codebook | None:
+            if name in self.builtin:
+                return self.builtin[name]
+            row = store.latest_uploaded_codebook(session, name=name)
+            return Codebook.model_validate(row.content) if row else None
+
+        return lookup
+
+    def resolve(self, session: Session, name: str) -> ResolvedCodebook:
+        """The named codebook ('a' or 'a+b'), with everything it extends merged in."""
+        try:
+            return resolve(name, self._lookup(session))
+        except CodebookError as exc:
+            if exc.message.startswith("unknown codebook"):
+                known = ", ".join(self.names(session))
+                raise NotFound(f"{exc.message}; known codebooks: {known}") from None
+            raise InvalidInput(exc.message, exc.problems) from None
+
+    def names(self, session: Session) -> list[str]:
+        return sorted(set(self.builtin) | set(store.uploaded_codebook_names(session)))
+
+    def entries(self, session: Session) -> list[CatalogEntry]:
+        lookup = self._lookup(session)
+        out = []
+        for name in self.names(session):
+            book = lookup(name)
+            resolved = self.resolve(session, name)
+            out.append(CatalogEntry(name, book.title, book.version,
+                                    "builtin" if name in self.builtin else "upload",
+                                    book.extends, len(resolved.codes), len(resolved.leaves)))
+        return out
+
+    def upload(self, session: Session, text: str) -> tuple[ResolvedCodebook, bool]:
+        """Validate and store a codebook; returns it resolved and whether it was new."""
+        try:
+            book = parse_codebook(text, source="uploaded codebook")
+        except CodebookError as exc:
+            raise InvalidInput(exc.message, exc.problems) from None
+        if book.name in self.builtin:
+            raise Conflict(f"{book.name!r} is a built-in codebook; upload yours under another name "
+                           f"(it can extend {book.name!r})")
+        lookup = self._lookup(session)
+        try:
+            resolved = resolve(book.name, lambda n: book if n == book.name else lookup(n))
+        except CodebookError as exc:
+            raise InvalidInput(exc.message, exc.problems) from None
+        own_digest = ResolvedCodebook(book.name, (book,), tuple(book.codes)).digest
+        latest = store.latest_uploaded_codebook(session, name=book.name)
+        if latest is not None and latest.digest == own_digest:
+            return resolved, False
+        store.add_uploaded_codebook(session, name=book.name, version=book.version, digest=own_digest,
+                                    content=book.model_dump())
+        return resolved, True

@@ -1,0 +1,224 @@
+"""Coding use cases: suggest codes for a snippet, and segment, embed, suggest and store a transcript."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.db import store
+from app.db.tables import SuggestionRun, Transcript
+from app.engine.code_index import CodeIndex, CodeIndexCache
+from app.engine.embed import Embedder
+from app.engine.segment import (
+    RoleMapper,
+    Segment,
+    check_role,
+    document_from_turns,
+    split_sentences,
+    turns_from_text,
+)
+from app.engine.suggest import Candidate, suggest, with_context
+from app.errors import InvalidInput, NotFound
+from app.services.codebooks import CodebookCatalog
+from taxonomy import ResolvedCodebook
+
+
+@dataclass
+class SuggestOptions:
+    """What to suggest with; None means the service's default."""
+
+    codebook: str | None = None
+    top_k: int | None = None
+    threshold: float | None = None
+    context: int = 0
+
+
+@dataclass
+class TranscriptInput:
+    """A transcript as posted: labelled text or JSON turns, with its metadata."""
+
+    text: str | None = None
+    turns: list[dict] | None = None
+    title: str | None = None
+    participant_id: str | None = None
+    role: str | None = None
+    site: str | None = None
+    trial_arm: str | None = None
+    extra: dict = field(default_factory=dict)
+    speaker_roles: dict[str, str] = field(default_factory=dict)
+    default_speaker: str | None = None
+    code_interviewer: bool = False
+    options: SuggestOptions = field(default_factory=SuggestOptions)
+
+
+@dataclass(frozen=True)
+class SnippetSegment:
+    text: str
+    start: int
+    end: int
+    candidates: list[Candidate]
+    status: str
+
+
+@dataclass(frozen=True)
+class SnippetResult:
+    index: CodeIndex
+    threshold: float
+    segments: list[SnippetSegment]
+
+
+def check_text(text: str, what: str = "text") -> str:
+    """Refuse empty text and binary content with a message that says which."""
+    if "\x00" in text:
+        raise InvalidInput(f"{what} contains NUL bytes: it looks like a binary file, not a transcript")
+    if not text.strip():
+        raise InvalidInput(f"{what} is empty")
+    return text
+
+
+def status_of(candidates: list[Candidate], threshold: float, skip_reason: str | None = None) -> str:
+    """'skipped', 'suggested' (some code at or over the threshold) or 'uncoded' (none: not forced)."""
+    if skip_reason:
+        return "skipped"
+    return "suggested" if candidates and candidates[0].score >= threshold else "uncoded"
+
+
+class Coder:
+    """Holds the embedder and the codebook index cache; every use case goes through here."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, catalog: CodebookCatalog):
+        self.settings = settings
+        self.embedder = embedder
+        self.catalog = catalog
+        self.indexes = CodeIndexCache(embedder, settings.cache_dir)
+
+    def index_for(self, session: Session, codebook: str | None) -> tuple[ResolvedCodebook, CodeIndex]:
+        resolved = self.catalog.resolve(session, codebook or self.settings.default_codebook)
+        return resolved, self.indexes.get(resolved)
+
+    def _params(self, options: SuggestOptions) -> tuple[int, float]:
+        top_k = options.top_k or self.settings.top_k
+        threshold = self.settings.threshold if options.threshold is None else options.threshold
+        return top_k, threshold
+
+    def suggest_snippet(self, session: Session, text: str, options: SuggestOptions,
+                        split: bool = False) -> SnippetResult:
+        """Stateless: codes for a piece of text, as one passage or sentence by sentence."""
+        check_text(text)
+        _, index = self.index_for(session, options.codebook)
+        top_k, threshold = self._params(options)
+        if split:
+            parts = [(s.start, s.end) for s in split_sentences(text, turns_from_text(text, _NO_ROLES, "text"))]
+        else:
+            start = len(text) - len(text.lstrip())
+            parts = [(start, len(text.rstrip()))]
+        vectors = self.embedder.encode([text[a:b] for a, b in parts])
+        vectors = with_context(vectors, [0] * len(parts), options.context)
+        ranked = suggest(index, vectors, top_k, self.settings.evidence_k)
+        segments = [SnippetSegment(text[a:b], a, b, cands, status_of(cands, threshold))
+                    for (a, b), cands in zip(parts, ranked, strict=True)]
+        return SnippetResult(index, threshold, segments)
+
+    def code_transcript(self, session: Session, data: TranscriptInput) -> tuple[Transcript, SuggestionRun]:
+        """Segment, embed, suggest and store a transcript, all in one transaction."""
+        codebook, index = self.index_for(session, data.options.codebook)
+        text, source_format, segments = self._segment(data)
+        skips = [self._skip_reason(s, data.code_interviewer) for s in segments]
+        vectors = self.embedder.encode([s.text for s in segments])
+        rows = self._suggestion_rows(index, vectors, [s.turn_index for s in segments], skips, data.options)
+
+        # Everything is computed; only now touch the database, in one transaction.
+        transcript = store.add_transcript(
+            session,
+            fields=dict(title=data.title, participant_id=data.participant_id, role=data.role, site=data.site,
+                        trial_arm=data.trial_arm, extra=data.extra, source_format=source_format, text=text),
+            segments=[_segment_row(i, s, skips[i], vectors[i], self.embedder.model_id)
+                      for i, s in enumerate(segments)],
+        )
+        run = self._store_run(session, transcript, codebook, index, rows, data.options)
+        session.commit()
+        return transcript, run
+
+    def resuggest(self, session: Session, transcript_id: int,
+                  options: SuggestOptions) -> tuple[Transcript, SuggestionRun]:
+        """A new current run over a stored transcript, from its stored embeddings (no re-encoding)."""
+        transcript = store.get_transcript(session, transcript_id=transcript_id)
+        if transcript is None:
+            raise NotFound(f"no transcript with id {transcript_id}")
+        codebook, index = self.index_for(session, options.codebook)
+        segments = transcript.segments
+        stale = [s for s in segments if s.embedding is None or s.embedding_model != self.embedder.model_id]
+        if stale:  # stored under another model: encode again and keep the new vectors
+            for seg, vector in zip(stale, self.embedder.encode([s.text for s in stale]), strict=True):
+                seg.embedding, seg.embedding_model = vector.tobytes(), self.embedder.model_id
+        vectors = np.stack([np.frombuffer(s.embedding, dtype=np.float32) for s in segments])
+        rows = self._suggestion_rows(index, vectors, [s.turn_index for s in segments],
+                                     [s.skip_reason for s in segments], options)
+        run = self._store_run(session, transcript, codebook, index, rows, options)
+        session.commit()
+        return transcript, run
+
+    def _segment(self, data: TranscriptInput) -> tuple[str, str, list[Segment]]:
+        """The stored text, its format, and its sentences, or InvalidInput saying what is wrong."""
+        roles = RoleMapper(self.settings.role_patterns, data.speaker_roles, check_role(data.role))
+        if data.turns is not None:
+            if not data.turns:
+                raise InvalidInput("turns is empty")
+            for i, turn in enumerate(data.turns):
+                check_text(turn["text"], f"turns[{i}].text")
+            text, turns = document_from_turns(data.turns, roles)
+            source_format = "turns"
+        elif data.text is not None:
+            text = check_text(data.text)
+            turns = turns_from_text(text, roles, data.default_speaker)
+            source_format = "text"
+        else:
+            raise InvalidInput("send either 'text' (labelled plain text) or 'turns' (a list of turns)")
+        segments = split_sentences(text, turns)
+        if not segments:
+            raise InvalidInput("the transcript has speaker labels but no words after them")
+        if len(segments) > self.settings.max_segments:
+            raise InvalidInput(f"{len(segments)} sentences is more than the limit of "
+                               f"{self.settings.max_segments} for one transcript; split it")
+        return text, source_format, segments
+
+    def _suggestion_rows(self, index: CodeIndex, vectors: np.ndarray, turns: list[int],
+                         skips: list[str | None], options: SuggestOptions) -> list[tuple[int, int, Candidate]]:
+        """(segment position, rank, candidate) for every coded segment."""
+        top_k, _ = self._params(options)
+        coded = [i for i, reason in enumerate(skips) if reason is None]
+        contextual = with_context(vectors, turns, options.context)
+        ranked = suggest(index, contextual[coded], top_k, self.settings.evidence_k)
+        return [(i, rank, c) for i, candidates in zip(coded, ranked, strict=True)
+                for rank, c in enumerate(candidates, start=1)]
+
+    def _store_run(self, session: Session, transcript: Transcript, codebook: ResolvedCodebook, index: CodeIndex,
+                   rows: list[tuple[int, int, Candidate]], options: SuggestOptions) -> SuggestionRun:
+        top_k, threshold = self._params(options)
+        store.ensure_snapshot(session, digest=index.codebook_digest, name=index.codebook_name,
+                              version=index.codebook_version, content=codebook.content())
+        ids = [seg.id for seg in transcript.segments]
+        suggestions = [dict(segment_id=ids[i], rank=rank, code_id=c.code_id, code_label=c.label, code_group=c.group,
+                            score=c.score, evidence_kind=c.evidence_kind, evidence_text=c.evidence_text,
+                            evidence_source=c.evidence_source) for i, rank, c in rows]
+        return store.add_run(session, transcript_id=transcript.id, suggestions=suggestions, fields=dict(
+            codebook_name=index.codebook_name, codebook_version=index.codebook_version,
+            codebook_digest=index.codebook_digest, model_id=index.model_id, top_k=top_k,
+            threshold=threshold, evidence_k=self.settings.evidence_k, context_window=options.context))
+
+    def _skip_reason(self, segment: Segment, code_interviewer: bool) -> str | None:
+        if segment.role == "interviewer" and not code_interviewer:
+            return "interviewer"
+        if len(segment.text.split()) < self.settings.min_words:
+            return "too_short"
+        return None
+
+
+_NO_ROLES = RoleMapper({})
+
+
+def _segment_row(position: int, s: Segment, skip: str | None, vector: np.ndarray, model_id: str) -> dict:
+    return dict(position=position, turn_index=s.turn_index, sentence_index=s.sentence_index, speaker=s.speaker,
+                role=s.role, char_start=s.start, char_end=s.end, text=s.text, skip_reason=skip,
+                embedding=vector.astype(np.float32).tobytes(), embedding_model=model_id)

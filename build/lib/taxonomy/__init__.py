@@ -1,0 +1,15 @@
+"""Codebooks as data: the schema they follow and the loader that validates and combines them."""
+
+from taxonomy.loader import CodebookError, load_codebook_file, parse_codebook, resolve
+from taxonomy.schema import Code, Codebook, Exemplar, ResolvedCodebook
+
+__all__ = [
+    "Code",
+    "Codebook",
+    "CodebookError",
+    "Exemplar",
+    "ResolvedCodebook",
+    "load_codebook_file",
+    "parse_codebook",
+    "resolve",
+]

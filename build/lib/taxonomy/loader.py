@@ -1,0 +1,114 @@
+"""Parse, validate and combine codebooks, with errors a codebook author can act on."""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from taxonomy.schema import Codebook, ResolvedCodebook
+
+
+class CodebookError(ValueError):
+    """A codebook that cannot be used, with every problem found (location and message)."""
+
+    def __init__(self, message: str, problems: list[dict[str, str]] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.problems = problems or []
+
+    def __str__(self) -> str:
+        lines = [self.message] + [f"  {p['loc']}: {p['msg']}" for p in self.problems]
+        return "\n".join(lines)
+
+
+def _location(loc: tuple, data: object) -> str:
+    """Turn pydantic's ('codes', 3, 'label') into 'codes[3] (id 1.4).label'."""
+    out = ""
+    node = data
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            if isinstance(node, dict) and "id" in node:
+                out += f" (id {node['id']})"
+        else:
+            out += f".{part}" if out else str(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return out or "codebook"
+
+
+def parse_codebook(text: str, *, source: str = "codebook") -> Codebook:
+    """Parse YAML or JSON text (JSON is a subset of YAML) into a validated Codebook."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise CodebookError(f"{source} is not valid YAML or JSON{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise CodebookError(f"{source} must be a mapping with 'name' and 'codes', not {type(data).__name__}")
+    try:
+        return Codebook.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            {"loc": _location(err["loc"], data), "msg": err["msg"].removeprefix("Value error, ")}
+            for err in exc.errors()
+        ]
+        raise CodebookError(f"{source} does not follow the codebook schema", problems) from None
+
+
+def load_codebook_file(path: Path) -> Codebook:
+    """Read and validate one codebook file."""
+    return parse_codebook(path.read_text(encoding="utf-8"), source=path.name)
+
+
+def resolve(name: str, lookup: Callable[[str], Codebook | None]) -> ResolvedCodebook:
+    """Combine 'a+b' and every codebook they extend into one, checking ids and parents across them."""
+    order: list[Codebook] = []
+    visiting: list[str] = []
+
+    def visit(part: str) -> None:
+        if any(p.name == part for p in order):
+            return
+        if part in visiting:
+            raise CodebookError(f"codebook {part!r} extends itself through {' -> '.join(visiting)}")
+        book = lookup(part)
+        if book is None:
+            raise CodebookError(f"unknown codebook {part!r}")
+        visiting.append(part)
+        for base in book.extends:
+            visit(base)
+        visiting.pop()
+        order.append(book)
+
+    parts = [p.strip() for p in name.split("+")]
+    if not all(parts):
+        raise CodebookError(f"codebook name {name!r} has an empty part")
+    for part in parts:
+        visit(part)
+
+    problems: list[dict[str, str]] = []
+    owner: dict[str, str] = {}
+    for book in order:
+        for code in book.codes:
+            if code.id in owner:
+                problems.append({"loc": f"{book.name}: {code.id}", "msg": f"id already used in {owner[code.id]}"})
+            owner.setdefault(code.id, book.name)
+    for book in order:
+        for code in book.codes:
+            if code.parent and code.parent not in owner:
+                problems.append({"loc": f"{book.name}: {code.id}", "msg": f"unknown parent {code.parent!r}"})
+    parent_of = {code.id: code.parent for book in order for code in book.codes}
+    for code_id in parent_of:
+        seen, node = {code_id}, parent_of[code_id]
+        while node in parent_of and node not in seen:
+            seen.add(node)
+            node = parent_of[node]
+        if node == code_id:
+            problems.append({"loc": code_id, "msg": "is its own ancestor (parent cycle)"})
+    if problems:
+        raise CodebookError(f"codebook {name!r} cannot be combined", problems)
+    codes = tuple(code for book in order for code in book.codes)
+    return ResolvedCodebook(name=name, parts=tuple(order), codes=codes)
