@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     # A code's score is the mean similarity of its evidence_k best-matching definition/exemplar pieces.
     evidence_k: int = Field(3, ge=1, le=20)
     min_words: int = Field(3, ge=1)
+    # Longer run-on sentences are cut into pieces (the model reads at most 256 word pieces anyway).
+    max_sentence_words: int = Field(80, ge=10, le=180)
     role_patterns: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ROLE_PATTERNS))
 
     max_body_bytes: int = 2_000_000

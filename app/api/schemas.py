@@ -40,6 +40,7 @@ class SnippetSegmentOut(BaseModel):
     start: int
     end: int
     status: Literal["suggested", "uncoded"]
+    truncated: bool = Field(description="longer than the model reads: only its beginning was used; use split")
     suggestions: list[CodeSuggestion]
 
 

@@ -38,6 +38,12 @@ class Embedder:
         name = "all-MiniLM-L6-v2" if not model else path.name
         self.model_id = f"{name}@{_weights_fingerprint(path)}"
 
+    def truncated(self, texts: list[str]) -> list[bool]:
+        """Which texts are longer than the model reads (it silently ignores the rest)."""
+        limit = self._model.max_seq_length
+        ids = self._model.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
+        return [len(row) > limit for row in ids]
+
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
         if not texts:

@@ -120,20 +120,38 @@ def _sentencizer() -> spacy.language.Language:
     return nlp
 
 
-def split_sentences(text: str, turns: list[Turn]) -> list[Segment]:
-    """Split every turn into sentences; offsets are into `text`, trimmed of surrounding space."""
+def split_sentences(text: str, turns: list[Turn], max_words: int = 80) -> list[Segment]:
+    """Split every turn into sentences; offsets are into `text`, trimmed of surrounding space.
+
+    Verbatim transcripts often run on for hundreds of words without a full stop; a "sentence" longer than
+    `max_words` is cut into pieces (after a comma or semicolon where one falls in the second half), so no
+    segment is silently truncated by the embedding model or too long for a coder to judge as one unit.
+    """
     nlp = _sentencizer()
     segments: list[Segment] = []
     docs = nlp.pipe(text[t.start:t.end] for t in turns)
     for turn, doc in zip(turns, docs, strict=True):
         index = 0
         for sent in doc.sents:
-            raw = sent.text
-            stripped = raw.strip()
-            if not stripped:
-                continue
-            start = turn.start + sent.start_char + (len(raw) - len(raw.lstrip()))
-            end = start + len(stripped)
-            segments.append(Segment(turn.index, index, turn.speaker, turn.role, start, end, stripped))
-            index += 1
+            for start, end in _pieces(text, turn.start + sent.start_char, turn.start + sent.end_char, max_words):
+                segments.append(Segment(turn.index, index, turn.speaker, turn.role, start, end, text[start:end]))
+                index += 1
     return segments
+
+
+_WORD = re.compile(r"\S+")
+
+
+def _pieces(text: str, start: int, end: int, max_words: int) -> list[tuple[int, int]]:
+    """(start, end) of the trimmed span, or of its pieces of at most max_words words."""
+    words = [(m.start(), m.end()) for m in _WORD.finditer(text, start, end)]
+    pieces = []
+    while words:
+        cut = len(words)
+        if cut > max_words:
+            # Prefer to end a piece on a word closing a clause, in the second half of the window.
+            cut = next((i + 1 for i in range(max_words - 1, max_words // 2 - 1, -1)
+                        if text[words[i][1] - 1] in ",;:"), max_words)
+        pieces.append((words[0][0], words[cut - 1][1]))
+        words = words[cut:]
+    return pieces

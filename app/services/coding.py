@@ -59,6 +59,7 @@ class SnippetSegment:
     end: int
     candidates: list[Candidate]
     status: str
+    truncated: bool
 
 
 @dataclass(frozen=True)
@@ -109,15 +110,17 @@ class Coder:
         _, index = self.index_for(session, options.codebook)
         top_k, threshold = self._params(options)
         if split:
-            parts = [(s.start, s.end) for s in split_sentences(text, turns_from_text(text, _NO_ROLES, "text"))]
+            turns = turns_from_text(text, _NO_ROLES, "text")
+            parts = [(s.start, s.end) for s in split_sentences(text, turns, self.settings.max_sentence_words)]
         else:
             start = len(text) - len(text.lstrip())
             parts = [(start, len(text.rstrip()))]
-        vectors = self.embedder.encode([text[a:b] for a, b in parts])
+        pieces = [text[a:b] for a, b in parts]
+        vectors = self.embedder.encode(pieces)
         vectors = with_context(vectors, [0] * len(parts), options.context)
         ranked = suggest(index, vectors, top_k, self.settings.evidence_k)
-        segments = [SnippetSegment(text[a:b], a, b, cands, status_of(cands, threshold))
-                    for (a, b), cands in zip(parts, ranked, strict=True)]
+        segments = [SnippetSegment(text[a:b], a, b, cands, status_of(cands, threshold), cut)
+                    for (a, b), cands, cut in zip(parts, ranked, self.embedder.truncated(pieces), strict=True)]
         return SnippetResult(index, threshold, segments)
 
     def code_transcript(self, session: Session, data: TranscriptInput) -> tuple[Transcript, SuggestionRun]:
@@ -175,7 +178,7 @@ class Coder:
             source_format = "text"
         else:
             raise InvalidInput("send either 'text' (labelled plain text) or 'turns' (a list of turns)")
-        segments = split_sentences(text, turns)
+        segments = split_sentences(text, turns, self.settings.max_sentence_words)
         if not segments:
             raise InvalidInput("the transcript has speaker labels but no words after them")
         if len(segments) > self.settings.max_segments:

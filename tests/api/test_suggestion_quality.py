@@ -66,3 +66,11 @@ def test_split_codes_each_sentence_of_a_passage(client):
     assert all(text[s["start"]:s["end"]] == s["text"] for s in out["segments"])
     assert "3.2" in [x["code_id"] for x in out["segments"][0]["suggestions"]]
     assert out["segments"][1]["suggestions"][0]["code_id"] == "17.4"
+
+
+def test_a_passage_longer_than_the_model_reads_is_flagged(client):
+    long_text = " ".join(["She came with me to the benefits office and helped me with the forms."] * 30)
+    whole = client.post("/suggest", json={"text": long_text}).json()["segments"]
+    assert [s["truncated"] for s in whole] == [True]
+    split = client.post("/suggest", json={"text": long_text, "split": True}).json()["segments"]
+    assert len(split) == 30 and not any(s["truncated"] for s in split)

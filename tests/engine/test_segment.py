@@ -86,3 +86,19 @@ def test_offsets_hold_for_any_labelled_text(turn_list):
     for s in split_sentences(text, turns_from_text(text, ROLES)):
         assert text[s.start:s.end] == s.text
         assert s.text == s.text.strip() and s.text
+
+
+def test_run_on_sentences_are_cut_into_pieces_preferring_clause_breaks():
+    run_on = ("SP2: " + " ".join(f"and then we went to place {i}," if i % 7 == 6 else f"word{i}" for i in range(200)))
+    segments = split_sentences(run_on, turns_from_text(run_on, ROLES), max_words=80)
+    assert all(run_on[s.start:s.end] == s.text for s in segments)
+    assert all(len(s.text.split()) <= 80 for s in segments)
+    assert all(s.text.endswith(",") for s in segments[:-1])  # each cut falls after a comma
+    assert " ".join(s.text for s in segments) == run_on.removeprefix("SP2: ")
+    assert [s.sentence_index for s in segments] == list(range(len(segments)))
+
+
+def test_a_long_piece_without_commas_is_cut_at_the_word_limit():
+    text = "SP2: " + " ".join(["word"] * 25)
+    segments = split_sentences(text, turns_from_text(text, ROLES), max_words=10)
+    assert [len(s.text.split()) for s in segments] == [10, 10, 5]
