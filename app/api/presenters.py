@@ -3,6 +3,7 @@
 from app.api.schemas import CodeSuggestion, Evidence, RunOut, SegmentOut, TranscriptOut, TranscriptSummary
 from app.db.tables import Segment, Suggestion, SuggestionRun, Transcript
 from app.engine.suggest import Candidate
+from app.services.coding import status_of
 
 
 def candidate_out(c: Candidate, rank: int) -> CodeSuggestion:
@@ -31,10 +32,7 @@ def summary_out(t: Transcript, segment_count: int) -> TranscriptSummary:
 
 def segment_out(seg: Segment, suggestions: list[Suggestion], threshold: float, min_score: float) -> SegmentOut:
     """A segment with its suggestions at or over min_score; its status always uses the run's threshold."""
-    if seg.skip_reason:
-        status = "skipped"
-    else:
-        status = "suggested" if any(s.score >= threshold for s in suggestions) else "uncoded"
+    status = status_of([s.score for s in suggestions], threshold, seg.skip_reason)
     return SegmentOut(id=seg.id, position=seg.position, turn_index=seg.turn_index,
                       sentence_index=seg.sentence_index, speaker=seg.speaker, role=seg.role,
                       start=seg.char_start, end=seg.char_end, text=seg.text, status=status,

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from app.engine.embed import Embedder
-from app.engine.segment import _sentencizer
+from app.engine.segment import sentencizer
 from taxonomy import Code, ResolvedCodebook
 
 DEFINITION, EXEMPLAR = "definition", "exemplar"
@@ -40,10 +40,6 @@ class CodeIndex:
     units: tuple[EvidenceUnit, ...]
     vectors: np.ndarray  # one unit-length row per unit
 
-    @property
-    def definition_rows(self) -> np.ndarray:
-        return np.array([i for i, u in enumerate(self.units) if u.kind == DEFINITION])
-
 
 def definition_text(code: Code) -> str:
     """What a code's definition vector encodes: its label, synonyms and definition in one line."""
@@ -53,7 +49,7 @@ def definition_text(code: Code) -> str:
 
 def evidence_units(codebook: ResolvedCodebook) -> list[EvidenceUnit]:
     """Each leaf's definition, each exemplar whole, and each sentence of a multi-sentence exemplar."""
-    nlp = _sentencizer()
+    nlp = sentencizer()
     units: list[EvidenceUnit] = []
     for i, code in enumerate(codebook.leaves):
         units.append(EvidenceUnit(i, DEFINITION, definition_text(code), "codebook definition"))

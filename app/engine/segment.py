@@ -113,7 +113,7 @@ def document_from_turns(items: list[dict], roles: RoleMapper) -> tuple[str, list
 
 
 @lru_cache(maxsize=1)
-def _sentencizer() -> spacy.language.Language:
+def sentencizer() -> spacy.language.Language:
     # A blank English pipeline with the rule-based sentencizer: no model to download.
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
@@ -127,7 +127,7 @@ def split_sentences(text: str, turns: list[Turn], max_words: int = 80) -> list[S
     `max_words` is cut into pieces (after a comma or semicolon where one falls in the second half), so no
     segment is silently truncated by the embedding model or too long for a coder to judge as one unit.
     """
-    nlp = _sentencizer()
+    nlp = sentencizer()
     segments: list[Segment] = []
     docs = nlp.pipe(text[t.start:t.end] for t in turns)
     for turn, doc in zip(turns, docs, strict=True):

@@ -78,11 +78,11 @@ def check_text(text: str, what: str = "text") -> str:
     return text
 
 
-def status_of(candidates: list[Candidate], threshold: float, skip_reason: str | None = None) -> str:
+def status_of(scores: list[float], threshold: float, skip_reason: str | None = None) -> str:
     """'skipped', 'suggested' (some code at or over the threshold) or 'uncoded' (none: not forced)."""
     if skip_reason:
         return "skipped"
-    return "suggested" if candidates and candidates[0].score >= threshold else "uncoded"
+    return "suggested" if scores and max(scores) >= threshold else "uncoded"
 
 
 class Coder:
@@ -110,16 +110,15 @@ class Coder:
         _, index = self.index_for(session, options.codebook)
         top_k, threshold = self._params(options)
         if split:
-            turns = turns_from_text(text, _NO_ROLES, "text")
-            parts = [(s.start, s.end) for s in split_sentences(text, turns, self.settings.max_sentence_words)]
+            sentences = split_sentences(text, turns_from_text(text, _NO_ROLES, "text"),
+                                        self.settings.max_sentence_words)
+            parts, turns = [(s.start, s.end) for s in sentences], [s.turn_index for s in sentences]
         else:
-            start = len(text) - len(text.lstrip())
-            parts = [(start, len(text.rstrip()))]
+            parts, turns = [(len(text) - len(text.lstrip()), len(text.rstrip()))], [0]
         pieces = [text[a:b] for a, b in parts]
-        vectors = self.embedder.encode(pieces)
-        vectors = with_context(vectors, [0] * len(parts), options.context)
+        vectors = with_context(self.embedder.encode(pieces), turns, options.context)
         ranked = suggest(index, vectors, top_k, self.settings.evidence_k)
-        segments = [SnippetSegment(text[a:b], a, b, cands, status_of(cands, threshold), cut)
+        segments = [SnippetSegment(text[a:b], a, b, cands, status_of([c.score for c in cands], threshold), cut)
                     for (a, b), cands, cut in zip(parts, ranked, self.embedder.truncated(pieces), strict=True)]
         return SnippetResult(index, threshold, segments)
 
