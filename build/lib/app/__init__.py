@@ -1,1 +1,0 @@
-"""bct-autocoder: suggest Behaviour Change Technique codes for interview transcripts."""

@@ -1,1 +1,0 @@
-"""The HTTP layer: thin FastAPI routes over the services."""

@@ -1,1 +1,0 @@
-"""Persistence: ORM tables, queries and writes, migrations. Imports no web or service code."""

@@ -1,1 +1,0 @@
-"""Pure domain logic: segmentation, embedding, similarity. No web framework, no database."""

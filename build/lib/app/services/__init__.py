@@ -1,1 +1,0 @@
-"""Use cases: the codebook catalogue and coding transcripts. They use the engine and the database."""
