@@ -25,7 +25,9 @@ class CodeSuggestion(BaseModel):
 
 
 class SuggestIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"text": "I knew that whatever I told her would stay between the two of us.",
+         "codebook": "bcttv1+relational-aspects", "top_k": 3}]})
 
     text: str = Field(description="the passage to code")
     codebook: str | None = Field(None, description="codebook name, e.g. 'bcttv1+relational-aspects'")
@@ -62,7 +64,14 @@ class TurnIn(BaseModel):
 
 
 class TranscriptIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"text": "Interviewer: How did you get on with your peer worker?\n"
+                 "SP3: She never judged me. She came with me to the housing office and helped with the forms.\n",
+         "participant_id": "SP3", "role": "supported_peer", "site": "Setting_5", "trial_arm": "peer support"},
+        {"turns": [{"speaker": "Interviewer", "text": "What do you share with the people you support?"},
+                   {"speaker": "PW6", "role": "peer_worker",
+                    "text": "I tell them I have been on the ward myself. They open up a bit more."}],
+         "participant_id": "PW6", "codebook": "bcttv1+relational-aspects", "context": 1}]})
 
     text: str | None = Field(None, description="plain text with a speaker label starting each turn")
     turns: list[TurnIn] | None = Field(None, description="or: the turns as a list")

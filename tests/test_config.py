@@ -1,0 +1,26 @@
+"""Settings come from the environment, typed and checked."""
+
+import pytest
+from pydantic import ValidationError
+
+from app.config import Settings
+
+
+def test_environment_overrides(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://u:p@localhost/db")
+    monkeypatch.setenv("AUTOCODER_THRESHOLD", "0.4")
+    monkeypatch.setenv("AUTOCODER_ROLE_PATTERNS", '{"^coach\\\\d*$": "peer_worker"}')
+    settings = Settings()
+    assert settings.database_url == "postgresql+psycopg://u:p@localhost/db"
+    assert settings.threshold == 0.4
+    assert settings.role_patterns == {r"^coach\d*$": "peer_worker"}
+
+
+def test_bad_values_are_refused(monkeypatch):
+    monkeypatch.setenv("AUTOCODER_ROLE_PATTERNS", '{"^x$": "doctor"}')
+    with pytest.raises(ValidationError, match="unknown roles"):
+        Settings()
+    monkeypatch.delenv("AUTOCODER_ROLE_PATTERNS")
+    monkeypatch.setenv("AUTOCODER_THRESHOLD", "1.5")
+    with pytest.raises(ValidationError):
+        Settings()
