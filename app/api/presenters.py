@@ -33,7 +33,7 @@ def summary_out(t: Transcript, segment_count: int) -> TranscriptSummary:
 def segment_out(seg: Segment, suggestions: list[Suggestion], threshold: float, min_score: float) -> SegmentOut:
     """A segment with its suggestions at or over min_score; its status always uses the run's threshold."""
     status = status_of([s.score for s in suggestions], threshold, seg.skip_reason)
-    return SegmentOut(id=seg.id, position=seg.position, turn_index=seg.turn_index,
+    return SegmentOut(id=seg.id, transcript_id=seg.transcript_id, position=seg.position, turn_index=seg.turn_index,
                       sentence_index=seg.sentence_index, speaker=seg.speaker, role=seg.role,
                       start=seg.char_start, end=seg.char_end, text=seg.text, status=status,
                       skip_reason=seg.skip_reason,

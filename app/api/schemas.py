@@ -101,6 +101,7 @@ class RunIn(BaseModel):
 
 class SegmentOut(BaseModel):
     id: int
+    transcript_id: int
     position: int
     turn_index: int
     sentence_index: int
@@ -159,6 +160,23 @@ class CodebookSummary(BaseModel):
     extends: list[str]
     codes: int
     leaves: int
+
+
+class CodebookPart(BaseModel):
+    name: str
+    title: str
+    version: str
+    attribution: str
+    licence: str
+
+
+class CodebookOut(BaseModel):
+    name: str
+    version: str
+    digest: str
+    parts: list[CodebookPart]
+    codes: list[dict] = Field(description="every code: id, label, parent, definition, synonyms, exemplars")
+    leaves: list[str] = Field(description="ids of the codes that are suggested (codes with no children)")
 
 
 class CodebookUploaded(BaseModel):

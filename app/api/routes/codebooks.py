@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request, Response
 
 from app.api.deps import CatalogDep, SessionDep
-from app.api.schemas import CodebookSummary, CodebookUploaded, ErrorOut
+from app.api.schemas import CodebookOut, CodebookSummary, CodebookUploaded, ErrorOut
 from app.api.text_body import read_text_body
 
 router = APIRouter(prefix="/codebooks", tags=["codebooks"])
@@ -14,7 +14,7 @@ def list_codebooks(session: SessionDep, catalog: CatalogDep) -> list:
     return [entry.__dict__ for entry in catalog.entries(session)]
 
 
-@router.get("/{name}", responses={404: {"model": ErrorOut}})
+@router.get("/{name}", response_model=CodebookOut, responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
 def get_codebook(name: str, session: SessionDep, catalog: CatalogDep) -> dict:
     """A codebook with everything it extends merged in; `name` may combine codebooks, as in 'a+b'."""
     book = catalog.resolve(session, name)
