@@ -119,3 +119,15 @@ def test_resuggest_keeps_history_and_reuses_embeddings(client, row_counts):
     current = client.get(f"/transcripts/{first['id']}").json()
     assert current["run"]["id"] == run["id"]
     assert all(s["code_id"].startswith("M") for seg in current["segments"] for s in seg["suggestions"])
+
+
+def test_context_lets_a_short_sentence_borrow_meaning_from_its_turn(client):
+    text = ("SP3: I knew that whatever I told her would stay between us. That meant a lot.\n"
+            "Interviewer: Right, and what about the forms?\n")
+    def short(context):
+        out = client.post("/transcripts", json={"text": text, "context": context, "top_k": 3}).json()
+        return next(s for s in out["segments"] if s["text"] == "That meant a lot.")
+    alone, with_context = short(0), short(1)
+    assert alone["status"] == "uncoded"
+    assert with_context["status"] == "suggested"
+    assert with_context["suggestions"][0]["code_id"] == "17.4"  # Offer confidentiality, from its neighbour

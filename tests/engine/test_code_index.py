@@ -1,0 +1,55 @@
+"""Codebook vectors are computed once per (codebook, model) and reused, in memory and from disk."""
+
+from app.config import Settings
+from app.engine.code_index import CodeIndexCache, evidence_units
+from taxonomy import Codebook, load_codebook_file, resolve
+
+
+class CountingEmbedder:
+    """The real embedder, counting how many texts it is asked to encode."""
+
+    def __init__(self, embedder):
+        self.inner, self.texts = embedder, 0
+        self.model_id, self.dimension = embedder.model_id, embedder.dimension
+
+    def encode(self, texts):
+        self.texts += len(texts)
+        return self.inner.encode(texts)
+
+
+def relational():
+    book = load_codebook_file(Settings().taxonomy_dir / "relational-aspects.yaml")
+    return book, resolve(book.name, {book.name: book}.get)
+
+
+def test_vectors_are_encoded_once_then_read_from_memory_and_disk(embedder, tmp_path):
+    _, codebook = relational()
+    counting = CountingEmbedder(embedder)
+    first = CodeIndexCache(counting, tmp_path).get(codebook)
+    units = len(evidence_units(codebook))
+    assert counting.texts == units and first.vectors.shape == (units, embedder.dimension)
+    assert CodeIndexCache(counting, tmp_path).get(codebook).vectors.tolist() == first.vectors.tolist()
+    assert counting.texts == units  # a new process with the same cache folder encodes nothing
+
+
+def test_a_new_codebook_version_encodes_only_what_changed(embedder):
+    book, codebook = relational()
+    counting = CountingEmbedder(embedder)
+    cache = CodeIndexCache(counting, None)
+    cache.get(codebook)
+    before = counting.texts
+    edited = book.model_dump()
+    edited["codes"][1]["definition"] += " Said in our own words."
+    changed = Codebook.model_validate(edited)
+    cache.get(resolve(changed.name, {changed.name: changed}.get))
+    assert counting.texts == before + 1  # only the edited definition
+
+
+def test_a_damaged_cache_file_is_rebuilt(embedder, tmp_path):
+    _, codebook = relational()
+    CodeIndexCache(embedder, tmp_path).get(codebook)
+    [path] = list(tmp_path.rglob("*.npy"))
+    path.write_bytes(b"not a numpy file")
+    counting = CountingEmbedder(embedder)
+    CodeIndexCache(counting, tmp_path).get(codebook)
+    assert counting.texts == len(evidence_units(codebook))
