@@ -3,6 +3,7 @@
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -93,11 +94,12 @@ class ResolvedCodebook:
         payload = json.dumps([p.model_dump() for p in self.parts], sort_keys=True, ensure_ascii=False)
         object.__setattr__(self, "digest", hashlib.sha256(payload.encode()).hexdigest()[:16])
 
-    @property
+    # Cached: both are read per code while building an index; the dataclass is frozen, so they never go stale.
+    @cached_property
     def by_id(self) -> dict[str, Code]:
         return {c.id: c for c in self.codes}
 
-    @property
+    @cached_property
     def leaves(self) -> list[Code]:
         """Codes with no children: the ones a sentence can be coded with."""
         parents = {c.parent for c in self.codes if c.parent}

@@ -51,9 +51,9 @@ def transcript_out(t: Transcript, run: SuggestionRun | None, suggestions: list[S
         by_segment.setdefault(s.segment_id, []).append(s)
     segments = []
     for seg in t.segments:
-        out = segment_out(seg, by_segment.get(seg.id, []), threshold, floor)
         if role and seg.role != role:
             continue
+        out = segment_out(seg, by_segment.get(seg.id, []), threshold, floor)
         if code and not any(s.code_id == code for s in out.suggestions):
             continue
         segments.append(out)
