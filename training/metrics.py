@@ -1,0 +1,103 @@
+"""How good a score matrix is against gold codes: ranking figures, thresholded F1, per-code table, confusions.
+
+Definitions (the README and `autocoder evaluate` use these words):
+- top-1 accuracy: among items with at least one gold code, the share whose best-ranked code is a gold code.
+- hit@k: among those items, the share with at least one gold code in the k best-ranked codes.
+- recall@k: among those items, the mean share of their gold codes found in the k best-ranked codes.
+- thresholded: the service shows a code when it is among the top_k and scores at least the threshold; over
+  every item (items with no gold code count: anything shown there is a false positive), precision, recall
+  and F1 per code, macro F1 (mean over codes with gold support) and micro F1 (pooled counts).
+"""
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.metrics import precision_recall_fscore_support
+
+
+@dataclass(frozen=True)
+class CodeRow:
+    code: str
+    support: int
+    predicted: int
+    precision: float
+    recall: float
+    f1: float
+
+
+@dataclass(frozen=True)
+class Report:
+    items: int
+    labelled_items: int
+    top1: float
+    hit_at: dict[int, float]
+    recall_at: dict[int, float]
+    macro_f1: float
+    micro_f1: float
+    micro_precision: float
+    micro_recall: float
+    per_code: list[CodeRow]
+    confusions: list[tuple[str, str, int]]  # (gold code, code ranked first instead, count)
+
+    def as_dict(self) -> dict:
+        return {
+            "items": self.items, "labelled_items": self.labelled_items, "top1": self.top1,
+            "hit_at": {str(k): v for k, v in self.hit_at.items()},
+            "recall_at": {str(k): v for k, v in self.recall_at.items()},
+            "macro_f1": self.macro_f1, "micro_f1": self.micro_f1,
+            "micro_precision": self.micro_precision, "micro_recall": self.micro_recall,
+            "per_code": [vars(row) for row in self.per_code],
+            "confusions": [{"gold": g, "ranked_first": p, "count": n} for g, p, n in self.confusions],
+        }
+
+
+def gold_matrix(gold: list[frozenset[str]], codes: list[str]) -> np.ndarray:
+    column = {c: i for i, c in enumerate(codes)}
+    matrix = np.zeros((len(gold), len(codes)), dtype=bool)
+    for row, labels in enumerate(gold):
+        matrix[row, [column[c] for c in labels]] = True
+    return matrix
+
+
+def shown(scores: np.ndarray, top_k: int, threshold: float) -> np.ndarray:
+    """What the service shows: the top_k codes of each row that reach the threshold (ties broken by order)."""
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :top_k]
+    mask = np.zeros(scores.shape, dtype=bool)
+    np.put_along_axis(mask, order, True, axis=1)
+    return mask & (scores >= threshold)
+
+
+def evaluate_scores(scores: np.ndarray, gold: list[frozenset[str]], codes: list[str], *, top_k: int = 5,
+                    threshold: float = 0.3, ks: tuple[int, ...] = (1, 3, 5), confusions: int = 10) -> Report:
+    if scores.shape != (len(gold), len(codes)):
+        raise ValueError(f"scores are {scores.shape}, expected {(len(gold), len(codes))}")
+    truth = gold_matrix(gold, codes)
+    labelled = truth.any(axis=1)
+    ranked = np.argsort(-scores[labelled], axis=1, kind="stable")
+    truth_l = truth[labelled]
+    in_gold = np.take_along_axis(truth_l, ranked, axis=1)  # row i, column r: is the r-th ranked code gold?
+    n_labelled = int(labelled.sum())
+
+    def mean(values: np.ndarray) -> float:
+        return float(values.mean()) if n_labelled else 0.0
+
+    hit_at = {k: mean(in_gold[:, :k].any(axis=1)) for k in ks}
+    recall_at = {k: mean(in_gold[:, :k].sum(axis=1) / truth_l.sum(axis=1)) for k in ks}
+
+    predicted = shown(scores, top_k, threshold)
+    p, r, f, support = precision_recall_fscore_support(truth, predicted, average=None, zero_division=0)
+    mp, mr, mf, _ = precision_recall_fscore_support(truth, predicted, average="micro", zero_division=0)
+    rows = [CodeRow(code, int(s), int(predicted[:, i].sum()), float(p[i]), float(r[i]), float(f[i]))
+            for i, (code, s) in enumerate(zip(codes, support, strict=True))]
+    with_support = [row.f1 for row in rows if row.support]
+    macro = float(np.mean(with_support)) if with_support else 0.0
+
+    mixups: Counter[tuple[str, str]] = Counter()
+    for row, first in zip(truth_l, ranked[:, 0], strict=True):
+        if not row[first]:
+            for g in np.flatnonzero(row):
+                mixups[(codes[g], codes[first])] += 1
+    return Report(len(gold), n_labelled, hit_at.get(1, mean(in_gold[:, 0])), hit_at, recall_at, macro,
+                  float(mf), float(mp), float(mr), rows,
+                  [(g, w, n) for (g, w), n in mixups.most_common(confusions)])
