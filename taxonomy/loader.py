@@ -112,3 +112,23 @@ def resolve(name: str, lookup: Callable[[str], Codebook | None]) -> ResolvedCode
         raise CodebookError(f"codebook {name!r} cannot be combined", problems)
     codes = tuple(code for book in order for code in book.codes)
     return ResolvedCodebook(name=name, parts=tuple(order), codes=codes)
+
+
+def resolve_spec(spec: str, builtin_dir: Path) -> ResolvedCodebook:
+    """Resolve 'a+b' where each part is a built-in codebook name or a path to a codebook file.
+
+    For the command line: a file may extend built-in codebooks, and a file's own name is what it extends by.
+    """
+    books = {b.name: b for b in map(load_codebook_file, sorted(builtin_dir.glob("*.yaml")))}
+    names: list[str] = []
+    for part in (p.strip() for p in spec.split("+")):
+        path = Path(part)
+        if part and path.suffix.lower() in {".yaml", ".yml", ".json"}:
+            if not path.is_file():
+                raise CodebookError(f"codebook file {part} does not exist")
+            book = load_codebook_file(path)
+            books[book.name] = book
+            names.append(book.name)
+        else:
+            names.append(part)
+    return resolve("+".join(names), books.get)
