@@ -7,8 +7,26 @@ import typer
 app = typer.Typer(help="bct-autocoder: suggest BCT codes for interview transcripts.", no_args_is_help=True)
 codebook_app = typer.Typer(help="Work with codebook files.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="Users, roles and API tokens.", no_args_is_help=True)
 app.add_typer(codebook_app, name="codebook")
 app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+
+def _session():
+    """A session on the configured database, migrated to the newest schema first."""
+    from app.config import get_settings
+    from app.db.migrate import upgrade
+    from app.db.session import make_engine, make_session_factory
+
+    url = get_settings().database_url
+    upgrade(url)
+    return make_session_factory(make_engine(url))()
+
+
+def _fail(exc: Exception) -> None:
+    typer.echo(f"error: {getattr(exc, 'message', exc)}", err=True)
+    raise typer.Exit(1) from None
 
 
 @app.command()
@@ -132,6 +150,62 @@ def evaluate(
     else:
         typer.echo(f"Codebook {book.version}, model {embedder.model_id}, {labelled}")
         typer.echo(full_text(result, threshold=config.threshold, top_k=config.top_k))
+
+
+@users_app.command("add")
+def users_add(name: str, role: str = typer.Option("coder", help="viewer, coder or admin.")) -> None:
+    """Add a user and print their API token (shown once: only its hash is stored)."""
+    from app.errors import AutocoderError
+    from app.services import accounts
+
+    with _session() as session:
+        try:
+            new = accounts.add_user(session, name, role)
+        except AutocoderError as exc:
+            _fail(exc)
+    typer.echo(f"added {name} ({role}). API token, shown once; send it as 'Authorization: Bearer <token>':")
+    typer.echo(new.token)
+
+
+@users_app.command("token")
+def users_token(name: str, revoke_old: bool = typer.Option(False, help="Revoke the user's earlier tokens.")) -> None:
+    """Print a new API token for a user (for a lost token, with --revoke-old)."""
+    from app.errors import AutocoderError
+    from app.services import accounts
+
+    with _session() as session:
+        try:
+            new = accounts.new_token(session, name, revoke_old=revoke_old)
+        except AutocoderError as exc:
+            _fail(exc)
+    typer.echo(new.token)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Users and their roles."""
+    from app.db import accounts as db
+
+    with _session() as session:
+        for user in db.list_users(session):
+            typer.echo(f"{user.name:24} {user.role:8} {'active' if user.active else 'deactivated'}")
+
+
+@app.command()
+def agreement(
+    transcript: list[int] = typer.Option(None, help="Transcript id(s); all transcripts by default."),
+    coder: list[str] = typer.Option(None, help="Coder name(s); everyone who decided by default."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Agreement between coders (Cohen's kappa, Krippendorff's alpha, % agreement) and with the model."""
+    import dataclasses
+    import json
+
+    from app.services import agreement as stats
+
+    with _session() as session:
+        report = stats.compare(*stats.gather(session, transcript or None, coder or None))
+    typer.echo(json.dumps(dataclasses.asdict(report), indent=2) if json_out else stats.table(report))
 
 
 @db_app.command("upgrade")

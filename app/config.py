@@ -45,6 +45,8 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = 2_000_000
     max_segments: int = 20_000
+    # Independent double coding: coders see only their own decisions; admins and viewers see everyone's.
+    blind_review: bool = True
 
     @field_validator("role_patterns")
     @classmethod

@@ -24,3 +24,11 @@ class Conflict(AutocoderError):
 
 class UnsupportedContent(AutocoderError):
     """The body is not text of a kind we read (maps to 415)."""
+
+
+class Unauthorized(AutocoderError):
+    """No valid credentials were sent (maps to 401)."""
+
+
+class Forbidden(AutocoderError):
+    """The user is known but their role does not allow this (maps to 403)."""

@@ -7,16 +7,18 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from app.api.limits import BodySizeLimit
-from app.api.routes import codebooks, health, suggest, transcripts
+from app.api.routes import codebooks, health, review, suggest, transcripts, users
 from app.config import Settings, get_settings
 from app.db.migrate import upgrade
 from app.db.session import make_engine, make_session_factory
 from app.engine.embed import Embedder
-from app.errors import AutocoderError, Conflict, InvalidInput, NotFound, UnsupportedContent
+from app.errors import AutocoderError, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized, UnsupportedContent
 from app.services.codebooks import CodebookCatalog
 from app.services.coding import Coder
+from app.services.review import Review
 
-STATUS = {InvalidInput: 422, NotFound: 404, Conflict: 409, UnsupportedContent: 415}
+STATUS = {InvalidInput: 422, NotFound: 404, Conflict: 409, UnsupportedContent: 415, Unauthorized: 401,
+          Forbidden: 403}
 
 
 def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
@@ -34,6 +36,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         with app.state.session_factory() as session:
             coder.index_for(session, settings.default_codebook)  # encode the default codebook once, now
         app.state.coder = coder
+        app.state.review = Review(blind=settings.blind_review)
         # The model and codebook vectors live as long as the process: move their ~600k objects out of the
         # garbage collector's sight, so full collections during a large request stop costing ~0.3 s each.
         gc.freeze()
@@ -53,9 +56,10 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         body = {"detail": exc.message}
         if exc.details:
             body["problems"] = exc.details
-        return JSONResponse(status_code=status, content=body)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(status_code=status, content=body, headers=headers)
 
-    for module in (health, codebooks, transcripts, suggest):
+    for module in (health, users, codebooks, transcripts, review, suggest):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

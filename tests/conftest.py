@@ -1,12 +1,17 @@
-"""Shared fixtures: the real bundled model (loaded once), a fresh SQLite file per test, real HTTP via ASGI."""
+"""Shared fixtures: the real bundled model (loaded once), a fresh database per test, real HTTP via ASGI.
+
+The database is a new SQLite file per test, or, when AUTOCODER_TEST_POSTGRES_URL names a PostgreSQL server
+(`.ci/run` starts one and runs the suite a second time), a new PostgreSQL database per test.
+"""
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, make_url, select, text
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -15,10 +20,12 @@ from app.config import Settings  # noqa: E402
 from app.db import tables  # noqa: E402
 from app.engine.embed import Embedder  # noqa: E402
 from app.main import create_app  # noqa: E402
+from app.services import accounts  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 DATA = Path(__file__).resolve().parent / "data"
+POSTGRES_URL = os.environ.get("AUTOCODER_TEST_POSTGRES_URL", "")
 
 
 def shared_path(*parts: str) -> Path:
@@ -40,12 +47,41 @@ def index_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, index_cache_dir: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path / 'autocoder.db'}", cache_dir=index_cache_dir)
+def database_url(tmp_path: Path) -> Iterator[str]:
+    if not POSTGRES_URL:
+        yield f"sqlite:///{tmp_path / 'autocoder.db'}"
+        return
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    server = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    with server.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    server.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str, index_cache_dir: Path) -> Settings:
+    return Settings(database_url=database_url, cache_dir=index_cache_dir)
+
+
+def add_user(client: TestClient, name: str, role: str) -> dict[str, str]:
+    """A user made through the accounts service; returns the Authorization header with their token."""
+    with client.app.state.session_factory() as session:
+        return {"Authorization": f"Bearer {accounts.add_user(session, name, role).token}"}
 
 
 @pytest.fixture
 def client(settings: Settings, embedder: Embedder) -> Iterator[TestClient]:
+    """The app over real HTTP semantics, signed in as an admin (tests of roles send their own headers)."""
+    with TestClient(create_app(settings, embedder)) as test_client:
+        test_client.headers.update(add_user(test_client, "admin", "admin"))
+        yield test_client
+
+
+@pytest.fixture
+def anonymous(settings: Settings, embedder: Embedder) -> Iterator[TestClient]:
     with TestClient(create_app(settings, embedder)) as test_client:
         yield test_client
 

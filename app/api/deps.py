@@ -1,13 +1,21 @@
-"""Dependencies injected into routes: a database session per request, the coder, the catalogue."""
+"""Dependencies injected into routes: a database session per request, the signed-in user and their role,
+the coder, the catalogue, the review service."""
 
 from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from app.db.tables import User
+from app.services import accounts
 from app.services.codebooks import CodebookCatalog
 from app.services.coding import Coder
+from app.services.review import Review
+
+# auto_error=False: a missing header gets our 401 with a message, not FastAPI's bare 403.
+_bearer = HTTPBearer(auto_error=False, description="An API token from `autocoder users add NAME --role ROLE`.")
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -27,6 +35,28 @@ def get_catalog(request: Request) -> CodebookCatalog:
     return request.app.state.coder.catalog
 
 
+def get_review(request: Request) -> Review:
+    return request.app.state.review
+
+
+def current_user(session: Annotated[Session, Depends(get_session)],
+                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User:
+    return accounts.authenticate(session, credentials.credentials if credentials else None)
+
+
+def role(needed: str):
+    """A dependency: the signed-in user, who must have `needed` or a higher role (else 403)."""
+    def check(user: Annotated[User, Depends(current_user)]) -> User:
+        accounts.require(user, needed)
+        return user
+
+    return check
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 CoderDep = Annotated[Coder, Depends(get_coder)]
 CatalogDep = Annotated[CodebookCatalog, Depends(get_catalog)]
+ReviewDep = Annotated[Review, Depends(get_review)]
+Viewer = Annotated[User, Depends(role("viewer"))]
+CoderUser = Annotated[User, Depends(role("coder"))]
+Admin = Annotated[User, Depends(role("admin"))]

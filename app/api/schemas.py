@@ -191,3 +191,112 @@ class CodebookUploaded(BaseModel):
 class ErrorOut(BaseModel):
     detail: str
     problems: list | dict | None = None
+
+
+# -- users and review -----------------------------------------------------------------------------------------
+
+UserRole = Literal["viewer", "coder", "admin"]
+Action = Literal["accept", "reject", "change", "add", "remove", "memo"]
+
+
+class UserIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    role: UserRole
+
+
+class UserOut(BaseModel):
+    name: str
+    role: UserRole
+    active: bool
+    created_at: datetime
+
+
+class NewTokenOut(BaseModel):
+    user: UserOut
+    token: str = Field(description="Shown this once; only its hash is stored. Send as 'Authorization: Bearer …'.")
+
+
+class DecisionIn(BaseModel):
+    """One decision. accept / reject answer a suggestion; change replaces a suggestion's code with `code`;
+    add puts `code` on the segment; remove takes off a code you added or accepted; memo attaches a note."""
+
+    model_config = {"json_schema_extra": {"examples": [{"action": "accept", "suggestion_id": 12, "run_id": 1},
+                                                        {"action": "add", "code": "17.2"}]}}
+    action: Action
+    suggestion_id: int | None = None
+    code: str | None = Field(None, max_length=64)
+    memo: str | None = Field(None, max_length=4000)
+    run_id: int | None = Field(None, description="The suggestion run you were looking at: 409 if it was replaced.")
+
+
+class SegmentDecisionIn(DecisionIn):
+    segment_id: int
+
+
+class BatchIn(BaseModel):
+    decisions: list[SegmentDecisionIn] = Field(min_length=1, max_length=5000)
+
+
+class AcceptOverIn(BaseModel):
+    min_score: float = Field(ge=0, le=1)
+    run_id: int | None = None
+
+
+class DecisionOut(BaseModel):
+    id: int
+    segment_id: int
+    transcript_id: int
+    coder: str
+    action: Action
+    code_id: str | None
+    from_code_id: str | None
+    suggestion_id: int | None
+    run_id: int | None
+    model: str | None
+    codebook_version: str | None
+    memo: str | None
+    batch_id: str | None
+    created_at: datetime
+
+
+class SegmentLabelsOut(BaseModel):
+    segment_id: int
+    labels: list[str]
+    rejected: list[str]
+    memos: list[str]
+
+
+class DecidedOut(BaseModel):
+    decisions: list[DecisionOut]
+    labels: list[SegmentLabelsOut] = Field(description="Your labels now, on the segments these decisions touched.")
+
+
+class LabelsOut(BaseModel):
+    transcript_id: int
+    coder: str
+    segments: list[SegmentLabelsOut]
+
+
+class PairOut(BaseModel):
+    a: str
+    b: str
+    units: int
+    kappa: float | None
+    percent_agreement: float | None
+
+
+class CodeAgreementOut(BaseModel):
+    code: str
+    applied: dict[str, int]
+    alpha: float | None
+    pairs: list[PairOut]
+
+
+class AgreementOut(BaseModel):
+    coders: list[str]
+    units: int
+    codes: list[str]
+    alpha: float | None
+    pairs: list[PairOut]
+    model: list[PairOut]
+    per_code: list[CodeAgreementOut]

@@ -5,7 +5,15 @@ from collections.abc import Sequence
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from app.db.tables import CodebookSnapshot, Segment, Suggestion, SuggestionRun, Transcript, UploadedCodebook
+from app.db.tables import (
+    CodebookSnapshot,
+    Segment,
+    Suggestion,
+    SuggestionRun,
+    Transcript,
+    UploadedCodebook,
+    utcnow,
+)
 
 
 def latest_uploaded_codebook(session: Session, *, name: str) -> UploadedCodebook | None:
@@ -40,8 +48,20 @@ def add_transcript(session: Session, *, fields: dict, segments: Sequence[dict]) 
     return transcript
 
 
+def lock_transcript(session: Session, *, transcript_id: int) -> bool:
+    """Mark activity on the transcript, as the transaction's first write; False if there is no such transcript.
+
+    The row update is the lock: on PostgreSQL it holds the row until commit, on SQLite it starts the write
+    transaction. A decision and a re-suggestion of the same transcript therefore run one after the other, and
+    whatever the caller reads next is the newest committed state.
+    """
+    result = session.execute(update(Transcript).where(Transcript.id == transcript_id).values(activity_at=utcnow()))
+    return result.rowcount == 1
+
+
 def add_run(session: Session, *, transcript_id: int, fields: dict, suggestions: Sequence[dict]) -> SuggestionRun:
     """A new current run for a transcript; earlier runs are kept but stop being current."""
+    lock_transcript(session, transcript_id=transcript_id)  # no decision on the old run slips in meanwhile
     session.execute(update(SuggestionRun).where(SuggestionRun.transcript_id == transcript_id)
                     .values(current=False))
     run = SuggestionRun(transcript_id=transcript_id, current=True, **fields)

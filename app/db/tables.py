@@ -1,4 +1,5 @@
-"""ORM tables: uploaded codebooks, codebook snapshots, transcripts, segments, suggestion runs, suggestions."""
+"""ORM tables: codebooks and snapshots, transcripts, segments, suggestion runs and suggestions, users, their
+API tokens, and coders' decisions (append-only)."""
 
 from datetime import UTC, datetime
 
@@ -49,6 +50,9 @@ class Transcript(Base):
     source_format: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # When a run or a decision last changed this transcript. Writers update it first in their transaction,
+    # which makes the row a lock: a decision and a re-suggestion of the same transcript never interleave.
+    activity_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     segments: Mapped[list["Segment"]] = relationship(
         back_populates="transcript", order_by="Segment.position", cascade="all, delete-orphan"
@@ -110,3 +114,48 @@ class Suggestion(Base):
     evidence_kind: Mapped[str] = mapped_column(String(16))
     evidence_text: Mapped[str] = mapped_column(Text)
     evidence_source: Mapped[str] = mapped_column(String(300))
+
+
+class User(Base):
+    """A person using the service: role 'admin', 'coder' or 'viewer'."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiToken(Base):
+    """A bearer token, stored as its SHA-256: a copied database does not give away anyone's access."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # the first characters, to tell tokens apart in listings
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Decision(Base):
+    """One coder's decision on one segment. Rows are only ever added: current labels are replayed from them."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (Index("ix_decisions_transcript_coder", "transcript_id", "coder_id"),
+                      Index("ix_decisions_segment_coder", "segment_id", "coder_id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"))
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
+    coder_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(16))  # accept, reject, change, add, remove, memo
+    code_id: Mapped[str | None] = mapped_column(String(64))  # the code decided on (for change: the new one)
+    from_code_id: Mapped[str | None] = mapped_column(String(64))  # change: the suggested code replaced
+    suggestion_id: Mapped[int | None] = mapped_column(ForeignKey("suggestions.id", ondelete="SET NULL"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("suggestion_runs.id", ondelete="SET NULL"))
+    model_id: Mapped[str | None] = mapped_column(String(200))
+    codebook_version: Mapped[str | None] = mapped_column(String(300))
+    memo: Mapped[str | None] = mapped_column(Text)
+    batch_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

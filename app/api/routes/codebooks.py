@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Request, Response
 
-from app.api.deps import CatalogDep, SessionDep
+from app.api.deps import Admin, CatalogDep, SessionDep, Viewer
 from app.api.schemas import CodebookOut, CodebookSummary, CodebookUploaded, ErrorOut
 from app.api.text_body import read_text_body
 
@@ -10,12 +10,12 @@ router = APIRouter(prefix="/codebooks", tags=["codebooks"])
 
 
 @router.get("", response_model=list[CodebookSummary])
-def list_codebooks(session: SessionDep, catalog: CatalogDep) -> list:
+def list_codebooks(_: Viewer, session: SessionDep, catalog: CatalogDep) -> list:
     return [entry.__dict__ for entry in catalog.entries(session)]
 
 
 @router.get("/{name}", response_model=CodebookOut, responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
-def get_codebook(name: str, session: SessionDep, catalog: CatalogDep) -> dict:
+def get_codebook(name: str, _: Viewer, session: SessionDep, catalog: CatalogDep) -> dict:
     """A codebook with everything it extends merged in; `name` may combine codebooks, as in 'a+b'."""
     book = catalog.resolve(session, name)
     return {"name": book.name, "version": book.version, "digest": book.digest,
@@ -29,7 +29,7 @@ def get_codebook(name: str, session: SessionDep, catalog: CatalogDep) -> dict:
              responses={409: {"model": ErrorOut}, 422: {"model": ErrorOut}},
              openapi_extra={"requestBody": {"content": {"application/yaml": {"schema": {"type": "string"}},
                                                         "application/json": {"schema": {"type": "object"}}}}})
-async def upload_codebook(request: Request, response: Response, session: SessionDep,
+async def upload_codebook(request: Request, response: Response, _: Admin, session: SessionDep,
                           catalog: CatalogDep) -> dict:
     """Upload a codebook as YAML or JSON. Same name, new content: a new version. Same content: no change."""
     book, created = catalog.upload(session, await read_text_body(request))

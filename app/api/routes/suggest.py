@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from app.api.deps import CoderDep, SessionDep
+from app.api.deps import CoderDep, SessionDep, Viewer
 from app.api.presenters import candidate_out
 from app.api.schemas import ErrorOut, SnippetSegmentOut, SuggestIn, SuggestOut
 from app.services.coding import SuggestOptions
@@ -11,7 +11,7 @@ router = APIRouter(tags=["suggest"])
 
 
 @router.post("/suggest", response_model=SuggestOut, responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
-def suggest_snippet(body: SuggestIn, session: SessionDep, coder: CoderDep) -> SuggestOut:
+def suggest_snippet(body: SuggestIn, _: Viewer, session: SessionDep, coder: CoderDep) -> SuggestOut:
     """Rank codes for a passage (or, with split, for each of its sentences), with the evidence."""
     result = coder.suggest_snippet(
         session, body.text, SuggestOptions(body.codebook, body.top_k, body.threshold, body.context), body.split)

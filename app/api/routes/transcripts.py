@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
 
-from app.api.deps import CoderDep, SessionDep
+from app.api.deps import CoderDep, CoderUser, SessionDep, Viewer
 from app.api.presenters import summary_out, transcript_out
 from app.api.schemas import ErrorOut, Role, RunIn, TranscriptIn, TranscriptOut, TranscriptPage
 from app.api.text_body import read_text_body
@@ -30,7 +30,7 @@ def _code(body: TranscriptIn, session: SessionDep, coder: CoderDep) -> Transcrip
 
 
 @router.post("", status_code=201, response_model=TranscriptOut, responses=ERRORS)
-def post_transcript(body: TranscriptIn, session: SessionDep, coder: CoderDep) -> TranscriptOut:
+def post_transcript(body: TranscriptIn, _: CoderUser, session: SessionDep, coder: CoderDep) -> TranscriptOut:
     """Store a transcript, split it into sentences and suggest codes for every participant sentence."""
     return _code(body, session, coder)
 
@@ -39,7 +39,7 @@ def post_transcript(body: TranscriptIn, session: SessionDep, coder: CoderDep) ->
              openapi_extra={"requestBody": {"required": True,
                                             "content": {"text/plain": {"schema": {"type": "string"}}}}})
 async def post_plain_transcript(
-    request: Request, session: SessionDep, coder: CoderDep,
+    request: Request, _: CoderUser, session: SessionDep, coder: CoderDep,
     title: str | None = None, participant_id: str | None = None, role: Role | None = None,
     site: str | None = None, trial_arm: str | None = None, codebook: str | None = None,
     top_k: Annotated[int | None, Query(ge=1, le=50)] = None,
@@ -59,21 +59,21 @@ async def post_plain_transcript(
 
 
 @router.get("", response_model=TranscriptPage)
-def list_transcripts(session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+def list_transcripts(_: Viewer, session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
                      offset: Annotated[int, Query(ge=0)] = 0) -> TranscriptPage:
     total, rows = store.list_transcripts(session, limit=limit, offset=offset)
     return TranscriptPage(total=total, items=[summary_out(t, len(t.segments)) for t in rows])
 
 
 @router.get("/{transcript_id}", response_model=TranscriptOut, responses={404: {"model": ErrorOut}})
-def get_transcript(transcript_id: int, session: SessionDep) -> TranscriptOut:
+def get_transcript(transcript_id: int, _: Viewer, session: SessionDep) -> TranscriptOut:
     """A transcript, its text and every segment, with suggestions at or over the run's threshold."""
-    return get_suggestions(transcript_id, session)
+    return get_suggestions(transcript_id, _, session)
 
 
 @router.get("/{transcript_id}/suggestions", response_model=TranscriptOut, responses={404: {"model": ErrorOut}})
 def get_suggestions(
-    transcript_id: int, session: SessionDep, code: str | None = None, role: Role | None = None,
+    transcript_id: int, _: Viewer, session: SessionDep, code: str | None = None, role: Role | None = None,
     min_score: Annotated[float | None, Query(ge=0, le=1, description="default: the run's threshold")] = None,
 ) -> TranscriptOut:
     """A transcript's segments with their current suggestions, filtered by code, role and score."""
@@ -87,7 +87,7 @@ def get_suggestions(
 
 @router.post("/{transcript_id}/runs", status_code=201, response_model=TranscriptOut,
              responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
-def resuggest(transcript_id: int, body: RunIn, session: SessionDep, coder: CoderDep) -> TranscriptOut:
+def resuggest(transcript_id: int, body: RunIn, _: CoderUser, session: SessionDep, coder: CoderDep) -> TranscriptOut:
     """Suggest again (another codebook, threshold or context) from the stored embeddings; earlier runs are kept."""
     transcript, run = coder.resuggest(session, transcript_id,
                                       SuggestOptions(body.codebook, body.top_k, body.threshold, body.context))

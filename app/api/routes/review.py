@@ -1,0 +1,122 @@
+"""Review: decide on segments, read labels and the audit trail, and measure agreement."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
+
+from app.api.deps import CoderUser, ReviewDep, SessionDep, Viewer
+from app.api.schemas import (
+    AcceptOverIn,
+    AgreementOut,
+    BatchIn,
+    DecidedOut,
+    DecisionIn,
+    DecisionOut,
+    ErrorOut,
+    LabelsOut,
+    SegmentLabelsOut,
+)
+from app.db import accounts
+from app.db.tables import Decision, User
+from app.errors import Forbidden
+from app.services import agreement
+from app.services.review import DecisionInput, Review, SegmentLabels
+
+router = APIRouter(tags=["review"])
+ERRORS = {404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+
+
+def _labels_out(segment_id: int, state: SegmentLabels) -> SegmentLabelsOut:
+    return SegmentLabelsOut(segment_id=segment_id, labels=state.labels, rejected=state.rejected, memos=state.memos)
+
+
+def _decisions_out(session: SessionDep, rows: list[Decision]) -> list[DecisionOut]:
+    names = {u.id: u.name for u in accounts.users_by_id(session, ids={d.coder_id for d in rows}).values()}
+    return [DecisionOut(id=d.id, segment_id=d.segment_id, transcript_id=d.transcript_id, coder=names[d.coder_id],
+                        action=d.action, code_id=d.code_id, from_code_id=d.from_code_id,
+                        suggestion_id=d.suggestion_id, run_id=d.run_id, model=d.model_id,
+                        codebook_version=d.codebook_version, memo=d.memo, batch_id=d.batch_id,
+                        created_at=d.created_at) for d in rows]
+
+
+def _decided(session: SessionDep, review: Review, user: User, rows: list[Decision]) -> DecidedOut:
+    _, labels = review.labels(session, user, rows[0].transcript_id)
+    touched = sorted({d.segment_id for d in rows})
+    return DecidedOut(decisions=_decisions_out(session, rows),
+                      labels=[_labels_out(s, labels.get(s, SegmentLabels())) for s in touched])
+
+
+@router.post("/segments/{segment_id}/decisions", status_code=201, response_model=DecidedOut, responses=ERRORS)
+def decide(segment_id: int, body: DecisionIn, user: CoderUser, session: SessionDep, review: ReviewDep) -> DecidedOut:
+    """Accept, reject, change, add, remove or memo, on one segment."""
+    item = DecisionInput(segment_id, body.action, body.suggestion_id, body.code, body.memo, body.run_id)
+    return _decided(session, review, user, review.decide(session, user, [item]))
+
+
+@router.get("/segments/{segment_id}/decisions", response_model=list[DecisionOut], responses=ERRORS)
+def segment_history(segment_id: int, user: Viewer, session: SessionDep, review: ReviewDep,
+                    coder: str | None = None) -> list[DecisionOut]:
+    transcript_id = review.segment_transcript(session, segment_id)
+    rows = review.visible_decisions(session, user, transcript_id, coder=coder, segment_id=segment_id)
+    return _decisions_out(session, rows)
+
+
+@router.post("/transcripts/{transcript_id}/decisions", status_code=201, response_model=DecidedOut, responses=ERRORS)
+def decide_batch(transcript_id: int, body: BatchIn, user: CoderUser, session: SessionDep,
+                 review: ReviewDep) -> DecidedOut:
+    """Several decisions on one transcript in one transaction: all are kept, or none (the error says which)."""
+    items = [DecisionInput(d.segment_id, d.action, d.suggestion_id, d.code, d.memo, d.run_id) for d in body.decisions]
+    return _decided(session, review, user, review.decide(session, user, items, transcript_id))
+
+
+@router.post("/transcripts/{transcript_id}/accept", status_code=201, response_model=DecidedOut, responses=ERRORS)
+def accept_over(transcript_id: int, body: AcceptOverIn, user: CoderUser, session: SessionDep,
+                review: ReviewDep) -> DecidedOut:
+    """Accept every current suggestion scoring at least min_score, in one transaction."""
+    return _decided(session, review, user, review.accept_over(session, user, transcript_id, body.min_score,
+                                                               body.run_id))
+
+
+@router.get("/transcripts/{transcript_id}/decisions", response_model=list[DecisionOut], responses=ERRORS)
+def transcript_history(transcript_id: int, user: Viewer, session: SessionDep, review: ReviewDep,
+                       coder: str | None = None) -> list[DecisionOut]:
+    """The audit trail, oldest first. Under blind coding, coders see only their own."""
+    return _decisions_out(session, review.visible_decisions(session, user, transcript_id, coder=coder))
+
+
+@router.get("/transcripts/{transcript_id}/labels", response_model=LabelsOut, responses=ERRORS)
+def labels(transcript_id: int, user: Viewer, session: SessionDep, review: ReviewDep,
+           coder: str | None = None) -> LabelsOut:
+    """A coder's current labels (yours by default), replayed from their decisions."""
+    who, states = review.labels(session, user, transcript_id, coder)
+    return LabelsOut(transcript_id=transcript_id, coder=who.name,
+                     segments=[_labels_out(s, states[s]) for s in sorted(states)])
+
+
+def _agreement(session: SessionDep, review: Review, user: User, transcript_ids: list[int] | None,
+               coders: list[str] | None, fmt: str):
+    if review.blind and user.role == "coder":
+        raise Forbidden("coding is blind: agreement is for admins and viewers until coding is unblinded")
+    report = agreement.compare(*agreement.gather(session, transcript_ids, coders))
+    if fmt == "table":
+        return PlainTextResponse(agreement.table(report) + "\n")
+    return report
+
+
+FORMAT = Annotated[str, Query(pattern="^(json|table)$", description="json, or table for plain text")]
+
+
+@router.get("/transcripts/{transcript_id}/agreement", response_model=AgreementOut, responses=ERRORS)
+def transcript_agreement(transcript_id: int, user: Viewer, session: SessionDep, review: ReviewDep,
+                         coder: Annotated[list[str] | None, Query()] = None, format: FORMAT = "json"):
+    """Agreement between coders, and between the model and each coder, on one transcript."""
+    return _agreement(session, review, user, [transcript_id], coder, format)
+
+
+@router.get("/agreement", response_model=AgreementOut, responses=ERRORS)
+def overall_agreement(user: Viewer, session: SessionDep, review: ReviewDep,
+                      transcript: Annotated[list[int] | None, Query()] = None,
+                      coder: Annotated[list[str] | None, Query()] = None, format: FORMAT = "json"):
+    """Agreement over several transcripts (all by default)."""
+    return _agreement(session, review, user, transcript, coder, format)

@@ -1,0 +1,74 @@
+"""Reads and writes for review: segments, suggestions and runs by id, codebook snapshots, decisions.
+
+Callers own the transaction: nothing here commits.
+"""
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.tables import CodebookSnapshot, Decision, Segment, Suggestion, SuggestionRun
+
+
+def segments_by_id(session: Session, *, ids: set[int]) -> dict[int, Segment]:
+    return {s.id: s for s in session.scalars(select(Segment).where(Segment.id.in_(ids)))} if ids else {}
+
+
+def suggestions_by_id(session: Session, *, ids: set[int]) -> dict[int, Suggestion]:
+    if not ids:
+        return {}
+    return {s.id: s for s in session.scalars(select(Suggestion).where(Suggestion.id.in_(ids)))}
+
+
+def runs_by_id(session: Session, *, ids: set[int]) -> dict[int, SuggestionRun]:
+    if not ids:
+        return {}
+    return {r.id: r for r in session.scalars(select(SuggestionRun).where(SuggestionRun.id.in_(ids)))}
+
+
+def snapshot(session: Session, *, digest: str) -> CodebookSnapshot | None:
+    return session.get(CodebookSnapshot, digest)
+
+
+def add_decisions(session: Session, *, rows: Sequence[dict]) -> list[Decision]:
+    decisions = [Decision(**row) for row in rows]
+    session.add_all(decisions)
+    session.flush()
+    return decisions
+
+
+def decisions(session: Session, *, transcript_ids: Sequence[int] | None = None, segment_id: int | None = None,
+              coder_id: int | None = None) -> list[Decision]:
+    """Decisions in the order they were made (id order), filtered."""
+    query = select(Decision)
+    if transcript_ids is not None:
+        query = query.where(Decision.transcript_id.in_(transcript_ids))
+    if segment_id is not None:
+        query = query.where(Decision.segment_id == segment_id)
+    if coder_id is not None:
+        query = query.where(Decision.coder_id == coder_id)
+    return list(session.scalars(query.order_by(Decision.id)))
+
+
+def current_runs(session: Session, *, transcript_ids: Sequence[int] | None = None) -> list[SuggestionRun]:
+    query = select(SuggestionRun).where(SuggestionRun.current.is_(True))
+    if transcript_ids is not None:
+        query = query.where(SuggestionRun.transcript_id.in_(transcript_ids))
+    return list(session.scalars(query))
+
+
+def shown_suggestions(session: Session, *, run_ids: Sequence[int]) -> list[Suggestion]:
+    """The suggestions a run showed: those at or over its threshold."""
+    if not run_ids:
+        return []
+    query = (select(Suggestion).join(SuggestionRun, SuggestionRun.id == Suggestion.run_id)
+             .where(Suggestion.run_id.in_(run_ids), Suggestion.score >= SuggestionRun.threshold))
+    return list(session.scalars(query))
+
+
+def coded_segment_ids(session: Session, *, transcript_ids: Sequence[int] | None = None) -> list[int]:
+    query = select(Segment.id).where(Segment.skip_reason.is_(None))
+    if transcript_ids is not None:
+        query = query.where(Segment.transcript_id.in_(transcript_ids))
+    return list(session.scalars(query))

@@ -1,0 +1,234 @@
+"""Coders' decisions on suggestions: accept, reject, change, add, remove, memo.
+
+Decisions are only ever appended. A coder's current labels on a segment are replayed from their decisions in
+order, so every state the coding has been in can be rebuilt, and nothing a coder did is overwritten.
+
+Concurrency: a decision locks its transcript (the first write of its transaction) and only then checks that
+the suggestion it answers belongs to the transcript's current suggestion run. A re-suggestion takes the same
+lock, so a decision made on suggestions that have since been replaced is refused (Conflict, HTTP 409), never
+silently applied to the wrong suggestions.
+"""
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from app.db import accounts, store
+from app.db import decisions as db
+from app.db.tables import Decision, Segment, SuggestionRun, User
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.services.accounts import require
+from taxonomy import Codebook, ResolvedCodebook
+
+ACTIONS = ("accept", "reject", "change", "add", "remove", "memo")
+ACCEPTED, ADDED, REJECTED = "accepted", "added", "rejected"
+MAX_MEMO = 4000
+
+
+@dataclass(frozen=True)
+class DecisionInput:
+    segment_id: int
+    action: str
+    suggestion_id: int | None = None
+    code: str | None = None
+    memo: str | None = None
+    run_id: int | None = None  # the run the coder was looking at; refused with 409 if it is no longer current
+
+
+@dataclass
+class SegmentLabels:
+    """One coder's state on one segment: code -> accepted / added / rejected, and memos in order."""
+
+    codes: dict[str, str] = field(default_factory=dict)
+    memos: list[str] = field(default_factory=list)
+
+    @property
+    def labels(self) -> list[str]:
+        return sorted(c for c, state in self.codes.items() if state in (ACCEPTED, ADDED))
+
+    @property
+    def rejected(self) -> list[str]:
+        return sorted(c for c, state in self.codes.items() if state == REJECTED)
+
+
+def apply(state: SegmentLabels, action: str, code: str | None, from_code: str | None, memo: str | None) -> None:
+    """One decision's effect on a coder's labels for a segment."""
+    if action == "accept":
+        state.codes[code] = ACCEPTED
+    elif action == "reject":
+        state.codes[code] = REJECTED
+    elif action == "change":
+        state.codes[from_code] = REJECTED
+        state.codes[code] = ACCEPTED
+    elif action == "add":
+        state.codes[code] = ADDED
+    elif action == "remove":
+        state.codes.pop(code, None)
+    elif action == "memo":
+        state.memos.append(memo or "")
+
+
+def replay(decisions: Iterable[Decision]) -> dict[tuple[int, int], SegmentLabels]:
+    """(segment id, coder id) -> current labels, from decisions in the order they were made."""
+    states: dict[tuple[int, int], SegmentLabels] = {}
+    for d in decisions:
+        apply(states.setdefault((d.segment_id, d.coder_id), SegmentLabels()), d.action, d.code_id,
+              d.from_code_id, d.memo)
+    return states
+
+
+class Review:
+    """Records decisions and reads them back, enforcing roles, blind coding and staleness."""
+
+    def __init__(self, *, blind: bool):
+        self.blind = blind
+        self._leaves: dict[str, set[str]] = {}  # codebook digest -> codable code ids
+
+    # -- writing ---------------------------------------------------------------------------------------------
+
+    def decide(self, session: Session, user: User, items: list[DecisionInput],
+               transcript_id: int | None = None) -> list[Decision]:
+        """Record decisions, all on one transcript, in one transaction: all are stored or none."""
+        require(user, "coder")
+        if not items:
+            raise InvalidInput("no decisions sent")
+        segments = db.segments_by_id(session, ids={i.segment_id for i in items})
+        missing = sorted({i.segment_id for i in items} - set(segments))
+        if missing:
+            raise NotFound(f"no segment with id {', '.join(map(str, missing))}")
+        transcripts = {s.transcript_id for s in segments.values()}
+        if transcript_id is not None and transcripts != {transcript_id}:
+            raise InvalidInput(f"every decision must be on a segment of transcript {transcript_id}")
+        if len(transcripts) > 1:
+            raise InvalidInput("decisions sent together must be on one transcript")
+        (tid,) = transcripts
+
+        store.lock_transcript(session, transcript_id=tid)  # from here on, reads see the newest runs
+        run = store.current_run(session, transcript_id=tid)
+        if run is None:
+            raise Conflict(f"transcript {tid} has no suggestions yet")
+        suggestions = db.suggestions_by_id(session, ids={i.suggestion_id for i in items if i.suggestion_id})
+        states = replay(db.decisions(session, transcript_ids=[tid], coder_id=user.id))
+        batch = str(uuid.uuid4()) if len(items) > 1 else None
+        rows = []
+        for n, item in enumerate(items):
+            where = f"decision {n + 1}: " if len(items) > 1 else ""
+            try:
+                row = self._check(session, item, segments[item.segment_id], run, suggestions,
+                                  states.setdefault((item.segment_id, user.id), SegmentLabels()))
+            except (InvalidInput, Conflict, NotFound) as exc:
+                raise type(exc)(where + exc.message, exc.details) from None
+            apply(states[(item.segment_id, user.id)], row["action"], row["code_id"], row["from_code_id"],
+                  row["memo"])  # later decisions in the same batch see earlier ones
+            rows.append(row | {"coder_id": user.id, "transcript_id": tid, "batch_id": batch})
+        stored = db.add_decisions(session, rows=rows)
+        session.commit()
+        return stored
+
+    def accept_over(self, session: Session, user: User, transcript_id: int, min_score: float,
+                    run_id: int | None = None) -> list[Decision]:
+        """Accept every current suggestion at or over min_score on the transcript's coded segments, at once."""
+        require(user, "coder")
+        if store.get_transcript(session, transcript_id=transcript_id) is None:
+            raise NotFound(f"no transcript with id {transcript_id}")
+        run = store.current_run(session, transcript_id=transcript_id)
+        if run is None:
+            raise Conflict(f"transcript {transcript_id} has no suggestions yet")
+        picked = [s for s in store.run_suggestions(session, run_id=run.id) if s.score >= min_score]
+        if not picked:
+            raise InvalidInput(f"no suggestion on transcript {transcript_id} scores {min_score} or more")
+        # run_id pins the batch to the run the coder saw: if it was re-suggested meanwhile, decide() says 409.
+        pinned = run_id if run_id is not None else run.id
+        return self.decide(session, user, [DecisionInput(s.segment_id, "accept", suggestion_id=s.id, run_id=pinned)
+                                           for s in picked], transcript_id)
+
+    def _check(self, session: Session, item: DecisionInput, segment: Segment, run: SuggestionRun,
+               suggestions: dict, state: SegmentLabels) -> dict:
+        """Validate one decision against the current run and the coder's labels; the row to store."""
+        if item.action not in ACTIONS:
+            raise InvalidInput(f"unknown action {item.action!r}; one of {', '.join(ACTIONS)}")
+        if item.run_id is not None and item.run_id != run.id:
+            raise Conflict(f"run {item.run_id} is no longer current: transcript {run.transcript_id} was "
+                           f"suggested again (run {run.id}); reload it and decide again")
+        row = dict(segment_id=segment.id, action=item.action, code_id=None, from_code_id=None,
+                   suggestion_id=None, run_id=run.id, model_id=run.model_id,
+                   codebook_version=run.codebook_version, memo=None)
+        if item.action in ("accept", "reject", "change"):
+            if item.suggestion_id is None:
+                raise InvalidInput(f"'{item.action}' needs the suggestion_id it answers")
+            suggestion = suggestions.get(item.suggestion_id)
+            if suggestion is None or suggestion.segment_id != segment.id:
+                raise InvalidInput(f"suggestion {item.suggestion_id} is not a suggestion on segment {segment.id}")
+            if suggestion.run_id != run.id:
+                raise Conflict(f"suggestion {suggestion.id} is from run {suggestion.run_id}, but transcript "
+                               f"{run.transcript_id} was suggested again since (run {run.id}); reload it")
+            row |= dict(suggestion_id=suggestion.id, code_id=suggestion.code_id)
+            if item.action == "change":
+                code = self._codable(session, run, item.code)
+                if code == suggestion.code_id:
+                    raise InvalidInput(f"change {suggestion.code_id} to a different code, or accept it")
+                row |= dict(code_id=code, from_code_id=suggestion.code_id)
+        elif item.action == "add":
+            row["code_id"] = self._codable(session, run, item.code)
+        elif item.action == "remove":
+            if not item.code or state.codes.get(item.code) not in (ACCEPTED, ADDED):
+                raise Conflict(f"code {item.code!r} is not among your labels on segment {segment.id}")
+            row["code_id"] = item.code
+        else:  # memo
+            memo = (item.memo or "").strip()
+            if not memo or len(memo) > MAX_MEMO:
+                raise InvalidInput(f"a memo is 1 to {MAX_MEMO} characters")
+            row |= dict(memo=memo, code_id=self._codable(session, run, item.code) if item.code else None)
+        return row
+
+    def _codable(self, session: Session, run: SuggestionRun, code: str | None) -> str:
+        """`code` if it is a codable (leaf) code of the run's codebook, else InvalidInput naming the codebook."""
+        if not code:
+            raise InvalidInput("this decision needs a code")
+        if run.codebook_digest not in self._leaves:
+            snap = db.snapshot(session, digest=run.codebook_digest)
+            parts = tuple(Codebook.model_validate(p) for p in snap.content)
+            book = ResolvedCodebook(snap.name, parts, tuple(c for p in parts for c in p.codes))
+            self._leaves[run.codebook_digest] = {c.id for c in book.leaves}
+        if code not in self._leaves[run.codebook_digest]:
+            raise InvalidInput(f"{code!r} is not a codable code of {run.codebook_version}")
+        return code
+
+    # -- reading ---------------------------------------------------------------------------------------------
+
+    def coder_for(self, session: Session, viewer: User, name: str | None) -> User:
+        """Whose labels `viewer` may read: their own, or anyone's unless blind coding hides them from coders."""
+        if name is None or name == viewer.name:
+            return viewer
+        if self.blind and viewer.role == "coder":
+            raise Forbidden("coding is blind: coders see only their own decisions until an admin shows them")
+        other = accounts.get_user(session, name=name)
+        if other is None:
+            raise NotFound(f"no user {name!r}")
+        return other
+
+    def visible_decisions(self, session: Session, viewer: User, transcript_id: int, *, coder: str | None = None,
+                          segment_id: int | None = None) -> list[Decision]:
+        """The audit trail: every decision on the transcript (or one segment), oldest first, that viewer may see."""
+        if store.get_transcript(session, transcript_id=transcript_id) is None:
+            raise NotFound(f"no transcript with id {transcript_id}")
+        sees_all = not self.blind or viewer.role in ("admin", "viewer")
+        coder_id = self.coder_for(session, viewer, coder).id if coder or not sees_all else None
+        return db.decisions(session, transcript_ids=[transcript_id], segment_id=segment_id, coder_id=coder_id)
+
+    def labels(self, session: Session, viewer: User, transcript_id: int,
+               coder: str | None = None) -> tuple[User, dict[int, SegmentLabels]]:
+        """A coder's current labels on every segment of a transcript they have decided on."""
+        who = self.coder_for(session, viewer, coder)
+        if store.get_transcript(session, transcript_id=transcript_id) is None:
+            raise NotFound(f"no transcript with id {transcript_id}")
+        states = replay(db.decisions(session, transcript_ids=[transcript_id], coder_id=who.id))
+        return who, {segment: state for (segment, _), state in states.items()}
+
+    def segment_transcript(self, session: Session, segment_id: int) -> int:
+        segment = db.segments_by_id(session, ids={segment_id}).get(segment_id)
+        if segment is None:
+            raise NotFound(f"no segment with id {segment_id}")
+        return segment.transcript_id
