@@ -1,8 +1,26 @@
 #!/usr/bin/env bash
-# Install (idempotently) and run the whole test suite, lint included.
+# Install (idempotently) and run the whole test suite, lint included, on SQLite; with --postgres, then again on
+# a real PostgreSQL server (scripts/postgres.sh installs the Debian package if needed and starts it on
+# loopback). Setting AUTOCODER_TEST_POSTGRES_URL to a server you run also adds the PostgreSQL pass.
+# Other arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+postgres=0
+args=()
+for arg in "$@"; do
+  if [ "$arg" = "--postgres" ]; then postgres=1; else args+=("$arg"); fi
+done
 scripts/bootstrap.sh
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 .venv/bin/ruff check .
-exec .venv/bin/python -m pytest "$@"
+pg_url=${AUTOCODER_TEST_POSTGRES_URL:-}
+unset AUTOCODER_TEST_POSTGRES_URL
+echo "== tests on SQLite"
+.venv/bin/python -m pytest "${args[@]}"
+if [ "$postgres" = 1 ] && [ -z "$pg_url" ]; then
+  pg_url=$(scripts/postgres.sh)
+fi
+if [ -n "$pg_url" ]; then
+  echo "== tests on PostgreSQL (${pg_url%%:*}://…@${pg_url##*@})"
+  AUTOCODER_TEST_POSTGRES_URL="$pg_url" .venv/bin/python -m pytest "${args[@]}"
+fi

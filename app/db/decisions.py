@@ -38,14 +38,14 @@ def add_decisions(session: Session, *, rows: Sequence[dict]) -> list[Decision]:
     return decisions
 
 
-def decisions(session: Session, *, transcript_ids: Sequence[int] | None = None, segment_id: int | None = None,
-              coder_id: int | None = None) -> list[Decision]:
+def decisions(session: Session, *, transcript_ids: Sequence[int] | None = None,
+              segment_ids: Sequence[int] | None = None, coder_id: int | None = None) -> list[Decision]:
     """Decisions in the order they were made (id order), filtered."""
     query = select(Decision)
     if transcript_ids is not None:
         query = query.where(Decision.transcript_id.in_(transcript_ids))
-    if segment_id is not None:
-        query = query.where(Decision.segment_id == segment_id)
+    if segment_ids is not None:
+        query = query.where(Decision.segment_id.in_(segment_ids))
     if coder_id is not None:
         query = query.where(Decision.coder_id == coder_id)
     return list(session.scalars(query.order_by(Decision.id)))

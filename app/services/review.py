@@ -110,7 +110,7 @@ class Review:
         if run is None:
             raise Conflict(f"transcript {tid} has no suggestions yet")
         suggestions = db.suggestions_by_id(session, ids={i.suggestion_id for i in items if i.suggestion_id})
-        states = replay(db.decisions(session, transcript_ids=[tid], coder_id=user.id))
+        states = replay(db.decisions(session, segment_ids=list(segments), coder_id=user.id))
         batch = str(uuid.uuid4()) if len(items) > 1 else None
         rows = []
         for n, item in enumerate(items):
@@ -216,15 +216,17 @@ class Review:
             raise NotFound(f"no transcript with id {transcript_id}")
         sees_all = not self.blind or viewer.role in ("admin", "viewer")
         coder_id = self.coder_for(session, viewer, coder).id if coder or not sees_all else None
-        return db.decisions(session, transcript_ids=[transcript_id], segment_id=segment_id, coder_id=coder_id)
+        return db.decisions(session, transcript_ids=[transcript_id], coder_id=coder_id,
+                            segment_ids=[segment_id] if segment_id is not None else None)
 
-    def labels(self, session: Session, viewer: User, transcript_id: int,
-               coder: str | None = None) -> tuple[User, dict[int, SegmentLabels]]:
-        """A coder's current labels on every segment of a transcript they have decided on."""
+    def labels(self, session: Session, viewer: User, transcript_id: int, coder: str | None = None,
+               segment_ids: list[int] | None = None) -> tuple[User, dict[int, SegmentLabels]]:
+        """A coder's current labels on the segments of a transcript they decided on (or only on segment_ids)."""
         who = self.coder_for(session, viewer, coder)
         if store.get_transcript(session, transcript_id=transcript_id) is None:
             raise NotFound(f"no transcript with id {transcript_id}")
-        states = replay(db.decisions(session, transcript_ids=[transcript_id], coder_id=who.id))
+        states = replay(db.decisions(session, transcript_ids=[transcript_id], coder_id=who.id,
+                                     segment_ids=segment_ids))
         return who, {segment: state for (segment, _), state in states.items()}
 
     def segment_transcript(self, session: Session, segment_id: int) -> int:

@@ -47,7 +47,8 @@ def test_every_suggestion_records_the_model_and_codebook_version(client, setting
     with engine.connect() as conn:
         stored = conn.execute(text(
             "select r.model_id, r.codebook_digest, count(s.id), count(distinct snap.digest) from suggestions s "
-            "join suggestion_runs r on r.id = s.run_id join codebook_snapshots snap on snap.digest = r.codebook_digest"
+            "join suggestion_runs r on r.id = s.run_id join codebook_snapshots snap on snap.digest = r.codebook_digest "
+            "group by r.model_id, r.codebook_digest"
         )).one()
         embedded = conn.execute(text("select count(*) from segments where embedding is not null")).scalar()
     engine.dispose()

@@ -41,8 +41,8 @@ def _decisions_out(session: SessionDep, rows: list[Decision]) -> list[DecisionOu
 
 
 def _decided(session: SessionDep, review: Review, user: User, rows: list[Decision]) -> DecidedOut:
-    _, labels = review.labels(session, user, rows[0].transcript_id)
     touched = sorted({d.segment_id for d in rows})
+    _, labels = review.labels(session, user, rows[0].transcript_id, segment_ids=touched)
     return DecidedOut(decisions=_decisions_out(session, rows),
                       labels=[_labels_out(s, labels.get(s, SegmentLabels())) for s in touched])
 
