@@ -1,6 +1,7 @@
 """The FastAPI application: create_app() wires settings, database, embedder and routes together."""
 
 import gc
+import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -9,6 +10,7 @@ from fastapi.responses import JSONResponse
 from app.api.limits import BodySizeLimit
 from app.api.routes import codebooks, health, review, suggest, transcripts, users
 from app.config import Settings, get_settings
+from app.db.accounts import list_users
 from app.db.migrate import upgrade
 from app.db.session import make_engine, make_session_factory
 from app.engine.embed import Embedder
@@ -35,6 +37,10 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         coder = Coder(settings, model, CodebookCatalog(settings.taxonomy_dir))
         with app.state.session_factory() as session:
             coder.index_for(session, settings.default_codebook)  # encode the default codebook once, now
+            if not list_users(session):
+                logging.getLogger("uvicorn.error").warning(
+                    "no users yet: every request except /health needs an API token. Create the first admin "
+                    "with `.venv/bin/autocoder users add NAME --role admin` (same DATABASE_URL).")
         app.state.coder = coder
         app.state.review = Review(blind=settings.blind_review)
         # The model and codebook vectors live as long as the process: move their ~600k objects out of the
