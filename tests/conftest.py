@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, make_url, select, text
 
@@ -66,9 +67,9 @@ def settings(database_url: str, index_cache_dir: Path) -> Settings:
     return Settings(database_url=database_url, cache_dir=index_cache_dir)
 
 
-def add_user(client: TestClient, name: str, role: str) -> dict[str, str]:
-    """A user made through the accounts service; returns the Authorization header with their token."""
-    with client.app.state.session_factory() as session:
+def add_user(app: FastAPI, name: str, role: str) -> dict[str, str]:
+    """A user made through the accounts service of a started app; the Authorization header with their token."""
+    with app.state.session_factory() as session:
         return {"Authorization": f"Bearer {accounts.add_user(session, name, role).token}"}
 
 
@@ -76,7 +77,7 @@ def add_user(client: TestClient, name: str, role: str) -> dict[str, str]:
 def client(settings: Settings, embedder: Embedder) -> Iterator[TestClient]:
     """The app over real HTTP semantics, signed in as an admin (tests of roles send their own headers)."""
     with TestClient(create_app(settings, embedder)) as test_client:
-        test_client.headers.update(add_user(test_client, "admin", "admin"))
+        test_client.headers.update(add_user(test_client.app, "admin", "admin"))
         yield test_client
 
 

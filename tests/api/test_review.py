@@ -22,7 +22,7 @@ def coded(client):
     out = client.post("/transcripts", json={"text": INTERVIEW, "participant_id": "SP3"}).json()
     segments = [s for s in out["segments"] if s["suggestions"]]
     assert len(segments) == 5
-    people = {name: add_user(client, name, role) for name, role in
+    people = {name: add_user(client.app, name, role) for name, role in
               [("alice", "coder"), ("bob", "coder"), ("vera", "viewer")]}
     return out, segments, people
 
@@ -192,7 +192,7 @@ def test_agreement_matches_the_worked_kappa_example(client, anonymous):
     out = client.post("/transcripts", json={"text": text, "threshold": 0.0}).json()
     segments = out["segments"]
     assert len(segments) == 50
-    people = {n: add_user(client, n, "coder") for n in ("alice", "bob")}
+    people = {n: add_user(client.app, n, "coder") for n in ("alice", "bob")}
     pattern = ["yy"] * 20 + ["yn"] * 5 + ["ny"] * 10 + ["nn"] * 15
 
     def batch(who: str, column: int) -> None:

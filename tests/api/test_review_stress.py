@@ -8,11 +8,14 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import select
 
+from app.db.tables import Suggestion, SuggestionRun
 from app.main import create_app
 from tests.conftest import add_user
 
@@ -40,19 +43,13 @@ def server(settings, embedder):
 
 def test_concurrent_coders_lose_and_duplicate_nothing(server):
     app, base = server
-
-    class Shim:  # add_user() needs only .app
-        pass
-
-    shim = Shim()
-    shim.app = app
-    admin = add_user(shim, "admin", "admin")
+    admin = add_user(app, "admin", "admin")
     with httpx.Client(base_url=base, headers=admin, timeout=60) as http:
         out = http.post("/transcripts", json={"text": TEXT, "threshold": 0.0})
         assert out.status_code == 201, out.text
         transcript = out.json()
     segments = transcript["segments"]
-    coders = {f"coder{i}": add_user(shim, f"coder{i}", "coder") for i in range(CLIENTS)}
+    coders = {f"coder{i}": add_user(app, f"coder{i}", "coder") for i in range(CLIENTS)}
 
     def work(name: str) -> list[tuple[int, str, int]]:
         sent = []
@@ -83,3 +80,56 @@ def test_concurrent_coders_lose_and_duplicate_nothing(server):
     for name, sent in results.items():
         stored = [(d["segment_id"], d["action"], d["id"]) for d in trail if d["coder"] == name]
         assert stored == sent  # exactly what this coder sent, in the order they sent it
+
+
+def test_decisions_racing_re_suggestion_are_applied_or_refused_never_stale(server):
+    """Coders decide while an admin re-suggests the transcript again and again: each decision is stored
+    (and was on the run current when it was stored) or refused with 409; none is lost or applied stale."""
+    app, base = server
+    admin = add_user(app, "admin", "admin")
+    coders = {f"coder{i}": add_user(app, f"coder{i}", "coder") for i in range(4)}
+    with httpx.Client(base_url=base, headers=admin, timeout=60) as http:
+        transcript = http.post("/transcripts", json={"text": TEXT, "threshold": 0.0}).json()
+    tid = transcript["id"]
+    stop = threading.Event()
+
+    def resuggest() -> int:
+        runs = 0
+        with httpx.Client(base_url=base, headers=admin, timeout=60) as http:
+            while not stop.is_set():
+                assert http.post(f"/transcripts/{tid}/runs", json={"threshold": 0.0}).status_code == 201
+                runs += 1
+        return runs
+
+    def work(name: str) -> tuple[int, int]:
+        stored = refused = 0
+        with httpx.Client(base_url=base, headers=coders[name], timeout=60) as http:
+            for n in range(60):
+                current = http.get(f"/transcripts/{tid}").json()
+                seg = current["segments"][n % len(current["segments"])]
+                response = http.post(f"/segments/{seg['id']}/decisions",
+                                     json={"action": "accept", "suggestion_id": seg["suggestions"][0]["id"]})
+                assert response.status_code in (201, 409), response.text
+                stored, refused = (stored + 1, refused) if response.status_code == 201 else (stored, refused + 1)
+        return stored, refused
+
+    with ThreadPoolExecutor(5) as pool:
+        rerun = pool.submit(resuggest)
+        outcomes = list(pool.map(work, coders))
+        stop.set()
+        runs = rerun.result()
+    stored = sum(s for s, _ in outcomes)
+    with httpx.Client(base_url=base, headers=admin, timeout=60) as http:
+        trail = http.get(f"/transcripts/{tid}/decisions").json()
+    print(f"\nracing: {runs} re-suggestions, {stored} decisions stored, {sum(r for _, r in outcomes)} refused (409)")
+    assert runs > 0 and len(trail) == stored
+    # Each stored decision answered a suggestion of the run it records, and that run was current when stored:
+    # no later run of the transcript had been created before the decision.
+    with app.state.session_factory() as session:
+        created = dict(session.execute(select(SuggestionRun.id, SuggestionRun.created_at)
+                                       .where(SuggestionRun.transcript_id == tid)).all())
+        run_of = dict(session.execute(select(Suggestion.id, Suggestion.run_id)).all())
+    for d in trail:
+        assert run_of[d["suggestion_id"]] == d["run_id"]
+        later = [rid for rid in created if rid > d["run_id"]]
+        assert all(created[rid] >= datetime.fromisoformat(d["created_at"]) for rid in later)
