@@ -125,8 +125,8 @@ class Coder:
     def code_transcript(self, session: Session, data: TranscriptInput) -> tuple[Transcript, SuggestionRun]:
         """Segment, embed, suggest and store a transcript, all in one transaction."""
         codebook, index = self.index_for(session, data.options.codebook)
-        text, source_format, segments = self._segment(data)
-        skips = [self._skip_reason(s, data.code_interviewer) for s in segments]
+        text, source_format, segments = segment_transcript(data, self.settings)
+        skips = [skip_reason(s, data.code_interviewer, self.settings.min_words) for s in segments]
         vectors = self.embedder.encode([s.text for s in segments])
         rows = self._suggestion_rows(index, vectors, [s.turn_index for s in segments], skips, data.options)
 
@@ -161,30 +161,6 @@ class Coder:
         session.commit()
         return transcript, run
 
-    def _segment(self, data: TranscriptInput) -> tuple[str, str, list[Segment]]:
-        """The stored text, its format, and its sentences, or InvalidInput saying what is wrong."""
-        roles = RoleMapper(self.settings.role_patterns, data.speaker_roles, check_role(data.role))
-        if data.turns is not None:
-            if not data.turns:
-                raise InvalidInput("turns is empty")
-            for i, turn in enumerate(data.turns):
-                check_text(turn["text"], f"turns[{i}].text")
-            text, turns = document_from_turns(data.turns, roles)
-            source_format = "turns"
-        elif data.text is not None:
-            text = check_text(data.text)
-            turns = turns_from_text(text, roles, data.default_speaker)
-            source_format = "text"
-        else:
-            raise InvalidInput("send either 'text' (labelled plain text) or 'turns' (a list of turns)")
-        segments = split_sentences(text, turns, self.settings.max_sentence_words)
-        if not segments:
-            raise InvalidInput("the transcript has speaker labels but no words after them")
-        if len(segments) > self.settings.max_segments:
-            raise InvalidInput(f"{len(segments)} sentences is more than the limit of "
-                               f"{self.settings.max_segments} for one transcript; split it")
-        return text, source_format, segments
-
     def _suggestion_rows(self, index: CodeIndex, vectors: np.ndarray, turns: list[int],
                          skips: list[str | None], options: SuggestOptions) -> list[tuple[int, int, Candidate]]:
         """(segment position, rank, candidate) for every coded segment."""
@@ -209,12 +185,38 @@ class Coder:
             codebook_digest=index.codebook_digest, model_id=index.model_id, top_k=top_k,
             threshold=threshold, evidence_k=self.settings.evidence_k, context_window=options.context))
 
-    def _skip_reason(self, segment: Segment, code_interviewer: bool) -> str | None:
-        if segment.role == "interviewer" and not code_interviewer:
-            return "interviewer"
-        if len(segment.text.split()) < self.settings.min_words:
-            return "too_short"
-        return None
+def segment_transcript(data: TranscriptInput, settings: Settings) -> tuple[str, str, list[Segment]]:
+    """The stored text, its format, and its sentences, or InvalidInput saying what is wrong."""
+    roles = RoleMapper(settings.role_patterns, data.speaker_roles, check_role(data.role))
+    if data.turns is not None:
+        if not data.turns:
+            raise InvalidInput("turns is empty")
+        for i, turn in enumerate(data.turns):
+            check_text(turn["text"], f"turns[{i}].text")
+        text, turns = document_from_turns(data.turns, roles)
+        source_format = "turns"
+    elif data.text is not None:
+        text = check_text(data.text)
+        turns = turns_from_text(text, roles, data.default_speaker)
+        source_format = "text"
+    else:
+        raise InvalidInput("send either 'text' (labelled plain text) or 'turns' (a list of turns)")
+    segments = split_sentences(text, turns, settings.max_sentence_words)
+    if not segments:
+        raise InvalidInput("the transcript has speaker labels but no words after them")
+    if len(segments) > settings.max_segments:
+        raise InvalidInput(f"{len(segments)} sentences is more than the limit of "
+                           f"{settings.max_segments} for one transcript; split it")
+    return text, source_format, segments
+
+
+def skip_reason(segment: Segment, code_interviewer: bool, min_words: int) -> str | None:
+    """Why a sentence is stored but not coded: an interviewer's turn, or too few words; None if coded."""
+    if segment.role == "interviewer" and not code_interviewer:
+        return "interviewer"
+    if len(segment.text.split()) < min_words:
+        return "too_short"
+    return None
 
 
 _NO_ROLES = RoleMapper({})

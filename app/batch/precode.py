@@ -1,0 +1,355 @@
+"""Pre-code a whole dataset: every sentence of every transcript with its top-k codes, resumably.
+
+The work is cut into chunks of `chunk_size` transcripts, in input order. A finished chunk is written as
+`<out>/.precode/parts/part-NNNNNN.parquet` (to a temporary name, then renamed, so a part is whole or absent).
+Killed at any moment and started again with the same input and options, a job skips the chunks whose parts
+exist and computes only the rest; the final files are then assembled from the parts, streaming, so memory
+stays flat however large the corpus. Sentence vectors come from the embedding cache when a sentence was seen
+before (by this or an earlier run); the rest are encoded longest first, with the next batch tokenized while
+the model runs, locally or on a pool of Ray actors (app.batch.ray_pool).
+
+Determinism: a chunk's sentences are encoded together in the same batches whatever the runner, so an
+interrupted-and-resumed run, an uninterrupted one, and a Ray run give the same table, row for row.
+"""
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from app.batch.cache import EmbeddingCache
+from app.batch.inputs import InputError, Source, chunks, fingerprint, load
+from app.config import Settings
+from app.engine.code_index import CodeIndex
+from app.engine.segment import Segment
+from app.engine.suggest import suggest
+from app.errors import AutocoderError
+from app.services.coding import TranscriptInput, segment_transcript, skip_reason
+
+FORMATS = ("parquet", "csv", "jsonl")
+STATE = ".precode"
+
+
+class JobMismatch(ValueError):
+    """The output folder holds parts of a different job (other input or options)."""
+
+
+@dataclass(frozen=True)
+class PrecodeOptions:
+    top_k: int = 5
+    threshold: float = 0.30
+    evidence_k: int = 3
+    chunk_size: int = 16  # transcripts per chunk: the unit of resumption
+    batch_size: int = 64
+    code_interviewer: bool = False
+    output_format: str = "parquet"
+
+
+@dataclass
+class Progress:
+    chunks_total: int
+    transcripts_total: int
+    chunks_done: int = 0
+    chunks_resumed: int = 0  # found finished from an earlier run
+    transcripts_done: int = 0
+    sentences_done: int = 0
+    sentences_encoded: int = 0  # the rest came from the embedding cache
+    errors: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    @property
+    def rate(self) -> float:
+        return self.sentences_done / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left, from this run's pace (chunks found finished do not count as speed)."""
+        done_here = self.chunks_done - self.chunks_resumed
+        if not done_here or self.elapsed <= 0:
+            return None
+        return (self.chunks_total - self.chunks_done) * self.elapsed / done_here
+
+
+@dataclass
+class Prepared:
+    """One chunk read and segmented, waiting for its vectors."""
+
+    index: int
+    transcripts: list[tuple[Source, TranscriptInput, list[Segment], list[str | None]]]
+    errors: list[dict]
+    vectors: dict[str, np.ndarray]  # from the cache
+    missing: list[str]  # distinct coded sentences still to encode
+
+
+class Encoder(Protocol):
+    """Turns a chunk's missing sentences into vectors."""
+
+    model_id: str
+    dimension: int
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray: ...
+
+
+class LocalEncoder:
+    def __init__(self, embedder):
+        self.embedder = embedder
+        self.model_id, self.dimension = embedder.model_id, embedder.dimension
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        return self.embedder.encode_pipelined(texts, batch_size)
+
+
+def schema(top_k: int) -> pa.Schema:
+    fields = [("transcript", pa.string()), ("transcript_index", pa.int32()), ("participant_id", pa.string()),
+              ("transcript_role", pa.string()), ("site", pa.string()), ("trial_arm", pa.string()),
+              ("position", pa.int32()), ("turn_index", pa.int32()), ("sentence_index", pa.int32()),
+              ("speaker", pa.string()), ("role", pa.string()), ("start", pa.int32()), ("end", pa.int32()),
+              ("text", pa.string()), ("status", pa.string()), ("skip_reason", pa.string())]
+    for i in range(1, top_k + 1):
+        fields += [(f"code_{i}", pa.string()), (f"label_{i}", pa.string()), (f"score_{i}", pa.float64())]
+    return pa.schema(fields)
+
+
+class Precoder:
+    def __init__(self, settings: Settings, index: CodeIndex, encoder: Encoder, options: PrecodeOptions,
+                 cache: EmbeddingCache | None = None):
+        if options.output_format not in FORMATS:
+            raise ValueError(f"output format must be one of {', '.join(FORMATS)}")
+        self.settings, self.index, self.encoder, self.options, self.cache = settings, index, encoder, options, cache
+        self.schema = schema(options.top_k)
+
+    # -- the job ---------------------------------------------------------------------------------------------
+
+    def run(self, sources: list[Source], out: Path, *, on_progress: Callable[[Progress], None] | None = None,
+            cancelled: Callable[[], bool] = lambda: False, fresh: bool = False,
+            on_chunk: Callable[[Prepared], None] | None = None, ray_pool=None) -> Progress:
+        """Pre-code `sources` into `out`; returns the final progress. Resumes what an earlier run left."""
+        parts = self._state(sources, out, fresh)
+        all_chunks = list(chunks(sources, self.options.chunk_size))
+        progress = Progress(len(all_chunks), len(sources))
+        todo = []
+        for k, chunk in all_chunks:
+            if self._part(parts, k).exists():
+                progress.chunks_done += 1
+                progress.chunks_resumed += 1
+                progress.transcripts_done += len(chunk)
+            else:
+                todo.append((k, chunk))
+        report = on_progress or (lambda _: None)
+        report(progress)
+
+        def finish(prepared: Prepared, vectors: np.ndarray) -> None:
+            if self.cache is not None and prepared.missing:
+                self.cache.put_many(prepared.missing, vectors)
+            prepared.vectors.update(zip(prepared.missing, vectors, strict=True))
+            if on_chunk is not None:
+                on_chunk(prepared)  # e.g. store in the service's database, before the part marks it done
+            table = self._table(prepared)
+            self._write_part(parts, prepared, table)
+            progress.chunks_done += 1
+            progress.transcripts_done += len(prepared.transcripts) + len(prepared.errors)
+            progress.sentences_done += table.num_rows
+            progress.sentences_encoded += len(prepared.missing)
+            progress.errors += len(prepared.errors)
+            report(progress)
+
+        if ray_pool is not None:
+            ray_pool.run(self, todo, finish, cancelled)
+        else:
+            self._run_local(todo, finish, cancelled)
+        if progress.chunks_done == progress.chunks_total and not cancelled():
+            self._assemble(parts, out, len(all_chunks))
+        return progress
+
+    def _run_local(self, todo: list[tuple[int, list[Source]]], finish, cancelled) -> None:
+        # Reading and segmenting the next chunk overlaps with encoding this one (the model releases the GIL).
+        with ThreadPoolExecutor(max_workers=1) as reader:
+            pending = reader.submit(self.prepare, *todo[0]) if todo else None
+            for n in range(len(todo)):
+                prepared = pending.result()
+                pending = reader.submit(self.prepare, *todo[n + 1]) if n + 1 < len(todo) else None
+                if cancelled():
+                    return
+                finish(prepared, self.encoder.encode(prepared.missing, self.options.batch_size))
+
+    # -- one chunk -------------------------------------------------------------------------------------------
+
+    def prepare(self, k: int, sources: list[Source]) -> Prepared:
+        """Read and segment a chunk; look its sentences up in the cache."""
+        transcripts, errors = [], []
+        for source in sources:
+            try:
+                data = load(source, code_interviewer=self.options.code_interviewer)
+                _, _, segments = segment_transcript(data, self.settings)
+            except (InputError, AutocoderError, OSError, ValueError) as exc:
+                errors.append({"transcript": source.key, "transcript_index": source.index,
+                               "error": getattr(exc, "message", None) or str(exc)})
+                continue
+            skips = [skip_reason(s, data.code_interviewer, self.settings.min_words) for s in segments]
+            transcripts.append((source, data, segments, skips))
+        texts = list(dict.fromkeys(s.text for _, _, segs, skips in transcripts
+                                   for s, skip in zip(segs, skips, strict=True) if skip is None))
+        cached = self.cache.get_many(texts) if self.cache is not None else {}
+        return Prepared(k, transcripts, errors, cached, [t for t in texts if t not in cached])
+
+    def _table(self, prepared: Prepared) -> pa.Table:
+        k = self.options.top_k
+        columns: dict[str, list] = {name: [] for name in self.schema.names}
+        for source, data, segments, skips in prepared.transcripts:
+            coded = [i for i, skip in enumerate(skips) if skip is None]
+            vectors = np.stack([prepared.vectors[segments[i].text] for i in coded]) if coded else \
+                np.zeros((0, self.encoder.dimension), dtype=np.float32)
+            ranked = dict(zip(coded, suggest(self.index, vectors, k, self.options.evidence_k), strict=True))
+            for position, (seg, skip) in enumerate(zip(segments, skips, strict=True)):
+                candidates = ranked.get(position, [])
+                status = "skipped" if skip else (
+                    "suggested" if candidates and candidates[0].score >= self.options.threshold else "uncoded")
+                row = dict(transcript=source.key, transcript_index=source.index,
+                           participant_id=data.participant_id, transcript_role=data.role, site=data.site,
+                           trial_arm=data.trial_arm, position=position, turn_index=seg.turn_index,
+                           sentence_index=seg.sentence_index, speaker=seg.speaker, role=seg.role, start=seg.start,
+                           end=seg.end, text=seg.text, status=status, skip_reason=skip)
+                for i in range(k):
+                    c = candidates[i] if i < len(candidates) else None
+                    row[f"code_{i + 1}"] = c.code_id if c else None
+                    row[f"label_{i + 1}"] = c.label if c else None
+                    row[f"score_{i + 1}"] = c.score if c else None
+                for name, value in row.items():
+                    columns[name].append(value)
+        return pa.table(columns, schema=self.schema)
+
+    # -- files -----------------------------------------------------------------------------------------------
+
+    def job_description(self, sources: list[Source]) -> dict:
+        return {"inputs": fingerprint(sources), "transcripts": len(sources), "model": self.encoder.model_id,
+                "codebook": self.index.codebook_version, "codebook_digest": self.index.codebook_digest,
+                "options": asdict(self.options) | {"output_format": None}}
+
+    def _state(self, sources: list[Source], out: Path, fresh: bool) -> Path:
+        state = out / STATE
+        job = self.job_description(sources)
+        if fresh and state.exists():
+            shutil.rmtree(state)
+        parts = state / "parts"
+        parts.mkdir(parents=True, exist_ok=True)
+        described = state / "job.json"
+        if described.exists():
+            earlier = json.loads(described.read_text())
+            if earlier != job:
+                changed = sorted(k for k in job if earlier.get(k) != job[k])
+                raise JobMismatch(f"{out} holds a pre-coding job with other {', '.join(changed)}; "
+                                  "use another output folder, or --fresh to start this one over")
+        else:
+            _write_atomic(described, json.dumps(job, indent=2).encode())
+        for leftover in parts.glob("*.tmp"):
+            leftover.unlink()  # a part being written when the last run was killed
+        return parts
+
+    @staticmethod
+    def _part(parts: Path, k: int) -> Path:
+        return parts / f"part-{k:06d}.parquet"
+
+    def _write_part(self, parts: Path, prepared: Prepared, table: pa.Table) -> None:
+        errors = parts / f"part-{prepared.index:06d}.errors.json"
+        _write_atomic(errors, json.dumps(prepared.errors).encode())
+        tmp = self._part(parts, prepared.index).with_suffix(".tmp")
+        pq.write_table(table, tmp)
+        os.replace(tmp, self._part(parts, prepared.index))  # the part now exists whole: the chunk is done
+
+    def _assemble(self, parts: Path, out: Path, n_chunks: int) -> None:
+        """Concatenate the parts into the output files, one part in memory at a time."""
+        fmt = self.options.output_format
+        target = out / f"sentences.{fmt}"
+        tmp = target.with_name(target.name + ".tmp")
+        codes = [c.id for c in self.index.codes]
+        presence: dict[int, dict] = {}
+        errors: list[dict] = []
+        writer = _Writer(fmt, tmp, self.schema)
+        try:
+            for k in range(n_chunks):
+                table = pq.read_table(self._part(parts, k))
+                writer.write(table)
+                _collect_presence(table, presence, self.options.top_k, self.options.threshold)
+                errors += json.loads((parts / f"part-{k:06d}.errors.json").read_text())
+        finally:
+            writer.close()
+        os.replace(tmp, target)
+        matrix = _presence_table(presence, codes)
+        ptmp = out / f"presence.{fmt}.tmp"
+        with _Writer(fmt, ptmp, matrix.schema) as w:
+            w.write(matrix)
+        os.replace(ptmp, out / f"presence.{fmt}")
+        _write_atomic(out / "errors.json", json.dumps(errors, indent=2).encode())
+
+
+def _collect_presence(table: pa.Table, presence: dict[int, dict], top_k: int, threshold: float) -> None:
+    data = table.to_pydict()
+    for r in range(table.num_rows):
+        entry = presence.setdefault(data["transcript_index"][r], {
+            "transcript": data["transcript"][r], "participant_id": data["participant_id"][r],
+            "transcript_role": data["transcript_role"][r], "site": data["site"][r],
+            "trial_arm": data["trial_arm"][r], "codes": set()})
+        for i in range(1, top_k + 1):
+            score = data[f"score_{i}"][r]
+            if score is not None and score >= threshold:
+                entry["codes"].add(data[f"code_{i}"][r])
+
+
+def _presence_table(presence: dict[int, dict], codes: list[str]) -> pa.Table:
+    """Transcripts x codes: 1 where some sentence shows the code (top-k, at or over the threshold)."""
+    rows = [presence[i] for i in sorted(presence)]
+    columns = {name: pa.array([r[name] for r in rows], pa.string())
+               for name in ("transcript", "participant_id", "transcript_role", "site", "trial_arm")}
+    for code in codes:
+        columns[code] = pa.array([int(code in r["codes"]) for r in rows], pa.int8())
+    return pa.table(columns)
+
+
+class _Writer:
+    """Streams tables into one Parquet, CSV or JSONL file."""
+
+    def __init__(self, fmt: str, path: Path, table_schema: pa.Schema):
+        self.fmt, self.path = fmt, path
+        if fmt == "parquet":
+            self._w = pq.ParquetWriter(path, table_schema)
+        elif fmt == "csv":
+            self._w = pacsv.CSVWriter(path, table_schema)
+        else:
+            self._w = path.open("w", encoding="utf-8")
+
+    def write(self, table: pa.Table) -> None:
+        if self.fmt == "jsonl":
+            for row in table.to_pylist():
+                self._w.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            self._w.write_table(table)
+
+    def close(self) -> None:
+        self._w.close()
+
+    def __enter__(self) -> "_Writer":
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.close()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+

@@ -1,0 +1,160 @@
+"""Batch pre-coding: a mixed folder gives the expected rows; a run killed with SIGKILL and resumed, and a run
+on a local Ray cluster, give the identical table to an uninterrupted run."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from app.batch.cache import EmbeddingCache
+from app.batch.inputs import discover
+from app.batch.precode import JobMismatch, LocalEncoder, PrecodeOptions, Precoder
+from app.cli import app
+from app.config import Settings
+from app.engine.code_index import CodeIndexCache
+from taxonomy import resolve_spec
+from tests.conftest import REPO
+
+runner = CliRunner()
+
+
+def mixed_folder(root: Path) -> Path:
+    folder = root / "in"
+    (folder / "site2").mkdir(parents=True)
+    (folder / "a.txt").write_text("Interviewer: How was it?\nSP3: She never judged me, not once. I felt safe with "
+                                  "her.\nShe came with me to the housing office and helped me fill in the forms.\n")
+    (folder / "b.json").write_text(json.dumps([{"speaker": "PW6", "text": "I tell them I have been on the ward "
+                                                "myself. They open up a bit more."}]))
+    (folder / "site2" / "c.json").write_text(json.dumps({
+        "participant_id": "SP9", "role": "supported_peer", "site": "Setting_2",
+        "text": "SP9: We set a goal that I would get out of the house twice a week. Yeah."}))
+    (folder / "broken.txt").write_bytes(b"SP1: caf\xe9 au lait\n")
+    (folder / "notes.md").write_text("not a transcript: ignored")
+    return folder
+
+
+def test_mixed_folder_gives_expected_rows_in_every_format(tmp_path):
+    folder = mixed_folder(tmp_path)
+    out = {}
+    for fmt in ("parquet", "csv", "jsonl"):
+        result = runner.invoke(app, ["precode", str(folder), "--out", str(tmp_path / fmt), "--format", fmt,
+                                     "--chunk-size", "2"])
+        assert result.exit_code == 2, result.output  # 2: finished, but one transcript could not be read
+        assert "1 transcript(s) could not be read" in result.output
+        errors = json.loads((tmp_path / fmt / "errors.json").read_text())
+        assert errors == [{"transcript": "broken.txt", "transcript_index": 2,
+                           "error": "broken.txt: not UTF-8 text (byte 8); save it as UTF-8"}]
+        out[fmt] = tmp_path / fmt / f"sentences.{fmt}"
+    rows = pq.read_table(out["parquet"]).to_pylist()
+    assert [(r["transcript"], r["position"], r["status"]) for r in rows] == [
+        ("a.txt", 0, "skipped"), ("a.txt", 1, "suggested"), ("a.txt", 2, "suggested"), ("a.txt", 3, "suggested"),
+        ("b.json", 0, "suggested"), ("b.json", 1, "uncoded"),
+        ("site2/c.json", 0, "suggested"), ("site2/c.json", 1, "skipped")]
+    goal = rows[6]
+    assert goal["code_1"] == "1.1" and goal["participant_id"] == "SP9" and goal["site"] == "Setting_2"
+    assert goal["text"] == "We set a goal that I would get out of the house twice a week."
+    assert rows[0]["skip_reason"] == "interviewer" and rows[0]["code_1"] is None
+    assert all(r["score_1"] >= r["score_2"] >= r["score_5"] for r in rows if r["code_1"])
+    # Code ids such as 10.10 are text: read them as text (CSV readers guess numbers otherwise).
+    as_text = pacsv.ConvertOptions(column_types={f"code_{i}": pa.string() for i in range(1, 6)},
+                                   strings_can_be_null=True)
+    csv_rows = pacsv.read_csv(out["csv"], convert_options=as_text).to_pylist()
+    jsonl_rows = [json.loads(line) for line in out["jsonl"].read_text().splitlines()]
+    assert [(r["transcript"], r["code_1"], r["score_1"]) for r in csv_rows] == \
+        [(r["transcript"], r["code_1"], r["score_1"]) for r in rows] == \
+        [(r["transcript"], r["code_1"], r["score_1"]) for r in jsonl_rows]
+    presence = {r["transcript"]: r for r in pq.read_table(tmp_path / "parquet" / "presence.parquet").to_pylist()}
+    assert set(presence) == {"a.txt", "b.json", "site2/c.json"}
+    assert presence["site2/c.json"]["1.1"] == 1 and presence["b.json"]["1.1"] == 0
+    # Run again: everything is already done, nothing recomputed, the same table.
+    again = runner.invoke(app, ["precode", str(folder), "--out", str(tmp_path / "parquet"), "--chunk-size", "2"])
+    assert "2 of 2 chunks were already done" in again.output
+    assert pq.read_table(out["parquet"]).equals(pq.read_table(tmp_path / "parquet" / "sentences.parquet"))
+    # Different options on the same folder are refused rather than mixed.
+    other = runner.invoke(app, ["precode", str(folder), "--out", str(tmp_path / "parquet"), "--top-k", "3"])
+    assert other.exit_code == 1 and "other options" in other.output
+
+
+def big_folder(root: Path, transcripts: int = 24, sentences: int = 20) -> Path:
+    folder = root / "big"
+    folder.mkdir()
+    for t in range(transcripts):
+        lines = [f"SP{t}: In week {i} of the programme, meeting {t} went over what {'really ' * (i % 4)}helped "
+                 f"me cope when things were hard again." for i in range(sentences)]
+        (folder / f"t{t:03d}.txt").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def precode_cli(folder: Path, out: Path, cache: Path, *extra: str) -> subprocess.Popen:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", AUTOCODER_CACHE_DIR=str(cache))
+    return subprocess.Popen([sys.executable, "-m", "app.cli", "precode", str(folder), "--out", str(out),
+                             "--chunk-size", "1", "--threads", "1", *extra], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_killed_run_resumes_to_the_identical_table(tmp_path):
+    folder = big_folder(tmp_path)
+    whole = precode_cli(folder, tmp_path / "whole", tmp_path / "cache-whole")
+    assert whole.wait(timeout=600) == 0, whole.stdout.read()
+
+    killed = precode_cli(folder, tmp_path / "resumed", tmp_path / "cache-resumed")
+    parts = tmp_path / "resumed" / ".precode" / "parts"
+    deadline = time.monotonic() + 300
+    while len(list(parts.glob("part-*.parquet"))) < 5:
+        assert killed.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
+        time.sleep(0.05)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    done_before = len(list(parts.glob("part-*.parquet")))
+    assert 5 <= done_before < 24 and not (tmp_path / "resumed" / "sentences.parquet").exists()
+
+    resumed = precode_cli(folder, tmp_path / "resumed", tmp_path / "cache-resumed")
+    output = resumed.stdout.read()
+    assert resumed.wait(timeout=600) == 0, output
+    assert f"{done_before} of 24 chunks were already done" in output
+    first = pq.read_table(tmp_path / "whole" / "sentences.parquet")
+    second = pq.read_table(tmp_path / "resumed" / "sentences.parquet")
+    assert first.num_rows == 24 * 20 and first.equals(second)
+    assert pq.read_table(tmp_path / "whole" / "presence.parquet").equals(
+        pq.read_table(tmp_path / "resumed" / "presence.parquet"))
+
+
+def test_ray_run_gives_the_identical_table(tmp_path, embedder, index_cache_dir):
+    pytest.importorskip("ray")
+    import torch
+
+    from app.batch.ray_pool import RayPool
+
+    folder = big_folder(tmp_path, transcripts=6, sentences=10)
+    settings = Settings(cache_dir=index_cache_dir)
+    index = CodeIndexCache(embedder, index_cache_dir).get(resolve_spec(settings.default_codebook,
+                                                                        settings.taxonomy_dir))
+    options = PrecodeOptions(chunk_size=2)
+    sources = discover(folder)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the same as each Ray actor, so both compute in the same order
+    try:
+        local = Precoder(settings, index, LocalEncoder(embedder), options).run(sources, tmp_path / "local")
+    finally:
+        torch.set_num_threads(threads)
+    pool = RayPool(None, 2, "", threads=1)
+    try:
+        cache = EmbeddingCache(tmp_path / "ray-cache", embedder.model_id, embedder.dimension)
+        on_ray = Precoder(settings, index, LocalEncoder(embedder), options, cache).run(
+            sources, tmp_path / "ray", ray_pool=pool)
+    finally:
+        pool.close()
+    assert local.sentences_done == on_ray.sentences_done == 60
+    assert pq.read_table(tmp_path / "local" / "sentences.parquet").equals(
+        pq.read_table(tmp_path / "ray" / "sentences.parquet"))
+    with pytest.raises(JobMismatch):
+        Precoder(settings, index, LocalEncoder(embedder), PrecodeOptions(chunk_size=3)).run(sources, tmp_path / "ray")
