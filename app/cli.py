@@ -227,6 +227,8 @@ def precode(
     ray: str = typer.Option("", help="Run on Ray: 'local' starts one here, or a cluster address (ray://…)."),
     ray_workers: int = typer.Option(2, min=1, help="Ray actors, each holding a copy of the model."),
     code_interviewer: bool = typer.Option(False, help="Code interviewer turns too."),
+    into_db: bool = typer.Option(False, help="Also store every transcript in the service's database "
+                                             "(DATABASE_URL) for review; a resumed run stores each once."),
 ) -> None:
     """Pre-code whole datasets: every sentence with its top-k codes, resumable after any interruption."""
     import sys
@@ -266,9 +268,10 @@ def precode(
 
         pool = RayPool(None if ray == "local" else ray, ray_workers, model or settings.embedding_model,
                        device=device, threads=threads)
+    on_chunk = _database_writer(settings, embedder, book, index, options, precoder, sources) if into_db else None
     report = _progress_reporter(sys.stderr.isatty(), len(sources))
     try:
-        progress = precoder.run(sources, out, on_progress=report, fresh=fresh, ray_pool=pool)
+        progress = precoder.run(sources, out, on_progress=report, fresh=fresh, ray_pool=pool, on_chunk=on_chunk)
     except JobMismatch as exc:
         _fail(exc)
     finally:
@@ -282,6 +285,22 @@ def precode(
     if progress.errors:
         typer.echo(f"{progress.errors} transcript(s) could not be read: see {out}/errors.json", err=True)
         raise typer.Exit(2)
+
+
+def _database_writer(settings, embedder, book, index, options, precoder, sources):
+    """on_chunk for --into-db: store each finished chunk's transcripts, keyed by the input's fingerprint."""
+    from app.db.migrate import upgrade
+    from app.db.session import make_engine, make_session_factory
+    from app.services.codebooks import CodebookCatalog
+    from app.services.coding import Coder, SuggestOptions
+    from app.services.jobs import store_prepared
+
+    upgrade(settings.database_url)
+    sessions = make_session_factory(make_engine(settings.database_url))
+    coder = Coder(settings, embedder, CodebookCatalog(settings.taxonomy_dir))
+    suggest_options = SuggestOptions(book.name, options.top_k, options.threshold)
+    prefix = f"precode:{precoder.job_description(sources)['inputs']}"
+    return lambda prepared: store_prepared(sessions, coder, prepared, book, index, suggest_options, prefix)
 
 
 def _progress_reporter(terminal: bool, total: int):

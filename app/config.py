@@ -45,6 +45,8 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = 2_000_000
     max_segments: int = 20_000
+    max_job_bytes: int = 500_000_000  # a POST /jobs manifest streams to disk, so it may be a whole dataset
+    jobs_dir: Path = Path("data/jobs")
     # Independent double coding: coders see only their own decisions; admins and viewers see everyone's.
     blind_review: bool = True
 

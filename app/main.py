@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from app.api.limits import BodySizeLimit
-from app.api.routes import codebooks, health, review, suggest, transcripts, users
+from app.api.routes import codebooks, health, jobs, review, suggest, transcripts, users
 from app.config import Settings, get_settings
 from app.db.accounts import list_users
 from app.db.migrate import upgrade
@@ -17,6 +17,7 @@ from app.engine.embed import Embedder
 from app.errors import AutocoderError, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized, UnsupportedContent
 from app.services.codebooks import CodebookCatalog
 from app.services.coding import Coder
+from app.services.jobs import JobRunner
 from app.services.review import Review
 
 STATUS = {InvalidInput: 422, NotFound: 404, Conflict: 409, UnsupportedContent: 415, Unauthorized: 401,
@@ -43,10 +44,13 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
                     "with `.venv/bin/autocoder users add NAME --role admin` (same DATABASE_URL).")
         app.state.coder = coder
         app.state.review = Review(blind=settings.blind_review)
+        app.state.jobs = JobRunner(settings, coder, app.state.session_factory)
+        app.state.jobs.start()
         # The model and codebook vectors live as long as the process: move their ~600k objects out of the
         # garbage collector's sight, so full collections during a large request stop costing ~0.3 s each.
         gc.freeze()
         yield
+        app.state.jobs.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -65,7 +69,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(status_code=status, content=body, headers=headers)
 
-    for module in (health, users, codebooks, transcripts, review, suggest):
+    for module in (health, users, codebooks, transcripts, review, suggest, jobs):
         app.include_router(module.router)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, per_path={"/jobs": settings.max_job_bytes})
     return app

@@ -6,6 +6,7 @@ One SQLite file per model id. Keys are SHA-1 digests of the text (20 bytes), val
 
 import hashlib
 import sqlite3
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,8 @@ class EmbeddingCache:
         safe = model_id.replace("/", "_").replace("@", "-")
         self.path = folder / f"{safe}.sqlite"
         self.dimension = dimension
+        # A job reads the next chunk's vectors in one thread while it stores this chunk's in another.
+        self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # a lost cache entry is only recomputed
@@ -34,8 +37,9 @@ class EmbeddingCache:
         items = list(keys)
         for start in range(0, len(items), _BATCH):
             part = items[start:start + _BATCH]
-            rows = self._db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({','.join('?' * len(part))})",
-                                    part)
+            with self._lock:
+                rows = self._db.execute(f"SELECT key, vector FROM vectors WHERE key IN "
+                                        f"({','.join('?' * len(part))})", part).fetchall()
             for key, blob in rows:
                 vector = np.frombuffer(blob, dtype=np.float32)
                 if vector.shape == (self.dimension,):
@@ -43,7 +47,7 @@ class EmbeddingCache:
         return found
 
     def put_many(self, texts: list[str], vectors: np.ndarray) -> None:
-        with self._db:
+        with self._lock, self._db:
             self._db.executemany("INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)",
                                  [(self.key(t), v.astype(np.float32).tobytes()) for t, v in zip(texts, vectors,
                                                                                                 strict=True)])

@@ -32,7 +32,7 @@ from app.batch.inputs import InputError, Source, chunks, fingerprint, load
 from app.config import Settings
 from app.engine.code_index import CodeIndex
 from app.engine.segment import Segment
-from app.engine.suggest import suggest
+from app.engine.suggest import Candidate, suggest
 from app.errors import AutocoderError
 from app.services.coding import TranscriptInput, segment_transcript, skip_reason
 
@@ -85,11 +85,22 @@ class Progress:
 
 
 @dataclass
+class PreparedTranscript:
+    source: Source
+    data: TranscriptInput
+    text: str  # as it will be stored
+    source_format: str
+    segments: list[Segment]
+    skips: list[str | None]
+    ranked: dict[int, list[Candidate]] = field(default_factory=dict)  # position -> top-k, once encoded
+
+
+@dataclass
 class Prepared:
     """One chunk read and segmented, waiting for its vectors."""
 
     index: int
-    transcripts: list[tuple[Source, TranscriptInput, list[Segment], list[str | None]]]
+    transcripts: list[PreparedTranscript]
     errors: list[dict]
     vectors: dict[str, np.ndarray]  # from the cache
     missing: list[str]  # distinct coded sentences still to encode
@@ -156,6 +167,7 @@ class Precoder:
             if self.cache is not None and prepared.missing:
                 self.cache.put_many(prepared.missing, vectors)
             prepared.vectors.update(zip(prepared.missing, vectors, strict=True))
+            self._rank(prepared)
             if on_chunk is not None:
                 on_chunk(prepared)  # e.g. store in the service's database, before the part marks it done
             table = self._table(prepared)
@@ -194,31 +206,37 @@ class Precoder:
         for source in sources:
             try:
                 data = load(source, code_interviewer=self.options.code_interviewer)
-                _, _, segments = segment_transcript(data, self.settings)
+                text, source_format, segments = segment_transcript(data, self.settings)
             except (InputError, AutocoderError, OSError, ValueError) as exc:
                 errors.append({"transcript": source.key, "transcript_index": source.index,
                                "error": getattr(exc, "message", None) or str(exc)})
                 continue
             skips = [skip_reason(s, data.code_interviewer, self.settings.min_words) for s in segments]
-            transcripts.append((source, data, segments, skips))
-        texts = list(dict.fromkeys(s.text for _, _, segs, skips in transcripts
-                                   for s, skip in zip(segs, skips, strict=True) if skip is None))
+            transcripts.append(PreparedTranscript(source, data, text, source_format, segments, skips))
+        texts = list(dict.fromkeys(s.text for t in transcripts
+                                   for s, skip in zip(t.segments, t.skips, strict=True) if skip is None))
         cached = self.cache.get_many(texts) if self.cache is not None else {}
         return Prepared(k, transcripts, errors, cached, [t for t in texts if t not in cached])
+
+    def _rank(self, prepared: Prepared) -> None:
+        """Every coded sentence's top-k codes, from the chunk's vectors."""
+        for t in prepared.transcripts:
+            coded = [i for i, skip in enumerate(t.skips) if skip is None]
+            if coded:
+                vectors = np.stack([prepared.vectors[t.segments[i].text] for i in coded])
+                t.ranked = dict(zip(coded, suggest(self.index, vectors, self.options.top_k, self.options.evidence_k),
+                                    strict=True))
 
     def _table(self, prepared: Prepared) -> pa.Table:
         k = self.options.top_k
         columns: dict[str, list] = {name: [] for name in self.schema.names}
-        for source, data, segments, skips in prepared.transcripts:
-            coded = [i for i, skip in enumerate(skips) if skip is None]
-            vectors = np.stack([prepared.vectors[segments[i].text] for i in coded]) if coded else \
-                np.zeros((0, self.encoder.dimension), dtype=np.float32)
-            ranked = dict(zip(coded, suggest(self.index, vectors, k, self.options.evidence_k), strict=True))
-            for position, (seg, skip) in enumerate(zip(segments, skips, strict=True)):
-                candidates = ranked.get(position, [])
+        for t in prepared.transcripts:
+            data = t.data
+            for position, (seg, skip) in enumerate(zip(t.segments, t.skips, strict=True)):
+                candidates = t.ranked.get(position, [])
                 status = "skipped" if skip else (
                     "suggested" if candidates and candidates[0].score >= self.options.threshold else "uncoded")
-                row = dict(transcript=source.key, transcript_index=source.index,
+                row = dict(transcript=t.source.key, transcript_index=t.source.index,
                            participant_id=data.participant_id, transcript_role=data.role, site=data.site,
                            trial_arm=data.trial_arm, position=position, turn_index=seg.turn_index,
                            sentence_index=seg.sentence_index, speaker=seg.speaker, role=seg.role, start=seg.start,

@@ -3,7 +3,19 @@ API tokens, and coders' decisions (append-only)."""
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -40,6 +52,7 @@ class CodebookSnapshot(Base):
 
 class Transcript(Base):
     __tablename__ = "transcripts"
+    __table_args__ = (UniqueConstraint("source_key", name="uq_transcripts_source_key"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str | None] = mapped_column(String(300))
     participant_id: Mapped[str | None] = mapped_column(String(100), index=True)
@@ -53,6 +66,8 @@ class Transcript(Base):
     # When a run or a decision last changed this transcript. Writers update it first in their transaction,
     # which makes the row a lock: a decision and a re-suggestion of the same transcript never interleave.
     activity_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when a batch job stored the transcript ("job:<id>:<n>"): a resumed job never stores it twice.
+    source_key: Mapped[str | None] = mapped_column(String(200))
 
     segments: Mapped[list["Segment"]] = relationship(
         back_populates="transcript", order_by="Segment.position", cascade="all, delete-orphan"
@@ -159,3 +174,25 @@ class Decision(Base):
     memo: Mapped[str | None] = mapped_column(Text)
     batch_id: Mapped[str | None] = mapped_column(String(36), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Job(Base):
+    """A batch pre-coding job started through the API; its files live under data/jobs/<id>/."""
+
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # queued, running, done, failed, cancelled
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    options: Mapped[dict] = mapped_column(JSON)
+    transcripts_total: Mapped[int] = mapped_column(Integer, default=0)
+    transcripts_done: Mapped[int] = mapped_column(Integer, default=0)
+    sentences_done: Mapped[int] = mapped_column(Integer, default=0)
+    chunks_total: Mapped[int] = mapped_column(Integer, default=0)
+    chunks_done: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    rate: Mapped[float] = mapped_column(Float, default=0.0)  # sentences per second in the current run
+    eta_seconds: Mapped[float | None] = mapped_column(Float)
+    message: Mapped[str | None] = mapped_column(Text)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

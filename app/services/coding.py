@@ -131,16 +131,25 @@ class Coder:
         rows = self._suggestion_rows(index, vectors, [s.turn_index for s in segments], skips, data.options)
 
         # Everything is computed; only now touch the database, in one transaction.
+        transcript, run = self.store_coded(session, data, text, source_format, segments, skips, list(vectors),
+                                           rows, codebook, index)
+        session.commit()
+        return transcript, run
+
+    def store_coded(self, session: Session, data: TranscriptInput, text: str, source_format: str,
+                    segments: list[Segment], skips: list[str | None], vectors: list[np.ndarray | None],
+                    rows: list[tuple[int, int, Candidate]], codebook: ResolvedCodebook, index: CodeIndex,
+                    source_key: str | None = None) -> tuple[Transcript, SuggestionRun]:
+        """Store a segmented, embedded and ranked transcript and its run; the caller commits."""
         transcript = store.add_transcript(
             session,
             fields=dict(title=data.title, participant_id=data.participant_id, role=data.role, site=data.site,
-                        trial_arm=data.trial_arm, extra=data.extra, source_format=source_format, text=text),
+                        trial_arm=data.trial_arm, extra=data.extra, source_format=source_format, text=text,
+                        source_key=source_key),
             segments=[_segment_row(i, s, skips[i], vectors[i], self.embedder.model_id)
                       for i, s in enumerate(segments)],
         )
-        run = self._store_run(session, transcript, codebook, index, rows, data.options)
-        session.commit()
-        return transcript, run
+        return transcript, self._store_run(session, transcript, codebook, index, rows, data.options)
 
     def resuggest(self, session: Session, transcript_id: int,
                   options: SuggestOptions) -> tuple[Transcript, SuggestionRun]:
@@ -222,7 +231,8 @@ def skip_reason(segment: Segment, code_interviewer: bool, min_words: int) -> str
 _NO_ROLES = RoleMapper({})
 
 
-def _segment_row(position: int, s: Segment, skip: str | None, vector: np.ndarray, model_id: str) -> dict:
+def _segment_row(position: int, s: Segment, skip: str | None, vector: np.ndarray | None, model_id: str) -> dict:
+    embedding = vector.astype(np.float32).tobytes() if vector is not None else None
     return dict(position=position, turn_index=s.turn_index, sentence_index=s.sentence_index, speaker=s.speaker,
                 role=s.role, char_start=s.start, char_end=s.end, text=s.text, skip_reason=skip,
-                embedding=vector.astype(np.float32).tobytes(), embedding_model=model_id)
+                embedding=embedding, embedding_model=model_id if vector is not None else None)

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from sqlalchemy import create_engine, func, select
 from typer.testing import CliRunner
 
 from app.batch.cache import EmbeddingCache
@@ -20,6 +21,7 @@ from app.batch.inputs import discover
 from app.batch.precode import JobMismatch, LocalEncoder, PrecodeOptions, Precoder
 from app.cli import app
 from app.config import Settings
+from app.db.tables import Suggestion, Transcript
 from app.engine.code_index import CodeIndexCache
 from taxonomy import resolve_spec
 from tests.conftest import REPO
@@ -94,19 +96,23 @@ def big_folder(root: Path, transcripts: int = 24, sentences: int = 20) -> Path:
     return folder
 
 
-def precode_cli(folder: Path, out: Path, cache: Path, *extra: str) -> subprocess.Popen:
+def precode_cli(folder: Path, out: Path, cache: Path, *extra: str, database: str = "") -> subprocess.Popen:
     env = dict(os.environ, HF_HUB_OFFLINE="1", AUTOCODER_CACHE_DIR=str(cache))
+    if database:
+        env["DATABASE_URL"] = database
     return subprocess.Popen([sys.executable, "-m", "app.cli", "precode", str(folder), "--out", str(out),
                              "--chunk-size", "1", "--threads", "1", *extra], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def test_killed_run_resumes_to_the_identical_table(tmp_path):
-    folder = big_folder(tmp_path)
+def test_killed_run_resumes_to_the_identical_table(tmp_path, database_url):
+    folder = big_folder(tmp_path, transcripts=24, sentences=12)
     whole = precode_cli(folder, tmp_path / "whole", tmp_path / "cache-whole")
     assert whole.wait(timeout=600) == 0, whole.stdout.read()
 
-    killed = precode_cli(folder, tmp_path / "resumed", tmp_path / "cache-resumed")
+    # The interrupted run also stores transcripts for review: after resuming, each is there exactly once.
+    killed = precode_cli(folder, tmp_path / "resumed", tmp_path / "cache-resumed", "--into-db",
+                         database=database_url)
     parts = tmp_path / "resumed" / ".precode" / "parts"
     deadline = time.monotonic() + 300
     while len(list(parts.glob("part-*.parquet"))) < 5:
@@ -117,15 +123,23 @@ def test_killed_run_resumes_to_the_identical_table(tmp_path):
     done_before = len(list(parts.glob("part-*.parquet")))
     assert 5 <= done_before < 24 and not (tmp_path / "resumed" / "sentences.parquet").exists()
 
-    resumed = precode_cli(folder, tmp_path / "resumed", tmp_path / "cache-resumed")
+    resumed = precode_cli(folder, tmp_path / "resumed", tmp_path / "cache-resumed", "--into-db",
+                          database=database_url)
     output = resumed.stdout.read()
     assert resumed.wait(timeout=600) == 0, output
     assert f"{done_before} of 24 chunks were already done" in output
     first = pq.read_table(tmp_path / "whole" / "sentences.parquet")
     second = pq.read_table(tmp_path / "resumed" / "sentences.parquet")
-    assert first.num_rows == 24 * 20 and first.equals(second)
+    assert first.num_rows == 24 * 12 and first.equals(second)
     assert pq.read_table(tmp_path / "whole" / "presence.parquet").equals(
         pq.read_table(tmp_path / "resumed" / "presence.parquet"))
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        keys = conn.execute(select(Transcript.source_key, Transcript.participant_id)).all()
+        suggestions = conn.scalar(select(func.count()).select_from(Suggestion))
+    engine.dispose()
+    assert len(keys) == len({k for k, _ in keys}) == 24
+    assert suggestions == 24 * 12 * 5  # every sentence coded, top 5 each
 
 
 def test_ray_run_gives_the_identical_table(tmp_path, embedder, index_cache_dir):

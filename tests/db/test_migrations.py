@@ -8,8 +8,8 @@ from app.db.migrate import upgrade
 from app.db.tables import Base
 
 
-def test_upgrade_creates_the_tables_and_matches_the_models(tmp_path):
-    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+def test_upgrade_creates_the_tables_and_matches_the_models(database_url):
+    url = database_url  # SQLite, or PostgreSQL in CI's second pass
     upgrade(url)
     upgrade(url)  # idempotent: a second start-up changes nothing
     engine = create_engine(url)
