@@ -266,8 +266,11 @@ def precode(
     if ray:
         from app.batch.ray_pool import RayPool
 
-        pool = RayPool(None if ray == "local" else ray, ray_workers, model or settings.embedding_model,
-                       device=device, threads=threads)
+        try:
+            pool = RayPool(None if ray == "local" else ray, ray_workers, model or settings.embedding_model,
+                           device=device, threads=threads)
+        except ImportError:
+            _fail(RuntimeError("Ray is not installed here: pip install -e '.[ray]' (or pip install ray)"))
     on_chunk = _database_writer(settings, embedder, book, index, options, precoder, sources) if into_db else None
     report = _progress_reporter(sys.stderr.isatty(), len(sources))
     try:
