@@ -25,7 +25,8 @@ def _session():
 
 
 def _fail(exc: Exception) -> None:
-    typer.echo(f"error: {getattr(exc, 'message', exc)}", err=True)
+    """Print the error (str() keeps a codebook error's list of problems) and exit with status 1."""
+    typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(1) from None
 
 
@@ -70,8 +71,7 @@ def import_bcto_command(
         base_book = resolve_spec(base, get_settings().taxonomy_dir).parts[-1]
         book, summary = import_bcto(xlsx, base_book, name=name, include_proposed=include_proposed)
     except (CodebookError, OSError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        _fail(exc)
     text = yaml.safe_dump(book.model_dump(exclude_defaults=True), sort_keys=False, allow_unicode=True, width=100)
     parse_codebook(text, source=str(out))  # what we write must load back; fail here, not at upload
     out.write_text(text, encoding="utf-8")
@@ -130,8 +130,7 @@ def evaluate(
         book = resolve_spec(codebook, settings.taxonomy_dir)
         items = load_labelled(labelled, book, codes_field=codes_field, group_field=group_field)
     except (CodebookError, LabelledFileError, OSError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        _fail(exc)
     config = EvalConfig(top_k=top_k or settings.top_k,
                         threshold=settings.threshold if threshold is None else threshold,
                         evidence_k=settings.evidence_k, context=context, folds=folds)
@@ -142,8 +141,7 @@ def evaluate(
         if curve:
             result.curve = learning_curve(data, seeds=seeds)
     except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        _fail(exc)
     if json_out:
         payload = {"codebook": book.version, "model": embedder.model_id, "config": vars(config)} | result.as_dict()
         typer.echo(json.dumps(payload, indent=2))

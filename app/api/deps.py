@@ -12,6 +12,7 @@ from app.db.tables import User
 from app.services import accounts
 from app.services.codebooks import CodebookCatalog
 from app.services.coding import Coder
+from app.services.jobs import JobRunner
 from app.services.review import Review
 
 # auto_error=False: a missing header gets our 401 with a message, not FastAPI's bare 403.
@@ -39,6 +40,10 @@ def get_review(request: Request) -> Review:
     return request.app.state.review
 
 
+def get_jobs(request: Request) -> JobRunner:
+    return request.app.state.jobs
+
+
 def current_user(session: Annotated[Session, Depends(get_session)],
                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User:
     return accounts.authenticate(session, credentials.credentials if credentials else None)
@@ -57,6 +62,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 CoderDep = Annotated[Coder, Depends(get_coder)]
 CatalogDep = Annotated[CodebookCatalog, Depends(get_catalog)]
 ReviewDep = Annotated[Review, Depends(get_review)]
+JobsDep = Annotated[JobRunner, Depends(get_jobs)]
 Viewer = Annotated[User, Depends(role("viewer"))]
 CoderUser = Annotated[User, Depends(role("coder"))]
 Admin = Annotated[User, Depends(role("admin"))]

@@ -23,7 +23,6 @@ from app.config import Settings
 from app.db.tables import Job, Transcript, User, utcnow
 from app.engine.code_index import CodeIndex
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
-from app.services.accounts import allows
 from app.services.coding import Coder, SuggestOptions
 from taxonomy import ResolvedCodebook
 
@@ -82,7 +81,7 @@ class JobRunner:
         job = session.get(Job, job_id)
         if job is None:
             raise NotFound(f"no job {job_id}")
-        if job.created_by != user.id and not allows(user.role, "admin") and user.role != "viewer":
+        if job.created_by != user.id and user.role == "coder":
             raise Forbidden("coders see their own jobs")
         return job
 

@@ -8,7 +8,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from app.api.deps import CoderUser, SessionDep, Viewer
+from app.api.deps import CoderUser, JobsDep, SessionDep, Viewer
 from app.api.schemas import ErrorOut
 from app.db.tables import Job
 from app.errors import InvalidInput, NotFound, UnsupportedContent
@@ -48,13 +48,12 @@ def job_out(job: Job, jobs: JobRunner) -> JobOut:
              openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {
                  "schema": {"type": "string"},
                  "example": '{"participant_id": "SP3", "text": "SP3: She helped me plan my week."}\n'}}}})
-async def create_job(request: Request, user: CoderUser, session: SessionDep,
+async def create_job(request: Request, user: CoderUser, session: SessionDep, jobs: JobsDep,
                      codebook: str | None = None, top_k: Annotated[int | None, Query(ge=1, le=50)] = None,
                      threshold: Annotated[float | None, Query(ge=0, le=1)] = None,
                      chunk_size: Annotated[int, Query(ge=1, le=1000)] = 16, store: bool = True) -> JobOut:
     """Pre-code many transcripts in the background. The body is JSONL: one transcript a line, as in POST
     /transcripts (`text` or `turns`, and metadata). Stored transcripts can be reviewed as they finish."""
-    jobs: JobRunner = request.app.state.jobs
     job_id = new_job_id()
     folder = jobs.folder(job_id)
     folder.mkdir(parents=True)
@@ -80,8 +79,7 @@ async def create_job(request: Request, user: CoderUser, session: SessionDep,
 
 
 @router.get("", response_model=list[JobOut])
-def list_jobs(request: Request, user: Viewer, session: SessionDep) -> list[JobOut]:
-    jobs: JobRunner = request.app.state.jobs
+def list_jobs(user: Viewer, session: SessionDep, jobs: JobsDep) -> list[JobOut]:
     query = select(Job).order_by(Job.created_at.desc())
     if user.role == "coder":
         query = query.where(Job.created_by == user.id)
@@ -89,28 +87,24 @@ def list_jobs(request: Request, user: Viewer, session: SessionDep) -> list[JobOu
 
 
 @router.get("/{job_id}", response_model=JobOut, responses=ERRORS)
-def get_job(job_id: str, request: Request, user: Viewer, session: SessionDep) -> JobOut:
+def get_job(job_id: str, user: Viewer, session: SessionDep, jobs: JobsDep) -> JobOut:
     """Status and progress: chunks and transcripts done, sentences per second, seconds left."""
-    jobs: JobRunner = request.app.state.jobs
     return job_out(jobs.get(session, user, job_id), jobs)
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut, responses=ERRORS)
-def cancel_job(job_id: str, request: Request, user: CoderUser, session: SessionDep) -> JobOut:
+def cancel_job(job_id: str, user: CoderUser, session: SessionDep, jobs: JobsDep) -> JobOut:
     """Stop after the chunk in progress; what is done stays done, and the job can be resumed."""
-    jobs: JobRunner = request.app.state.jobs
     return job_out(jobs.cancel(session, user, job_id), jobs)
 
 
 @router.post("/{job_id}/resume", response_model=JobOut, responses=ERRORS)
-def resume_job(job_id: str, request: Request, user: CoderUser, session: SessionDep) -> JobOut:
-    jobs: JobRunner = request.app.state.jobs
+def resume_job(job_id: str, user: CoderUser, session: SessionDep, jobs: JobsDep) -> JobOut:
     return job_out(jobs.resume(session, user, job_id), jobs)
 
 
 @router.get("/{job_id}/files/{name}", responses=ERRORS)
-def job_file(job_id: str, name: str, request: Request, user: Viewer, session: SessionDep) -> FileResponse:
-    jobs: JobRunner = request.app.state.jobs
+def job_file(job_id: str, name: str, user: Viewer, session: SessionDep, jobs: JobsDep) -> FileResponse:
     job = jobs.get(session, user, job_id)
     path = jobs.folder(job.id) / name
     if name not in FILES or job.status != "done" or not path.exists():
