@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     max_segments: int = 20_000
     max_job_bytes: int = 500_000_000  # a POST /jobs manifest streams to disk, so it may be a whole dataset
     jobs_dir: Path = Path("data/jobs")
+    models_dir: Path = Path("models")  # trained classifier versions, one folder each
+    retrain_folds: int = Field(3, ge=2, le=10)  # grouped folds that calibrate and validate every fit
+    retrain_every: int = Field(0, ge=0)  # start a fit after this many new label decisions (0: only on request)
     # Independent double coding: coders see only their own decisions; admins and viewers see everyone's.
     blind_review: bool = True
 

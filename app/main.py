@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from app.api.limits import BodySizeLimit
-from app.api.routes import codebooks, health, jobs, review, suggest, transcripts, users
+from app.api.routes import codebooks, health, jobs, models, queue, review, suggest, transcripts, users
 from app.config import Settings, get_settings
 from app.db.accounts import list_users
 from app.db.migrate import upgrade
@@ -18,6 +18,8 @@ from app.errors import AutocoderError, Conflict, Forbidden, InvalidInput, NotFou
 from app.services.codebooks import CodebookCatalog
 from app.services.coding import Coder
 from app.services.jobs import JobRunner
+from app.services.learning import Learner
+from app.services.queue import ReviewQueue
 from app.services.review import Review
 
 STATUS = {InvalidInput: 422, NotFound: 404, Conflict: 409, UnsupportedContent: 415, Unauthorized: 401,
@@ -46,11 +48,15 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         app.state.review = Review(blind=settings.blind_review)
         app.state.jobs = JobRunner(settings, coder, app.state.session_factory)
         app.state.jobs.start()
+        app.state.learner = Learner(settings, coder, app.state.session_factory)
+        app.state.learner.start()
+        app.state.queue = ReviewQueue()
         # The model and codebook vectors live as long as the process: move their ~600k objects out of the
         # garbage collector's sight, so full collections during a large request stop costing ~0.3 s each.
         gc.freeze()
         yield
         app.state.jobs.stop()
+        app.state.learner.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -69,7 +75,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(status_code=status, content=body, headers=headers)
 
-    for module in (health, users, codebooks, transcripts, review, suggest, jobs):
+    for module in (health, users, codebooks, transcripts, review, queue, suggest, jobs, models):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, per_path={"/jobs": settings.max_job_bytes})
     return app

@@ -78,7 +78,7 @@ class EvaluationSet:
             if train_size == 0:
                 continue
             chosen = rng.permutation(train)[:train_size] if train_size is not None else train
-            model = fit_classifier(self.features[chosen], self.labels[chosen])
+            model = fit_classifier(self.features[chosen], self.labels[chosen], self.groups[chosen])
             proba = model.predict_proba(self.features[test])
             out[CLASSIFIER][test] = classifier_only(self.similarity[test], proba)
             out[BLEND][test] = blend(self.similarity[test], proba, model.positives)

@@ -1,5 +1,5 @@
 """Dependencies injected into routes: a database session per request, the signed-in user and their role,
-the coder, the catalogue, the review service."""
+the coder, the catalogue, the review, jobs and learning services."""
 
 from collections.abc import Iterator
 from typing import Annotated
@@ -13,6 +13,8 @@ from app.services import accounts
 from app.services.codebooks import CodebookCatalog
 from app.services.coding import Coder
 from app.services.jobs import JobRunner
+from app.services.learning import Learner
+from app.services.queue import ReviewQueue
 from app.services.review import Review
 
 # auto_error=False: a missing header gets our 401 with a message, not FastAPI's bare 403.
@@ -44,6 +46,14 @@ def get_jobs(request: Request) -> JobRunner:
     return request.app.state.jobs
 
 
+def get_learner(request: Request) -> Learner:
+    return request.app.state.learner
+
+
+def get_queue(request: Request) -> ReviewQueue:
+    return request.app.state.queue
+
+
 def current_user(session: Annotated[Session, Depends(get_session)],
                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User:
     return accounts.authenticate(session, credentials.credentials if credentials else None)
@@ -63,6 +73,8 @@ CoderDep = Annotated[Coder, Depends(get_coder)]
 CatalogDep = Annotated[CodebookCatalog, Depends(get_catalog)]
 ReviewDep = Annotated[Review, Depends(get_review)]
 JobsDep = Annotated[JobRunner, Depends(get_jobs)]
+LearnerDep = Annotated[Learner, Depends(get_learner)]
+QueueDep = Annotated[ReviewQueue, Depends(get_queue)]
 Viewer = Annotated[User, Depends(role("viewer"))]
 CoderUser = Annotated[User, Depends(role("coder"))]
 Admin = Annotated[User, Depends(role("admin"))]

@@ -19,7 +19,8 @@ def suggestion_out(s: Suggestion) -> CodeSuggestion:
 
 def run_out(run: SuggestionRun) -> RunOut:
     return RunOut(id=run.id, codebook=run.codebook_name, codebook_version=run.codebook_version,
-                  codebook_digest=run.codebook_digest, model=run.model_id, top_k=run.top_k,
+                  codebook_digest=run.codebook_digest, model=run.model_id, classifier_version=run.classifier_id,
+                  top_k=run.top_k,
                   threshold=run.threshold, evidence_k=run.evidence_k, context=run.context_window,
                   created_at=run.created_at)
 

@@ -51,6 +51,8 @@ class SuggestOut(BaseModel):
     codebook_version: str
     codebook_digest: str
     model: str
+    classifier_version: int | None = Field(None, description="The trained classifier blended into the scores; "
+                                                             "null: similarity to the codebook alone")
     threshold: float
     segments: list[SnippetSegmentOut]
 
@@ -121,6 +123,7 @@ class RunOut(BaseModel):
     codebook_version: str
     codebook_digest: str
     model: str
+    classifier_version: int | None = None
     top_k: int
     threshold: float
     evidence_k: int
@@ -253,6 +256,7 @@ class DecisionOut(BaseModel):
     suggestion_id: int | None
     run_id: int | None
     model: str | None
+    classifier_version: int | None = None
     codebook_version: str | None
     memo: str | None
     batch_id: str | None
@@ -300,3 +304,58 @@ class AgreementOut(BaseModel):
     pairs: list[PairOut]
     model: list[PairOut]
     per_code: list[CodeAgreementOut]
+
+
+class RetrainIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    codebook: str | None = None
+    force: bool = Field(False, description="Promote the new version even if it does not beat the served one")
+
+
+class ModelVersionOut(BaseModel):
+    version: int
+    codebook: str
+    embedding_model: str
+    status: str
+    trigger: str
+    triggered_by: str | None
+    forced: bool
+    serving: bool
+    message: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    card: dict | None = None
+
+
+class ServingOut(BaseModel):
+    codebook: str
+    version: int | None = Field(description="null: similarity to the codebook alone")
+    reason: str | None
+    changed_by: str | None
+    changed_at: datetime | None
+
+
+class RollbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    codebook: str | None = None
+    version: int | None = Field(None, description="The version to serve again; by default the one served "
+                                                  "before the current one")
+    similarity_only: bool = Field(False, description="Serve no classifier: similarity to the codebook alone")
+
+
+class QueueItemOut(BaseModel):
+    segment: SegmentOut
+    uncertainty: float = Field(description="Higher: the model is less sure whether or which code applies")
+    why: str
+
+
+class ReviewQueueOut(BaseModel):
+    codebook: str | None
+    items: list[QueueItemOut]
+
+
+class SimilarOut(BaseModel):
+    segment: SegmentOut
+    similarity: float

@@ -39,9 +39,12 @@ def add_decisions(session: Session, *, rows: Sequence[dict]) -> list[Decision]:
 
 
 def decisions(session: Session, *, transcript_ids: Sequence[int] | None = None,
-              segment_ids: Sequence[int] | None = None, coder_id: int | None = None) -> list[Decision]:
+              segment_ids: Sequence[int] | None = None, coder_id: int | None = None,
+              until_id: int | None = None) -> list[Decision]:
     """Decisions in the order they were made (id order), filtered."""
     query = select(Decision)
+    if until_id is not None:
+        query = query.where(Decision.id <= until_id)
     if transcript_ids is not None:
         query = query.where(Decision.transcript_id.in_(transcript_ids))
     if segment_ids is not None:
@@ -72,3 +75,16 @@ def coded_segment_ids(session: Session, *, transcript_ids: Sequence[int] | None 
     if transcript_ids is not None:
         query = query.where(Segment.transcript_id.in_(transcript_ids))
     return list(session.scalars(query))
+
+
+def segment_vectors(session: Session, *, ids: Sequence[int], model_id: str,
+                    chunk: int = 1000) -> dict[int, tuple[int, bytes]]:
+    """segment id -> (transcript id, stored embedding) for segments embedded by `model_id`."""
+    out: dict[int, tuple[int, bytes]] = {}
+    ids = list(ids)
+    for start in range(0, len(ids), chunk):
+        query = select(Segment.id, Segment.transcript_id, Segment.embedding).where(
+            Segment.id.in_(ids[start:start + chunk]), Segment.embedding_model == model_id,
+            Segment.embedding.is_not(None))
+        out |= {sid: (tid, emb) for sid, tid, emb in session.execute(query)}
+    return out

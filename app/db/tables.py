@@ -1,5 +1,5 @@
 """ORM tables: codebooks and snapshots, transcripts, segments, suggestion runs and suggestions, users, their
-API tokens, and coders' decisions (append-only)."""
+API tokens, coders' decisions (append-only), batch jobs, trained classifiers and which one is served."""
 
 from datetime import UTC, datetime
 
@@ -111,6 +111,8 @@ class SuggestionRun(Base):
     threshold: Mapped[float] = mapped_column(Float)
     evidence_k: Mapped[int] = mapped_column(Integer)
     context_window: Mapped[int] = mapped_column(Integer)
+    # The trained classifier blended into the scores, or None for similarity alone.
+    classifier_id: Mapped[int | None] = mapped_column(ForeignKey("classifiers.id", ondelete="SET NULL"))
     current: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -170,6 +172,7 @@ class Decision(Base):
     suggestion_id: Mapped[int | None] = mapped_column(ForeignKey("suggestions.id", ondelete="SET NULL"))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("suggestion_runs.id", ondelete="SET NULL"))
     model_id: Mapped[str | None] = mapped_column(String(200))
+    classifier_id: Mapped[int | None] = mapped_column(ForeignKey("classifiers.id", ondelete="SET NULL"))
     codebook_version: Mapped[str | None] = mapped_column(String(300))
     memo: Mapped[str | None] = mapped_column(Text)
     batch_id: Mapped[str | None] = mapped_column(String(36), index=True)
@@ -196,3 +199,38 @@ class Job(Base):
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Classifier(Base):
+    """One fit of the classifier on confirmed labels: a version. Its arrays and model card live under
+    models/<version>/; this row is the registry's record of it."""
+
+    __tablename__ = "classifiers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    codebook_name: Mapped[str] = mapped_column(String(200), index=True)
+    codebook_digest: Mapped[str | None] = mapped_column(String(64))
+    embedding_model: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))  # training, ready, failed
+    trigger: Mapped[str] = mapped_column(String(16))  # api, cli, auto
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    force: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Decisions with ids up to here were the training labels: what came later is held out from this version.
+    decisions_until: Mapped[int | None] = mapped_column(Integer)
+    path: Mapped[str | None] = mapped_column(String(500))
+    card: Mapped[dict | None] = mapped_column(JSON)
+    message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ServingChange(Base):
+    """Which classifier serves a codebook from now on (None: similarity alone). Rows are only added: the
+    newest row per codebook is what is served, and the rows are the history of promotions and rollbacks."""
+
+    __tablename__ = "serving_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    codebook_name: Mapped[str] = mapped_column(String(200), index=True)
+    classifier_id: Mapped[int | None] = mapped_column(ForeignKey("classifiers.id"))
+    reason: Mapped[str] = mapped_column(String(32))  # promoted, forced, rollback
+    changed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

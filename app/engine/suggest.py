@@ -10,6 +10,7 @@ shown to the coder is the single best-matching piece. On held-out quotes this be
 definition alone and fixed weightings of definition and best exemplar (README, "How suggestions are scored").
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,11 +73,18 @@ def score_codes(index: CodeIndex, vectors: np.ndarray, evidence_k: int = 3) -> t
     return np.clip(scores, 0.0, 1.0), best
 
 
-def suggest(index: CodeIndex, vectors: np.ndarray, top_k: int, evidence_k: int = 3) -> list[list[Candidate]]:
-    """The top_k codes for every row of `vectors`, best first, each with its best-matching evidence."""
+def suggest(index: CodeIndex, vectors: np.ndarray, top_k: int, evidence_k: int = 3,
+            rescore: Callable[[np.ndarray], np.ndarray] | None = None) -> list[list[Candidate]]:
+    """The top_k codes for every row of `vectors`, best first, each with its best-matching evidence.
+
+    `rescore` turns the similarity matrix into the served scores (a trained classifier blended in); the
+    evidence shown stays the codebook text the sentence matched best.
+    """
     if len(vectors) == 0:
         return []
     scores, best = score_codes(index, vectors, evidence_k)
+    if rescore is not None:
+        scores = rescore(scores)
     k = min(top_k, scores.shape[1])
     top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     results: list[list[Candidate]] = []

@@ -1,5 +1,6 @@
 """Coding use cases: suggest codes for a snippet, and segment, embed, suggest and store a transcript."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,7 +22,9 @@ from app.engine.segment import (
 from app.engine.suggest import Candidate, suggest, with_context
 from app.errors import InvalidInput, NotFound
 from app.services.codebooks import CodebookCatalog
+from app.services.serving import ServedModels
 from taxonomy import ResolvedCodebook
+from training.retrain import served_scores
 
 
 @dataclass
@@ -67,6 +70,20 @@ class SnippetResult:
     index: CodeIndex
     threshold: float
     segments: list[SnippetSegment]
+    classifier_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """How a codebook is scored right now: similarity alone, or blended with the served classifier."""
+
+    index: CodeIndex
+    classifier_id: int | None = None
+    rescore_for: Callable[[np.ndarray], Callable[[np.ndarray], np.ndarray]] | None = None
+
+    def rescore(self, raw_vectors: np.ndarray) -> Callable[[np.ndarray], np.ndarray] | None:
+        """The rescoring for sentences with these (uncontextualised) embeddings, or None."""
+        return self.rescore_for(raw_vectors) if self.rescore_for else None
 
 
 def check_text(text: str, what: str = "text") -> str:
@@ -93,10 +110,20 @@ class Coder:
         self.embedder = embedder
         self.catalog = catalog
         self.indexes = CodeIndexCache(embedder, settings.cache_dir)
+        self.served = ServedModels(settings.models_dir)
 
     def index_for(self, session: Session, codebook: str | None) -> tuple[ResolvedCodebook, CodeIndex]:
         resolved = self.catalog.resolve(session, codebook or self.settings.default_codebook)
         return resolved, self.indexes.get(resolved)
+
+    def scorer(self, session: Session, index: CodeIndex) -> Scorer:
+        """The served classifier for this codebook, if there is one trained on this embedding model."""
+        served = self.served.current(session, index.codebook_name)
+        if served is None or served[0].embedding_model != self.embedder.model_id:
+            return Scorer(index)
+        row, model = served
+        aligned = model.for_codes([c.id for c in index.codes])
+        return Scorer(index, row.id, lambda raw: lambda sim: served_scores(aligned, raw, sim))
 
     def _params(self, options: SuggestOptions) -> tuple[int, float]:
         top_k = options.top_k or self.settings.top_k
@@ -108,6 +135,7 @@ class Coder:
         """Stateless: codes for a piece of text, as one passage or sentence by sentence."""
         check_text(text)
         _, index = self.index_for(session, options.codebook)
+        scorer = self.scorer(session, index)
         top_k, threshold = self._params(options)
         if split:
             sentences = split_sentences(text, turns_from_text(text, _NO_ROLES, "text"),
@@ -116,11 +144,12 @@ class Coder:
         else:
             parts, turns = [(len(text) - len(text.lstrip()), len(text.rstrip()))], [0]
         pieces = [text[a:b] for a, b in parts]
-        vectors = with_context(self.embedder.encode(pieces), turns, options.context)
-        ranked = suggest(index, vectors, top_k, self.settings.evidence_k)
+        raw = self.embedder.encode(pieces)
+        ranked = suggest(index, with_context(raw, turns, options.context), top_k, self.settings.evidence_k,
+                         scorer.rescore(raw))
         segments = [SnippetSegment(text[a:b], a, b, cands, status_of([c.score for c in cands], threshold), cut)
                     for (a, b), cands, cut in zip(parts, ranked, self.embedder.truncated(pieces), strict=True)]
-        return SnippetResult(index, threshold, segments)
+        return SnippetResult(index, threshold, segments, scorer.classifier_id)
 
     def code_transcript(self, session: Session, data: TranscriptInput) -> tuple[Transcript, SuggestionRun]:
         """Segment, embed, suggest and store a transcript, all in one transaction."""
@@ -128,18 +157,20 @@ class Coder:
         text, source_format, segments = segment_transcript(data, self.settings)
         skips = [skip_reason(s, data.code_interviewer, self.settings.min_words) for s in segments]
         vectors = self.embedder.encode([s.text for s in segments])
-        rows = self._suggestion_rows(index, vectors, [s.turn_index for s in segments], skips, data.options)
+        scorer = self.scorer(session, index)
+        rows = self._suggestion_rows(scorer, vectors, [s.turn_index for s in segments], skips, data.options)
 
-        # Everything is computed; only now touch the database, in one transaction.
+        # Everything is computed; only now write to the database, in one transaction.
         transcript, run = self.store_coded(session, data, text, source_format, segments, skips, list(vectors),
-                                           rows, codebook, index)
+                                           rows, codebook, index, classifier_id=scorer.classifier_id)
         session.commit()
         return transcript, run
 
     def store_coded(self, session: Session, data: TranscriptInput, text: str, source_format: str,
                     segments: list[Segment], skips: list[str | None], vectors: list[np.ndarray | None],
                     rows: list[tuple[int, int, Candidate]], codebook: ResolvedCodebook, index: CodeIndex,
-                    source_key: str | None = None) -> tuple[Transcript, SuggestionRun]:
+                    source_key: str | None = None,
+                    classifier_id: int | None = None) -> tuple[Transcript, SuggestionRun]:
         """Store a segmented, embedded and ranked transcript and its run; the caller commits."""
         transcript = store.add_transcript(
             session,
@@ -149,7 +180,7 @@ class Coder:
             segments=[_segment_row(i, s, skips[i], vectors[i], self.embedder.model_id)
                       for i, s in enumerate(segments)],
         )
-        return transcript, self._store_run(session, transcript, codebook, index, rows, data.options)
+        return transcript, self._store_run(session, transcript, codebook, index, rows, data.options, classifier_id)
 
     def resuggest(self, session: Session, transcript_id: int,
                   options: SuggestOptions) -> tuple[Transcript, SuggestionRun]:
@@ -164,24 +195,27 @@ class Coder:
             for seg, vector in zip(stale, self.embedder.encode([s.text for s in stale]), strict=True):
                 seg.embedding, seg.embedding_model = vector.tobytes(), self.embedder.model_id
         vectors = np.stack([np.frombuffer(s.embedding, dtype=np.float32) for s in segments])
-        rows = self._suggestion_rows(index, vectors, [s.turn_index for s in segments],
+        scorer = self.scorer(session, index)
+        rows = self._suggestion_rows(scorer, vectors, [s.turn_index for s in segments],
                                      [s.skip_reason for s in segments], options)
-        run = self._store_run(session, transcript, codebook, index, rows, options)
+        run = self._store_run(session, transcript, codebook, index, rows, options, scorer.classifier_id)
         session.commit()
         return transcript, run
 
-    def _suggestion_rows(self, index: CodeIndex, vectors: np.ndarray, turns: list[int],
+    def _suggestion_rows(self, scorer: Scorer, vectors: np.ndarray, turns: list[int],
                          skips: list[str | None], options: SuggestOptions) -> list[tuple[int, int, Candidate]]:
         """(segment position, rank, candidate) for every coded segment."""
         top_k, _ = self._params(options)
         coded = [i for i, reason in enumerate(skips) if reason is None]
         contextual = with_context(vectors, turns, options.context)
-        ranked = suggest(index, contextual[coded], top_k, self.settings.evidence_k)
+        ranked = suggest(scorer.index, contextual[coded], top_k, self.settings.evidence_k,
+                         scorer.rescore(vectors[coded]))
         return [(i, rank, c) for i, candidates in zip(coded, ranked, strict=True)
                 for rank, c in enumerate(candidates, start=1)]
 
     def _store_run(self, session: Session, transcript: Transcript, codebook: ResolvedCodebook, index: CodeIndex,
-                   rows: list[tuple[int, int, Candidate]], options: SuggestOptions) -> SuggestionRun:
+                   rows: list[tuple[int, int, Candidate]], options: SuggestOptions,
+                   classifier_id: int | None = None) -> SuggestionRun:
         top_k, threshold = self._params(options)
         store.ensure_snapshot(session, digest=index.codebook_digest, name=index.codebook_name,
                               version=index.codebook_version, content=codebook.content())
@@ -192,7 +226,8 @@ class Coder:
         return store.add_run(session, transcript_id=transcript.id, suggestions=suggestions, fields=dict(
             codebook_name=index.codebook_name, codebook_version=index.codebook_version,
             codebook_digest=index.codebook_digest, model_id=index.model_id, top_k=top_k,
-            threshold=threshold, evidence_k=self.settings.evidence_k, context_window=options.context))
+            threshold=threshold, evidence_k=self.settings.evidence_k, context_window=options.context,
+            classifier_id=classifier_id))
 
 def segment_transcript(data: TranscriptInput, settings: Settings) -> tuple[str, str, list[Segment]]:
     """The stored text, its format, and its sentences, or InvalidInput saying what is wrong."""

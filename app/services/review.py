@@ -153,7 +153,7 @@ class Review:
             raise Conflict(f"run {item.run_id} is no longer current: transcript {run.transcript_id} was "
                            f"suggested again (run {run.id}); reload it and decide again")
         row = dict(segment_id=segment.id, action=item.action, code_id=None, from_code_id=None,
-                   suggestion_id=None, run_id=run.id, model_id=run.model_id,
+                   suggestion_id=None, run_id=run.id, model_id=run.model_id, classifier_id=run.classifier_id,
                    codebook_version=run.codebook_version, memo=None)
         if item.action in ("accept", "reject", "change"):
             if item.suggestion_id is None:

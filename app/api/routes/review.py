@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
-from app.api.deps import CoderUser, ReviewDep, SessionDep, Viewer
+from app.api.deps import CoderUser, LearnerDep, ReviewDep, SessionDep, Viewer
 from app.api.schemas import (
     AcceptOverIn,
     AgreementOut,
@@ -21,6 +21,7 @@ from app.db import accounts
 from app.db.tables import Decision, User
 from app.errors import Forbidden
 from app.services import agreement
+from app.services.learning import Learner
 from app.services.review import DecisionInput, Review, SegmentLabels
 
 router = APIRouter(tags=["review"])
@@ -36,11 +37,14 @@ def _decisions_out(session: SessionDep, rows: list[Decision]) -> list[DecisionOu
     return [DecisionOut(id=d.id, segment_id=d.segment_id, transcript_id=d.transcript_id, coder=names[d.coder_id],
                         action=d.action, code_id=d.code_id, from_code_id=d.from_code_id,
                         suggestion_id=d.suggestion_id, run_id=d.run_id, model=d.model_id,
+                        classifier_version=d.classifier_id,
                         codebook_version=d.codebook_version, memo=d.memo, batch_id=d.batch_id,
                         created_at=d.created_at) for d in rows]
 
 
-def _decided(session: SessionDep, review: Review, user: User, rows: list[Decision]) -> DecidedOut:
+def _decided(session: SessionDep, review: Review, user: User, rows: list[Decision],
+             learner: Learner) -> DecidedOut:
+    learner.after_decisions(session)  # a fit starts in the background if AUTOCODER_RETRAIN_EVERY is reached
     touched = sorted({d.segment_id for d in rows})
     _, labels = review.labels(session, user, rows[0].transcript_id, segment_ids=touched)
     return DecidedOut(decisions=_decisions_out(session, rows),
@@ -48,10 +52,11 @@ def _decided(session: SessionDep, review: Review, user: User, rows: list[Decisio
 
 
 @router.post("/segments/{segment_id}/decisions", status_code=201, response_model=DecidedOut, responses=ERRORS)
-def decide(segment_id: int, body: DecisionIn, user: CoderUser, session: SessionDep, review: ReviewDep) -> DecidedOut:
+def decide(segment_id: int, body: DecisionIn, user: CoderUser, session: SessionDep, review: ReviewDep,
+           learner: LearnerDep) -> DecidedOut:
     """Accept, reject, change, add, remove or memo, on one segment."""
     item = DecisionInput(segment_id, body.action, body.suggestion_id, body.code, body.memo, body.run_id)
-    return _decided(session, review, user, review.decide(session, user, [item]))
+    return _decided(session, review, user, review.decide(session, user, [item]), learner)
 
 
 @router.get("/segments/{segment_id}/decisions", response_model=list[DecisionOut], responses=ERRORS)
@@ -64,18 +69,18 @@ def segment_history(segment_id: int, user: Viewer, session: SessionDep, review: 
 
 @router.post("/transcripts/{transcript_id}/decisions", status_code=201, response_model=DecidedOut, responses=ERRORS)
 def decide_batch(transcript_id: int, body: BatchIn, user: CoderUser, session: SessionDep,
-                 review: ReviewDep) -> DecidedOut:
+                 review: ReviewDep, learner: LearnerDep) -> DecidedOut:
     """Several decisions on one transcript in one transaction: all are kept, or none (the error says which)."""
     items = [DecisionInput(d.segment_id, d.action, d.suggestion_id, d.code, d.memo, d.run_id) for d in body.decisions]
-    return _decided(session, review, user, review.decide(session, user, items, transcript_id))
+    return _decided(session, review, user, review.decide(session, user, items, transcript_id), learner)
 
 
 @router.post("/transcripts/{transcript_id}/accept", status_code=201, response_model=DecidedOut, responses=ERRORS)
 def accept_over(transcript_id: int, body: AcceptOverIn, user: CoderUser, session: SessionDep,
-                review: ReviewDep) -> DecidedOut:
+                review: ReviewDep, learner: LearnerDep) -> DecidedOut:
     """Accept every current suggestion scoring at least min_score, in one transaction."""
     return _decided(session, review, user, review.accept_over(session, user, transcript_id, body.min_score,
-                                                               body.run_id))
+                                                               body.run_id), learner)
 
 
 @router.get("/transcripts/{transcript_id}/decisions", response_model=list[DecisionOut], responses=ERRORS)

@@ -18,7 +18,8 @@ def suggest_snippet(body: SuggestIn, _: Viewer, session: SessionDep, coder: Code
     index = result.index
     return SuggestOut(
         codebook=index.codebook_name, codebook_version=index.codebook_version,
-        codebook_digest=index.codebook_digest, model=index.model_id, threshold=result.threshold,
+        codebook_digest=index.codebook_digest, model=index.model_id,
+        classifier_version=result.classifier_id, threshold=result.threshold,
         segments=[SnippetSegmentOut(text=s.text, start=s.start, end=s.end, status=s.status, truncated=s.truncated,
                                     suggestions=[candidate_out(c, r) for r, c in enumerate(s.candidates, 1)])
                   for s in result.segments])

@@ -1,0 +1,128 @@
+"""What a coder should review next, and 'more like this'.
+
+The queue favours the sentences whose answer teaches the model most: those where the served scores are least
+sure, either whether to show a code at all (the best score sits near the threshold) or which code (the two
+best scores are nearly tied). Uncertainty alone would fill the queue with near-copies of one ambiguous
+phrasing, so the queue is picked greedily from the most uncertain few hundred, each pick penalised by its
+similarity to the sentences already picked (maximal marginal relevance). Only the coder's own decisions
+count: with blind double coding, everyone gets their own queue.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import decisions as db
+from app.db.tables import Decision, Segment, Suggestion, SuggestionRun, User
+from app.errors import NotFound
+from app.services.accounts import require
+
+POOL_PER_ITEM = 10
+MAX_POOL = 1000
+DIVERSITY = 0.5  # weight of the similarity penalty against (rank-scaled) uncertainty
+
+
+@dataclass
+class QueueItem:
+    segment: Segment
+    suggestions: list[Suggestion]
+    threshold: float
+    uncertainty: float
+    why: str
+
+
+def _vectors(segments: list[Segment]) -> np.ndarray:
+    return np.stack([np.frombuffer(s.embedding, dtype=np.float32) for s in segments])
+
+
+def uncertainty(best: float, second: float | None, threshold: float) -> tuple[float, str]:
+    """1 minus the smaller of (distance of the best score from the threshold) and (margin over the runner-up)."""
+    edge = abs(best - threshold)
+    margin = best - second if second is not None else 1.0
+    if edge <= margin:
+        return 1.0 - edge, f"best score {best:.2f} is {edge:.2f} from the {threshold:.2f} threshold"
+    return 1.0 - margin, f"the two best codes are {margin:.2f} apart"
+
+
+def pick_diverse(vectors: np.ndarray, priority: np.ndarray, limit: int, diversity: float = DIVERSITY) -> list[int]:
+    """Greedy maximal marginal relevance: rows in pick order."""
+    chosen: list[int] = []
+    closest = np.full(len(vectors), -1.0, dtype=np.float32)  # highest similarity to anything chosen
+    available = np.ones(len(vectors), dtype=bool)
+    for _ in range(min(limit, len(vectors))):
+        value = np.where(available, priority - diversity * np.maximum(closest, 0.0), -np.inf)
+        row = int(np.argmax(value))
+        chosen.append(row)
+        available[row] = False
+        closest = np.maximum(closest, vectors @ vectors[row])
+    return chosen
+
+
+class ReviewQueue:
+    def next_for(self, session: Session, user: User, *, limit: int = 20,
+                 codebook: str | None = None) -> list[QueueItem]:
+        require(user, "coder")
+        runs_query = select(SuggestionRun).where(SuggestionRun.current.is_(True))
+        if codebook:
+            runs_query = runs_query.where(SuggestionRun.codebook_name == codebook)
+        runs = {r.id: r for r in session.scalars(runs_query)}
+        if not runs:
+            return []
+        decided = set(session.scalars(select(Decision.segment_id).where(Decision.coder_id == user.id).distinct()))
+        top_two: dict[int, list[Suggestion]] = {}
+        query = select(Suggestion).where(Suggestion.run_id.in_(runs), Suggestion.rank <= 2)
+        for s in session.scalars(query.order_by(Suggestion.segment_id, Suggestion.rank)):
+            if s.segment_id not in decided:
+                top_two.setdefault(s.segment_id, []).append(s)
+        scored = []
+        for segment_id, pair in top_two.items():
+            threshold = runs[pair[0].run_id].threshold
+            u, why = uncertainty(pair[0].score, pair[1].score if len(pair) > 1 else None, threshold)
+            scored.append((u, segment_id, why, pair[0].run_id))
+        scored.sort(key=lambda t: (-t[0], t[1]))
+        pool = scored[:min(MAX_POOL, limit * POOL_PER_ITEM)]
+        if not pool:
+            return []
+        segments = db.segments_by_id(session, ids={t[1] for t in pool})
+        pool = [t for t in pool if segments[t[1]].embedding is not None]
+        priority = 1.0 - np.arange(len(pool)) / max(len(pool), 1)  # rank-scaled: the scale of a similarity
+        order = pick_diverse(_vectors([segments[t[1]] for t in pool]), priority, limit)
+        picked = [pool[i] for i in order]
+        shown = select(Suggestion).where(Suggestion.segment_id.in_([t[1] for t in picked]),
+                                         Suggestion.run_id.in_({t[3] for t in picked}))
+        by_segment: dict[int, list[Suggestion]] = {}
+        for s in session.scalars(shown.order_by(Suggestion.rank)):
+            by_segment.setdefault(s.segment_id, []).append(s)
+        return [QueueItem(segments[sid], by_segment.get(sid, []), runs[run].threshold, round(u, 4), why)
+                for u, sid, why, run in picked]
+
+    def similar(self, session: Session, user: User, segment_id: int, *, limit: int = 10,
+                undecided_only: bool = False, chunk: int = 5000) -> list[tuple[Segment, float]]:
+        """The coded segments of any transcript closest in meaning to this one, most similar first."""
+        require(user, "viewer")
+        target = db.segments_by_id(session, ids={segment_id}).get(segment_id)
+        if target is None:
+            raise NotFound(f"no segment with id {segment_id}")
+        if target.embedding is None:
+            raise NotFound(f"segment {segment_id} has no stored embedding to compare")
+        vector = np.frombuffer(target.embedding, dtype=np.float32)
+        skip = {segment_id}
+        if undecided_only:
+            skip |= set(session.scalars(select(Decision.segment_id).where(Decision.coder_id == user.id)))
+        best_ids, best_sims = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        query = (select(Segment.id, Segment.embedding)
+                 .where(Segment.skip_reason.is_(None), Segment.embedding_model == target.embedding_model)
+                 .execution_options(yield_per=chunk))
+        for part in session.execute(query).partitions(chunk):  # a chunk at a time: memory stays flat
+            rows = [(i, e) for i, e in part if i not in skip]
+            if not rows:
+                continue
+            ids = np.array([i for i, _ in rows], dtype=np.int64)
+            sims = np.stack([np.frombuffer(e, dtype=np.float32) for _, e in rows]) @ vector
+            best_ids, best_sims = np.concatenate([best_ids, ids]), np.concatenate([best_sims, sims])
+            keep = np.argsort(-best_sims, kind="stable")[:limit]
+            best_ids, best_sims = best_ids[keep], best_sims[keep]
+        found = db.segments_by_id(session, ids=set(best_ids.tolist()))
+        return [(found[int(i)], round(float(s), 4)) for i, s in zip(best_ids, best_sims, strict=True)]
