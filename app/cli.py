@@ -8,9 +8,11 @@ app = typer.Typer(help="bct-autocoder: suggest BCT codes for interview transcrip
 codebook_app = typer.Typer(help="Work with codebook files.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Users, roles and API tokens.", no_args_is_help=True)
+models_app = typer.Typer(help="Trained classifier versions: list, promote, roll back.", no_args_is_help=True)
 app.add_typer(codebook_app, name="codebook")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(models_app, name="models")
 
 
 def _session():
@@ -333,6 +335,118 @@ def _progress_reporter(terminal: bool, total: int):
                    f"{progress.sentences_done} sentences, {progress.rate:.0f}/s{eta}", err=True)
 
     return log_line
+
+
+def _learner():
+    """A Learner on the configured database and embedding model (the service's own parts, no HTTP)."""
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from app.config import get_settings
+    from app.db.migrate import upgrade
+    from app.db.session import make_engine, make_session_factory
+    from app.engine.embed import Embedder
+    from app.services.codebooks import CodebookCatalog
+    from app.services.coding import Coder
+    from app.services.learning import Learner
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    sessions = make_session_factory(make_engine(settings.database_url))
+    embedder = Embedder(settings.embedding_model, device=settings.embedding_device)
+    return Learner(settings, Coder(settings, embedder, CodebookCatalog(settings.taxonomy_dir)), sessions), sessions
+
+
+def _admin(session, name: str):
+    from app.db import accounts as db
+    from app.services.accounts import require
+
+    user = db.get_user(session, name=name)
+    if user is None:
+        _fail(ValueError(f"no user {name!r}: `autocoder users list` shows who there is"))
+    require(user, "admin")
+    return user
+
+
+@app.command()
+def train(
+    codebook: str = typer.Option(None, help="Codebook (default: the service's)."),
+    force: bool = typer.Option(False, help="Promote the new version even if it does not beat the served one."),
+    by: str = typer.Option(None, help="Admin to record as having triggered it (default: none, 'cli')."),
+) -> None:
+    """Fit a classifier version on every confirmed label, validate it, and promote it if it is better."""
+    from app.errors import AutocoderError
+
+    learner, sessions = _learner()
+    with sessions() as session:
+        try:
+            user = _admin(session, by) if by else None
+            row = learner.request(session, user, codebook=codebook, trigger="cli", force=force)
+        except AutocoderError as exc:
+            _fail(exc)
+        version = row.id
+    learner.run(version)
+    with sessions() as session:
+        row = learner.get(session, version)
+        if row.status != "ready":
+            _fail(ValueError(f"version {version} failed: {row.message}"))
+        card = row.card
+        modes = card["validation"]["modes"]
+        typer.echo(f"version {version}: {card['data']['segments']} labelled segments from "
+                   f"{card['data']['transcripts']} transcripts, {len(card['model']['codes_with_model'])} codes "
+                   f"with a model, {card['seconds']:.1f} s; saved in {learner.settings.models_dir / row.path}")
+        for mode, report in modes.items():
+            typer.echo(f"  {mode:10} macro F1 {report['macro_f1']:.3f}  micro F1 {report['micro_f1']:.3f}  "
+                       f"top-1 {report['top1']:.3f}  ({card['validation']['folds']} grouped folds, held out)")
+        verdict = card["promotion"]
+        typer.echo(("promoted: " if verdict["promoted"] else "not promoted: ") + verdict["reason"])
+
+
+@models_app.command("list")
+def models_list(codebook: str = typer.Option(None, help="Only this codebook's versions.")) -> None:
+    """Versions, newest first, and which one is served."""
+    from app.db import classifiers as db
+
+    with _session() as session:
+        for row in db.list_classifiers(session, codebook_name=codebook):
+            served = db.served(session, codebook_name=row.codebook_name)
+            mark = "*" if served is not None and served.classifier_id == row.id else " "
+            typer.echo(f"{mark} v{row.id:<4} {row.status:9} {row.codebook_name:28} {row.created_at:%Y-%m-%d %H:%M} "
+                       f"{row.message or ''}")
+
+
+@models_app.command("promote")
+def models_promote(version: int, by: str = typer.Option(..., help="The admin promoting it.")) -> None:
+    """Serve this version from the next request on."""
+    from app.errors import AutocoderError
+
+    learner, sessions = _learner()
+    with sessions() as session:
+        try:
+            learner.promote(session, _admin(session, by), version)
+        except AutocoderError as exc:
+            _fail(exc)
+    typer.echo(f"serving v{version}")
+
+
+@models_app.command("rollback")
+def models_rollback(
+    by: str = typer.Option(..., help="The admin rolling back."),
+    to: int = typer.Option(None, help="Version to serve (default: the one served before the current one)."),
+    similarity_only: bool = typer.Option(False, help="Serve no classifier: similarity alone."),
+    codebook: str = typer.Option(None, help="Codebook (default: the service's)."),
+) -> None:
+    """Serve an earlier version again, or similarity alone."""
+    from app.errors import AutocoderError
+
+    learner, sessions = _learner()
+    with sessions() as session:
+        try:
+            change = learner.rollback(session, _admin(session, by), codebook, to, similarity_only)
+        except AutocoderError as exc:
+            _fail(exc)
+        typer.echo(f"{change.codebook_name}: serving "
+                   f"{'v' + str(change.classifier_id) if change.classifier_id else 'similarity alone'}")
 
 
 @db_app.command("upgrade")

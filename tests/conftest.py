@@ -63,8 +63,9 @@ def database_url(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(database_url: str, index_cache_dir: Path) -> Settings:
-    return Settings(database_url=database_url, cache_dir=index_cache_dir)
+def settings(database_url: str, index_cache_dir: Path, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, cache_dir=index_cache_dir, models_dir=tmp_path / "models",
+                    jobs_dir=tmp_path / "jobs")
 
 
 def add_user(app: FastAPI, name: str, role: str) -> dict[str, str]:

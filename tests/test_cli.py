@@ -51,3 +51,38 @@ def test_users_add_prints_a_token_once_that_signs_in(tmp_path, monkeypatch, embe
         assert table.exit_code == 0 and "Coders: (none)" in table.output
     finally:
         get_settings.cache_clear()
+
+
+def test_train_and_roll_back_from_the_command_line(tmp_path, monkeypatch, embedder):
+    from fastapi.testclient import TestClient
+
+    from app.config import Settings, get_settings
+    from app.main import create_app
+    from tests.api.test_learning import interview, label
+    from tests.conftest import add_user
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    for name, value in [("DATABASE_URL", url), ("AUTOCODER_MODELS_DIR", str(tmp_path / "models")),
+                        ("AUTOCODER_CACHE_DIR", str(tmp_path / "cache"))]:
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        settings = Settings(database_url=url, cache_dir=tmp_path / "cache", models_dir=tmp_path / "models")
+        with TestClient(create_app(settings, embedder)) as client:
+            client.headers.update(add_user(client.app, "ada", "admin"))
+            coder = add_user(client.app, "cy", "coder")
+            for n in range(4):
+                label(client, coder, client.post("/transcripts", json={"text": interview(n)}).json())
+        trained = runner.invoke(app, ["train", "--by", "ada"])
+        assert trained.exit_code == 0, trained.output
+        assert "version 1: 24 labelled segments from 4 transcripts" in trained.output
+        assert "promoted: macro F1" in trained.output and "blend" in trained.output
+        assert len(list((tmp_path / "models").glob("v1-*/card.json"))) == 1
+        listed = runner.invoke(app, ["models", "list"]).output
+        assert listed.startswith("* v1 ")
+        back = runner.invoke(app, ["models", "rollback", "--by", "ada"])
+        assert back.exit_code == 0 and "serving similarity alone" in back.output
+        refused = runner.invoke(app, ["models", "promote", "1", "--by", "cy"])
+        assert refused.exit_code == 1 and "cy is a coder" in refused.output
+    finally:
+        get_settings.cache_clear()

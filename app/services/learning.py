@@ -123,13 +123,14 @@ class Learner:
             row = db.get_classifier(session, classifier_id=classifier_id)
             try:
                 self._fit(session, row)
+                session.commit()
             except Exception as exc:  # recorded on the version, readable through the API and the CLI
                 session.rollback()
-                row = db.get_classifier(session, classifier_id=classifier_id)
-                row.status, row.message, row.finished_at = "failed", str(exc), utcnow()
                 if not isinstance(exc, InvalidInput):
                     log.exception("training version %s failed", classifier_id)
-            session.commit()
+                row = db.get_classifier(session, classifier_id=classifier_id)
+                row.status, row.message, row.finished_at = "failed", str(exc), utcnow()
+                session.commit()
 
     def _fit(self, session: Session, row: Classifier) -> None:
         started = time.perf_counter()
@@ -150,7 +151,7 @@ class Learner:
             "version": row.id, "codebook": {"name": resolved.name, "version": resolved.version,
                                             "digest": resolved.digest},
             "embedding_model": row.embedding_model, "trigger": row.trigger, "triggered_by": row.created_by,
-            "requested_at": row.created_at, "trained_at": utcnow(),
+            "requested_at": row.created_at.isoformat(), "trained_at": utcnow().isoformat(),
             "data": {"segments": int(len(data.segment_ids)), "transcripts": int(len(set(data.groups.tolist()))),
                      "decisions": data.decisions, "coders": data.coders, "rejections": data.rejections,
                      "left_out_other_embedding_model": data.not_embedded,

@@ -22,6 +22,7 @@ from app.services.accounts import require
 POOL_PER_ITEM = 10
 MAX_POOL = 1000
 DIVERSITY = 0.5  # weight of the similarity penalty against (rank-scaled) uncertainty
+NEAR_COPY = 0.95  # a sentence this similar to one already queued teaches nothing new: it waits
 
 
 @dataclass
@@ -47,12 +48,13 @@ def uncertainty(best: float, second: float | None, threshold: float) -> tuple[fl
 
 
 def pick_diverse(vectors: np.ndarray, priority: np.ndarray, limit: int, diversity: float = DIVERSITY) -> list[int]:
-    """Greedy maximal marginal relevance: rows in pick order."""
+    """Greedy maximal marginal relevance: rows in pick order; near-copies of a pick come only after the rest."""
     chosen: list[int] = []
     closest = np.full(len(vectors), -1.0, dtype=np.float32)  # highest similarity to anything chosen
     available = np.ones(len(vectors), dtype=bool)
     for _ in range(min(limit, len(vectors))):
-        value = np.where(available, priority - diversity * np.maximum(closest, 0.0), -np.inf)
+        value = priority - diversity * np.maximum(closest, 0.0) - 10.0 * (closest >= NEAR_COPY)
+        value = np.where(available, value, -np.inf)
         row = int(np.argmax(value))
         chosen.append(row)
         available[row] = False
