@@ -20,9 +20,8 @@ from training.classifier import (
     grouped_folds,
     out_of_fold_decisions,
 )
+from training.evaluate import BLEND, CLASSIFIER, SIMILARITY
 from training.metrics import Report, evaluate_scores
-
-SIMILARITY, CLASSIFIER, BLEND = "similarity", "classifier", "blend"
 
 
 @dataclass
