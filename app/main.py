@@ -3,9 +3,11 @@
 import gc
 import logging
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from app.api.limits import BodySizeLimit
 from app.api.routes import codebooks, health, jobs, models, queue, review, suggest, transcripts, users
@@ -21,6 +23,7 @@ from app.services.jobs import JobRunner
 from app.services.learning import Learner
 from app.services.queue import ReviewQueue
 from app.services.review import Review
+from app.web import routes as web
 
 STATUS = {InvalidInput: 422, NotFound: 404, Conflict: 409, UnsupportedContent: 415, Unauthorized: 401,
           Forbidden: 403}
@@ -67,15 +70,22 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     )
 
     @app.exception_handler(AutocoderError)
-    async def domain_error(_: Request, exc: AutocoderError) -> JSONResponse:
+    async def domain_error(request: Request, exc: AutocoderError) -> Response:
         status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
+        if request.url.path.startswith("/ui/"):
+            return web.page_error(request, exc, status)
         body = {"detail": exc.message}
         if exc.details:
             body["problems"] = exc.details
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(status_code=status, content=body, headers=headers)
 
-    for module in (health, users, codebooks, transcripts, review, queue, suggest, jobs, models):
+    @app.exception_handler(web.SignInRequired)
+    async def sign_in(request: Request, _: web.SignInRequired) -> Response:
+        return web.sign_in_redirect(request)
+
+    for module in (health, users, codebooks, transcripts, review, queue, suggest, jobs, models, web):
         app.include_router(module.router)
+    app.mount("/ui/static", StaticFiles(directory=Path(web.__file__).parent / "static"), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, per_path={"/jobs": settings.max_job_bytes})
     return app

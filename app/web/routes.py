@@ -1,0 +1,160 @@
+"""The browser pages under /ui. Sign-in stores the API token in an HttpOnly, SameSite=Strict cookie;
+every page and decision then acts as that user through the same services, roles and rules as the JSON API
+(a stale decision is refused with 409 here too). Decisions are posted by htmx, which sends an HX-Request
+header: a cross-site form cannot, so requiring it (with the SameSite cookie) keeps other sites from
+deciding in a coder's name."""
+
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from app.api.deps import CoderDep, QueueDep, ReviewDep, SessionDep
+from app.db import store
+from app.db.tables import User
+from app.errors import AutocoderError, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from app.services import accounts
+from app.services.review import DecisionInput
+from app.web import views
+
+COOKIE = "autocoder_token"
+PAGE = 50
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+
+class SignInRequired(Exception):
+    """No valid token cookie: pages redirect to the sign-in page."""
+
+
+def web_user(request: Request, session: SessionDep) -> User:
+    try:
+        return accounts.authenticate(session, request.cookies.get(COOKIE))
+    except Unauthorized:
+        raise SignInRequired() from None
+
+
+WebUser = Annotated[User, Depends(web_user)]
+
+
+def sign_in_redirect(request: Request) -> Response:
+    target = "/ui/login?next=" + quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    if request.headers.get("HX-Request"):
+        return Response(status_code=401, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+def _safe_next(value: str | None) -> str:
+    return value if value and value.startswith("/ui") and not value.startswith("//") else "/ui/transcripts"
+
+
+@router.get("", response_class=HTMLResponse)
+def home() -> Response:
+    return RedirectResponse("/ui/transcripts", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None) -> Response:
+    return templates.TemplateResponse(request, "login.html", {"next": _safe_next(next), "error": None})
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(request: Request, session: SessionDep, token: Annotated[str, Form()] = "",
+          next: Annotated[str, Form()] = "") -> Response:
+    try:
+        accounts.authenticate(session, token.strip())
+    except Unauthorized as exc:
+        return templates.TemplateResponse(request, "login.html", {"next": _safe_next(next), "error": exc.message},
+                                          status_code=401)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", path="/ui")
+    return response
+
+
+@router.post("/logout")
+def logout() -> Response:
+    response = RedirectResponse("/ui/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/ui")
+    return response
+
+
+@router.get("/transcripts", response_class=HTMLResponse)
+def transcripts(request: Request, user: WebUser, session: SessionDep, page: int = 1) -> Response:
+    page = max(page, 1)
+    total, rows = views.transcript_rows(session, user, PAGE, (page - 1) * PAGE)
+    return templates.TemplateResponse(request, "transcripts.html", {
+        "user": user, "rows": rows, "page": page, "pages": max(1, -(-total // PAGE)), "total": total})
+
+
+@router.get("/transcripts/{transcript_id}", response_class=HTMLResponse)
+def transcript(request: Request, transcript_id: int, user: WebUser, session: SessionDep, review: ReviewDep,
+               coder: CoderDep, code: str = "", group: str = "", role: str = "", min_score: str = "") -> Response:
+    found = store.get_transcript(session, transcript_id=transcript_id)
+    if found is None:
+        raise NotFound(f"no transcript with id {transcript_id}")
+    try:
+        floor = float(min_score) if min_score.strip() else None
+    except ValueError:
+        raise InvalidInput(f"min score {min_score!r} is not a number") from None
+    filters = views.Filters(code.split(" ")[0].strip(), group, role, floor)
+    segs = views.segment_views(session, review, user, found, min_score=floor)
+    run = segs[0].run if segs else None
+    book = views.codebook_for(session, coder, run)
+    codable = [v for v in segs if v.segment.skip_reason is None]
+    return templates.TemplateResponse(request, "transcript.html", {
+        "user": user, "transcript": found, "turns": views.turns_of(segs, filters), "run": run, "filters": filters,
+        "codes": views.code_choices(book), "groups": sorted({g for _, _, g in views.code_choices(book) if g}),
+        "decided": sum(1 for v in codable if v.labels.codes or v.labels.memos), "codable": len(codable),
+        "can_decide": accounts.allows(user.role, "coder")})
+
+
+def _segment_fragment(request: Request, session, review, coder, user: User, segment_id: int,
+                      error: str | None = None, status: int = 200) -> Response:
+    segment_transcript = review.segment_transcript(session, segment_id)
+    found = store.get_transcript(session, transcript_id=segment_transcript)
+    (view,) = views.segment_views(session, review, user, found, segment_ids=[segment_id])
+    view.error = error
+    return templates.TemplateResponse(request, "_segment.html", {
+        "view": view, "codes": views.code_choices(views.codebook_for(session, coder, view.run)),
+        "can_decide": accounts.allows(user.role, "coder")}, status_code=status)
+
+
+@router.post("/segments/{segment_id}/decide", response_class=HTMLResponse)
+def decide(request: Request, segment_id: int, user: WebUser, session: SessionDep, review: ReviewDep,
+           coder: CoderDep, action: Annotated[str, Form()], suggestion_id: Annotated[int | None, Form()] = None,
+           code: Annotated[str, Form()] = "", run_id: Annotated[int | None, Form()] = None) -> Response:
+    if not request.headers.get("HX-Request"):
+        raise Forbidden("decisions from the page are sent by its script (HX-Request header)")
+    item = DecisionInput(segment_id, action, suggestion_id, code.split(" ")[0].strip() or None, None, run_id)
+    try:
+        review.decide(session, user, [item])
+    except (Conflict, InvalidInput, Forbidden) as exc:
+        session.rollback()
+        status = 409 if isinstance(exc, Conflict) else 403 if isinstance(exc, Forbidden) else 422
+        return _segment_fragment(request, session, review, coder, user, segment_id, exc.message, status)
+    return _segment_fragment(request, session, review, coder, user, segment_id)
+
+
+@router.get("/codebook", response_class=HTMLResponse)
+def codebook(request: Request, user: WebUser, session: SessionDep, coder: CoderDep, name: str = "") -> Response:
+    book, _ = coder.index_for(session, name or None)
+    groups: dict[str, list] = {}
+    for code in book.leaves:
+        group = book.group_of(code)
+        groups.setdefault(f"{group.id} {group.label}" if group else "Codes", []).append(code)
+    return templates.TemplateResponse(request, "codebook.html", {
+        "user": user, "book": book, "groups": groups, "names": coder.catalog.names(session)})
+
+
+@router.get("/queue", response_class=HTMLResponse)
+def queue(request: Request, user: WebUser, session: SessionDep, queue: QueueDep) -> Response:
+    items = queue.next_for(session, user, limit=20) if accounts.allows(user.role, "coder") else []
+    return templates.TemplateResponse(request, "queue.html", {"user": user, "items": items})
+
+
+def page_error(request: Request, exc: AutocoderError, status: int) -> Response:
+    return templates.TemplateResponse(request, "error.html", {"message": exc.message}, status_code=status)
