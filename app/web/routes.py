@@ -108,7 +108,7 @@ def transcript(request: Request, transcript_id: int, user: WebUser, session: Ses
     return templates.TemplateResponse(request, "transcript.html", {
         "user": user, "transcript": found, "turns": views.turns_of(segs, filters), "run": run, "filters": filters,
         "codes": views.code_choices(book), "groups": sorted({g for _, _, g in views.code_choices(book) if g}),
-        "decided": sum(1 for v in codable if v.labels.codes or v.labels.memos), "codable": len(codable),
+        "progress": views.progress(codable),
         "can_decide": accounts.allows(user.role, "coder")})
 
 
@@ -116,11 +116,14 @@ def _segment_fragment(request: Request, session, review, coder, user: User, segm
                       error: str | None = None, status: int = 200) -> Response:
     segment_transcript = review.segment_transcript(session, segment_id)
     found = store.get_transcript(session, transcript_id=segment_transcript)
-    (view,) = views.segment_views(session, review, user, found, segment_ids=[segment_id])
+    everything = views.segment_views(session, review, user, found)
+    (view,) = [v for v in everything if v.segment.id == segment_id]
     view.error = error
+    codable = [v for v in everything if v.segment.skip_reason is None]
     return templates.TemplateResponse(request, "_segment.html", {
         "view": view, "codes": views.code_choices(views.codebook_for(session, coder, view.run)),
-        "can_decide": accounts.allows(user.role, "coder")}, status_code=status)
+        "can_decide": accounts.allows(user.role, "coder"), "oob_progress": views.progress(codable)},
+        status_code=status)
 
 
 @router.post("/segments/{segment_id}/decide", response_class=HTMLResponse)

@@ -92,6 +92,11 @@ def segment_views(session: Session, review: Review, user: User, transcript: Tran
             for seg in transcript.segments if wanted is None or seg.id in wanted]
 
 
+def progress(codable: list[SegmentView]) -> str:
+    decided = sum(1 for v in codable if v.labels.codes or v.labels.memos)
+    return f"You have decided on {decided} of {len(codable)} sentences."
+
+
 def turns_of(views: list[SegmentView], filters: Filters) -> list[Turn]:
     """Consecutive sentences of one turn together; a turn with no sentence left after filtering is dropped."""
     turns: dict[int, Turn] = {}

@@ -35,7 +35,10 @@
       k: () => move(-1),
       a: () => sug && sug.querySelector("button.accept:not([disabled])") && sug.querySelector("button.accept").click(),
       r: () => sug && sug.querySelector("button.reject:not([disabled])") && sug.querySelector("button.reject").click(),
-      c: () => sug && sug.querySelector("form.change input[name=code]") && sug.querySelector("form.change input[name=code]").focus(),
+      c: () => {
+        const box = sug && sug.querySelector("details.change");
+        if (box) { box.open = true; box.querySelector("input[name=code]").focus(); }
+      },
       n: () => seg && seg.querySelector("form.add input[name=code]") && seg.querySelector("form.add input[name=code]").focus(),
     };
     if (actions[event.key]) {
