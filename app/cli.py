@@ -9,10 +9,15 @@ codebook_app = typer.Typer(help="Work with codebook files.", no_args_is_help=Tru
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Users, roles and API tokens.", no_args_is_help=True)
 models_app = typer.Typer(help="Trained classifier versions: list, promote, roll back.", no_args_is_help=True)
+report_app = typer.Typer(help="Tables and plots for a paper, from confirmed codes.", no_args_is_help=True)
+export_app = typer.Typer(help="Export segments, decisions, or the project for NVivo / ATLAS.ti / MAXQDA.",
+                         no_args_is_help=True)
 app.add_typer(codebook_app, name="codebook")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(models_app, name="models")
+app.add_typer(report_app, name="report")
+app.add_typer(export_app, name="export")
 
 
 def _session():
@@ -447,6 +452,199 @@ def models_rollback(
             _fail(exc)
         typer.echo(f"{change.codebook_name}: serving "
                    f"{'v' + str(change.classifier_id) if change.classifier_id else 'similarity alone'}")
+
+
+def _coder():
+    """The service's Coder on the configured database and model, and a session factory."""
+    learner, sessions = _learner()
+    return learner.coder, sessions
+
+
+@app.command("import")
+def import_command(
+    paths: list[Path],
+    codebook: str = typer.Option(None, help="Codebook to suggest with (default: the service's)."),
+    participant_id: str = typer.Option(None), site: str = typer.Option(None),
+    trial_arm: str = typer.Option(None),
+    code_interviewer: bool = typer.Option(False, help="Code interviewers' sentences too."),
+) -> None:
+    """Import transcripts (.txt .docx .vtt .srt .csv .jsonl, or .zip of them): all are stored, or none."""
+    from app.errors import AutocoderError
+    from app.services.coding import SuggestOptions
+    from app.services.imports import import_files
+
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        _fail(ValueError(f"no such file: {', '.join(missing)}"))
+    coder, sessions = _coder()
+    metadata = {k: v for k, v in dict(participant_id=participant_id, site=site, trial_arm=trial_arm).items() if v}
+    with sessions() as session:
+        try:
+            result = import_files(session, None, coder, [(p.name, p.read_bytes()) for p in paths],
+                                  SuggestOptions(codebook), metadata, code_interviewer)
+        except AutocoderError as exc:
+            typer.echo(f"error: {exc.message}", err=True)
+            for problem in exc.details or []:
+                typer.echo(f"  {problem}", err=True)
+            raise typer.Exit(1) from None
+        for transcript, run in result.stored:
+            typer.echo(f"transcript {transcript.id}: {transcript.title} ({len(transcript.segments)} sentences, "
+                       f"run {run.id})")
+    for name in result.skipped:
+        typer.echo(f"skipped {name}", err=True)
+
+
+def _report_coding(session, coder, codebook, source, threshold=None):
+    from app.errors import AutocoderError
+    from app.services import reports
+
+    try:
+        book = coder.catalog.resolve(session, codebook or coder.settings.default_codebook)
+        return reports.gather(session, book, source=source, threshold=threshold)
+    except AutocoderError as exc:
+        _fail(exc)
+
+
+@report_app.command("table2")
+def report_table2(
+    codebook: str = typer.Option(None, help="Codebook (default: the service's)."),
+    source: str = typer.Option("confirmed", help="confirmed, or suggested (UNCONFIRMED, over the threshold)."),
+    threshold: float = typer.Option(None, help="With --source suggested: the score floor (default: each run's)."),
+    out: Path = typer.Option(None, help="Write CSV here instead of printing Markdown."),
+) -> None:
+    """The seed paper's Table 2: for every code, quotes from peer workers, supported peers, both or neither."""
+    from app.services import exports, reports
+
+    coder, sessions = _coder()
+    with sessions() as session:
+        coding = _report_coding(session, coder, codebook, source, threshold)
+        rows = reports.table2(coding)
+        if out is None:
+            typer.echo(reports.table2_markdown(coding, rows))
+            return
+        out.write_bytes(exports.encode([{"code": r.code, "label": r.label, "group": r.group, "pw_quote": r.cells[0],
+                                         "sp_quote": r.cells[1], "presence": r.presence, "pw_segments": r.pw,
+                                         "sp_segments": r.sp, "source": coding.source} for r in rows], "csv"))
+        typer.echo(f"wrote {out}")
+
+
+@report_app.command("exemplars")
+def report_exemplars(codebook: str = typer.Option(None), per_code: int = typer.Option(3),
+                     source: str = typer.Option("confirmed")) -> None:
+    """Exemplar quotes per code, with speaker and transcript, as Markdown."""
+    from app.services import reports
+
+    coder, sessions = _coder()
+    with sessions() as session:
+        coding = _report_coding(session, coder, codebook, source)
+        typer.echo(reports.exemplars_markdown(coding, reports.exemplars(coding, per_code)))
+
+
+@report_app.command("plots")
+def report_plots(
+    out: Path = typer.Option(Path("reports"), help="Folder for code-frequency.{png,svg} and group-heatmap.{png,svg}."),
+    codebook: str = typer.Option(None), source: str = typer.Option("confirmed"),
+) -> None:
+    """Codes by speaker role, and a transcript x code-group heat map, as PNG and SVG."""
+    from app.services import plots
+
+    coder, sessions = _coder()
+    out.mkdir(parents=True, exist_ok=True)
+    with sessions() as session:
+        coding = _report_coding(session, coder, codebook, source)
+        for name, draw in plots.PLOTS.items():
+            for fmt in plots.FORMATS:
+                (out / f"{name}.{fmt}").write_bytes(draw(coding, fmt))
+                typer.echo(f"wrote {out / f'{name}.{fmt}'}")
+
+
+@export_app.command("segments")
+def export_segments(out: Path, fmt: str = typer.Option("csv", "--format", help="csv, jsonl or parquet.")) -> None:
+    """Every segment with its suggestions and each coder's codes."""
+    from app.errors import AutocoderError
+    from app.services import exports
+
+    with _session() as session:
+        try:
+            out.write_bytes(exports.encode(exports.segment_rows(session), fmt))
+        except AutocoderError as exc:
+            _fail(exc)
+    typer.echo(f"wrote {out}")
+
+
+@export_app.command("decisions")
+def export_decisions(out: Path, fmt: str = typer.Option("csv", "--format", help="csv, jsonl or parquet.")) -> None:
+    """The decision trail."""
+    from app.errors import AutocoderError
+    from app.services import exports
+
+    with _session() as session:
+        try:
+            out.write_bytes(exports.encode(exports.decision_rows(session), fmt))
+        except AutocoderError as exc:
+            _fail(exc)
+    typer.echo(f"wrote {out}")
+
+
+@export_app.command("qdpx")
+def export_qdpx(out: Path, codebook: str = typer.Option(None),
+                name: str = typer.Option("bct-autocoder project")) -> None:
+    """The coded project as a REFI-QDA .qdpx for NVivo, ATLAS.ti or MAXQDA."""
+    from app.config import get_settings
+    from app.errors import AutocoderError
+    from app.services import exports
+    from app.services.codebooks import CodebookCatalog
+
+    settings = get_settings()
+    with _session() as session:
+        try:
+            book = CodebookCatalog(settings.taxonomy_dir).resolve(
+                session, codebook or exports.current_codebook_name(session, settings.default_codebook))
+            out.write_bytes(exports.project(session, book, name))
+        except AutocoderError as exc:
+            _fail(exc)
+    typer.echo(f"wrote {out}")
+
+
+@codebook_app.command("export-qdc")
+def codebook_export_qdc(name: str, out: Path) -> None:
+    """Write a codebook (built-in or uploaded; 'a+b' combines) as a REFI-QDA .qdc file."""
+    from app.config import get_settings
+    from app.errors import AutocoderError
+    from app.exchange.refi import codebook_qdc
+    from app.services.codebooks import CodebookCatalog
+
+    with _session() as session:
+        try:
+            book = CodebookCatalog(get_settings().taxonomy_dir).resolve(session, name)
+        except AutocoderError as exc:
+            _fail(exc)
+        out.write_bytes(codebook_qdc(book))
+    typer.echo(f"wrote {out} ({len(book.leaves)} codes)")
+
+
+@codebook_app.command("import-qdc")
+def codebook_import_qdc(path: Path, name: str = typer.Option(..., help="Name to store it under.")) -> None:
+    """Store a REFI-QDA .qdc codebook in the database (as POST /codebooks/qdc does)."""
+    import json
+
+    from app.config import get_settings
+    from app.errors import AutocoderError
+    from app.exchange.refi import RefiError, read_qdc
+    from app.services.codebooks import CodebookCatalog
+
+    try:
+        book = read_qdc(path.read_bytes(), name)
+    except (OSError, RefiError, ValueError) as exc:
+        _fail(exc)
+    with _session() as session:
+        try:
+            catalog = CodebookCatalog(get_settings().taxonomy_dir)
+            resolved, created = catalog.upload(session, json.dumps(book.model_dump()))
+        except AutocoderError as exc:
+            _fail(exc)
+        session.commit()
+    typer.echo(f"{'stored' if created else 'unchanged'}: {resolved.name} ({len(resolved.leaves)} codes)")
 
 
 @db_app.command("upgrade")

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = 2_000_000
     max_segments: int = 20_000
+    max_import_bytes: int = 100_000_000  # a POST /transcripts/import upload: Word files and zips are large
     max_job_bytes: int = 500_000_000  # a POST /jobs manifest streams to disk, so it may be a whole dataset
     jobs_dir: Path = Path("data/jobs")
     models_dir: Path = Path("models")  # trained classifier versions, one folder each

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from app.api.limits import BodySizeLimit
-from app.api.routes import codebooks, health, jobs, models, queue, review, suggest, transcripts, users
+from app.api.routes import codebooks, health, jobs, models, queue, reports, review, suggest, transcripts, users
 from app.config import Settings, get_settings
 from app.db.accounts import list_users
 from app.db.migrate import upgrade
@@ -84,8 +84,9 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     async def sign_in(request: Request, _: web.SignInRequired) -> Response:
         return web.sign_in_redirect(request)
 
-    for module in (health, users, codebooks, transcripts, review, queue, suggest, jobs, models, web):
+    for module in (health, users, codebooks, transcripts, review, queue, suggest, jobs, models, reports, web):
         app.include_router(module.router)
     app.mount("/ui/static", StaticFiles(directory=Path(web.__file__).parent / "static"), name="static")
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, per_path={"/jobs": settings.max_job_bytes})
+    larger = {"/jobs": settings.max_job_bytes, "/transcripts/import": settings.max_import_bytes}
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, per_path=larger)
     return app

@@ -36,7 +36,8 @@ def segment_out(seg: Segment, suggestions: list[Suggestion], threshold: float, m
     status = status_of([s.score for s in suggestions], threshold, seg.skip_reason)
     return SegmentOut(id=seg.id, transcript_id=seg.transcript_id, position=seg.position, turn_index=seg.turn_index,
                       sentence_index=seg.sentence_index, speaker=seg.speaker, role=seg.role,
-                      start=seg.char_start, end=seg.char_end, text=seg.text, status=status,
+                      start=seg.char_start, end=seg.char_end, text=seg.text, time_start=seg.time_start,
+                      time_end=seg.time_end, status=status,
                       skip_reason=seg.skip_reason,
                       suggestions=[suggestion_out(s) for s in suggestions if s.score >= min_score])
 

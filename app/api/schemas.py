@@ -63,6 +63,8 @@ class TurnIn(BaseModel):
     speaker: str = Field(min_length=1, max_length=100)
     role: Role | None = None
     text: str
+    start: float | None = Field(None, ge=0, description="seconds into the recording (kept on its sentences)")
+    end: float | None = Field(None, ge=0)
 
 
 class TranscriptIn(BaseModel):
@@ -112,6 +114,8 @@ class SegmentOut(BaseModel):
     start: int
     end: int
     text: str
+    time_start: float | None = None
+    time_end: float | None = None
     status: Literal["suggested", "uncoded", "skipped"]
     skip_reason: str | None
     suggestions: list[CodeSuggestion]
@@ -142,6 +146,11 @@ class TranscriptSummary(BaseModel):
     source_format: str
     created_at: datetime
     segment_count: int
+
+
+class ImportOut(BaseModel):
+    transcripts: list[TranscriptSummary]
+    skipped: list[str] = Field(description="Files in a zip left out: hidden, or of a type we do not read")
 
 
 class TranscriptOut(TranscriptSummary):

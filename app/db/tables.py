@@ -88,6 +88,9 @@ class Segment(Base):
     char_start: Mapped[int] = mapped_column(Integer)
     char_end: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
+    # Seconds into the recording (the turn's), when the source had timestamps (captions, timed turns).
+    time_start: Mapped[float | None] = mapped_column(Float)
+    time_end: Mapped[float | None] = mapped_column(Float)
     # Why the segment was not coded ("interviewer", "too_short"), or None when it was.
     skip_reason: Mapped[str | None] = mapped_column(String(32))
     # float32 vector, kept so that retraining never re-encodes a sentence.

@@ -26,6 +26,8 @@ class Turn:
     role: str
     start: int
     end: int
+    time_start: float | None = None  # seconds into the recording, when the source had timestamps
+    time_end: float | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class Segment:
     start: int
     end: int
     text: str
+    time_start: float | None = None  # the turn's, when the source had timestamps
+    time_end: float | None = None
 
 
 class RoleMapper:
@@ -107,7 +111,8 @@ def document_from_turns(items: list[dict], roles: RoleMapper) -> tuple[str, list
         head = f"{speaker}: "
         parts += [head, words, "\n\n"]
         start = offset + len(head)
-        turns.append(Turn(i, speaker, roles.role_for(speaker, item.get("role")), start, start + len(words)))
+        turns.append(Turn(i, speaker, roles.role_for(speaker, item.get("role")), start, start + len(words),
+                          item.get("start"), item.get("end")))
         offset = start + len(words) + 2
     return "".join(parts), turns
 
@@ -134,7 +139,8 @@ def split_sentences(text: str, turns: list[Turn], max_words: int = 80) -> list[S
         index = 0
         for sent in doc.sents:
             for start, end in _pieces(text, turn.start + sent.start_char, turn.start + sent.end_char, max_words):
-                segments.append(Segment(turn.index, index, turn.speaker, turn.role, start, end, text[start:end]))
+                segments.append(Segment(turn.index, index, turn.speaker, turn.role, start, end, text[start:end],
+                                        turn.time_start, turn.time_end))
                 index += 1
     return segments
 

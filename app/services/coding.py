@@ -153,18 +153,33 @@ class Coder:
 
     def code_transcript(self, session: Session, data: TranscriptInput) -> tuple[Transcript, SuggestionRun]:
         """Segment, embed, suggest and store a transcript, all in one transaction."""
-        codebook, index = self.index_for(session, data.options.codebook)
-        text, source_format, segments = segment_transcript(data, self.settings)
-        skips = [skip_reason(s, data.code_interviewer, self.settings.min_words) for s in segments]
-        vectors = self.embedder.encode([s.text for s in segments])
-        scorer = self.scorer(session, index)
-        rows = self._suggestion_rows(scorer, vectors, [s.turn_index for s in segments], skips, data.options)
+        return self.code_transcripts(session, [data])[0]
 
-        # Everything is computed; only now write to the database, in one transaction.
-        transcript, run = self.store_coded(session, data, text, source_format, segments, skips, list(vectors),
-                                           rows, codebook, index, classifier_id=scorer.classifier_id)
+    def code_transcripts(self, session: Session, inputs: list[TranscriptInput],
+                         names: list[str] | None = None) -> list[tuple[Transcript, SuggestionRun]]:
+        """Several transcripts in one transaction: all are stored, or none (the error names which failed)."""
+        prepared = []
+        for n, data in enumerate(inputs):
+            try:
+                text, source_format, segments = segment_transcript(data, self.settings)
+            except InvalidInput as exc:
+                raise InvalidInput(f"{names[n]}: {exc.message}" if names else exc.message) from None
+            prepared.append((data, text, source_format, segments))
+        sentences = [s.text for _, _, _, segments in prepared for s in segments]
+        all_vectors = self.embedder.encode(sentences)  # one pass over every sentence: batches stay full
+        stored, offset = [], 0
+        for data, text, source_format, segments in prepared:
+            codebook, index = self.index_for(session, data.options.codebook)
+            vectors = all_vectors[offset:offset + len(segments)]
+            offset += len(segments)
+            skips = [skip_reason(s, data.code_interviewer, self.settings.min_words) for s in segments]
+            scorer = self.scorer(session, index)
+            rows = self._suggestion_rows(scorer, vectors, [s.turn_index for s in segments], skips, data.options)
+            # Everything for this transcript is computed; write it, and commit once all are written.
+            stored.append(self.store_coded(session, data, text, source_format, segments, skips, list(vectors),
+                                           rows, codebook, index, classifier_id=scorer.classifier_id))
         session.commit()
-        return transcript, run
+        return stored
 
     def store_coded(self, session: Session, data: TranscriptInput, text: str, source_format: str,
                     segments: list[Segment], skips: list[str | None], vectors: list[np.ndarray | None],
@@ -270,4 +285,5 @@ def _segment_row(position: int, s: Segment, skip: str | None, vector: np.ndarray
     embedding = vector.astype(np.float32).tobytes() if vector is not None else None
     return dict(position=position, turn_index=s.turn_index, sentence_index=s.sentence_index, speaker=s.speaker,
                 role=s.role, char_start=s.start, char_end=s.end, text=s.text, skip_reason=skip,
+                time_start=s.time_start, time_end=s.time_end,
                 embedding=embedding, embedding_model=model_id if vector is not None else None)

@@ -1,10 +1,15 @@
-"""List, read and upload codebooks."""
+"""List, read and upload codebooks; exchange them with QDA tools as REFI-QDA .qdc files."""
 
-from fastapi import APIRouter, Request, Response
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 
 from app.api.deps import Admin, CatalogDep, SessionDep, Viewer
 from app.api.schemas import CodebookOut, CodebookSummary, CodebookUploaded, ErrorOut
 from app.api.text_body import read_text_body
+from app.errors import InvalidInput
+from app.exchange.refi import RefiError, codebook_qdc, read_qdc
 
 router = APIRouter(prefix="/codebooks", tags=["codebooks"])
 
@@ -12,6 +17,28 @@ router = APIRouter(prefix="/codebooks", tags=["codebooks"])
 @router.get("", response_model=list[CodebookSummary])
 def list_codebooks(_: Viewer, session: SessionDep, catalog: CatalogDep) -> list:
     return [entry.__dict__ for entry in catalog.entries(session)]
+
+
+@router.get("/{name}/qdc", responses={404: {"model": ErrorOut}},
+            response_class=Response, openapi_extra={"responses": {"200": {"content": {"application/xml": {}}}}})
+def export_qdc(name: str, _: Viewer, session: SessionDep, catalog: CatalogDep) -> Response:
+    """The codebook as a REFI-QDA .qdc file (NVivo, ATLAS.ti, MAXQDA import it)."""
+    book = catalog.resolve(session, name)
+    return Response(codebook_qdc(book), media_type="application/xml",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.qdc"'})
+
+
+@router.post("/qdc", status_code=201, response_model=CodebookUploaded,
+             responses={409: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+             openapi_extra={"requestBody": {"content": {"application/xml": {"schema": {"type": "string"}}}}})
+async def import_qdc(request: Request, response: Response, _: Admin, session: SessionDep, catalog: CatalogDep,
+                     name: Annotated[str, Query(description="Name to store the codebook under")]) -> dict:
+    """Import a REFI-QDA .qdc codebook (a code's number is read from the start of its name)."""
+    try:
+        book = read_qdc(await request.body(), name)
+    except (RefiError, ValueError) as exc:
+        raise InvalidInput(f"cannot import this .qdc: {exc}") from None
+    return await _store(response, session, catalog, json.dumps(book.model_dump()))
 
 
 @router.get("/{name}", response_model=CodebookOut, responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
@@ -32,7 +59,11 @@ def get_codebook(name: str, _: Viewer, session: SessionDep, catalog: CatalogDep)
 async def upload_codebook(request: Request, response: Response, _: Admin, session: SessionDep,
                           catalog: CatalogDep) -> dict:
     """Upload a codebook as YAML or JSON. Same name, new content: a new version. Same content: no change."""
-    book, created = catalog.upload(session, await read_text_body(request))
+    return await _store(response, session, catalog, await read_text_body(request))
+
+
+async def _store(response: Response, session: SessionDep, catalog: CatalogDep, text: str) -> dict:
+    book, created = catalog.upload(session, text)
     session.commit()
     if not created:
         response.status_code = 200

@@ -2,16 +2,17 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from pydantic import ValidationError
 
 from app.api.deps import CoderDep, CoderUser, SessionDep, Viewer
 from app.api.presenters import summary_out, transcript_out
-from app.api.schemas import ErrorOut, Role, RunIn, TranscriptIn, TranscriptOut, TranscriptPage
+from app.api.schemas import ErrorOut, ImportOut, Role, RunIn, TranscriptIn, TranscriptOut, TranscriptPage
 from app.api.text_body import read_text_body
 from app.db import store
 from app.errors import InvalidInput, NotFound
 from app.services.coding import SuggestOptions, TranscriptInput
+from app.services.imports import import_files
 
 router = APIRouter(prefix="/transcripts", tags=["transcripts"])
 ERRORS = {404: {"model": ErrorOut}, 413: {"model": ErrorOut}, 415: {"model": ErrorOut},
@@ -56,6 +57,24 @@ async def post_plain_transcript(
     except ValidationError as exc:
         raise InvalidInput("invalid transcript parameters", exc.errors(include_url=False)) from None
     return _code(body, session, coder)
+
+
+@router.post("/import", status_code=201, response_model=ImportOut, responses=ERRORS)
+async def import_transcripts(
+    user: CoderUser, session: SessionDep, coder: CoderDep,
+    files: Annotated[list[UploadFile], File(description="Transcripts: .txt .docx .vtt .srt .csv .jsonl, or a .zip")],
+    codebook: Annotated[str | None, Form()] = None, participant_id: Annotated[str | None, Form()] = None,
+    role: Annotated[Role | None, Form()] = None, site: Annotated[str | None, Form()] = None,
+    trial_arm: Annotated[str | None, Form()] = None, code_interviewer: Annotated[bool, Form()] = False,
+) -> ImportOut:
+    """Upload files (multipart); every transcript in them is coded and stored, or none is: the error lists
+    each unreadable file with the line."""
+    uploads = [(f.filename or "upload", await f.read()) for f in files]
+    metadata = {k: v for k, v in dict(participant_id=participant_id, role=role, site=site,
+                                      trial_arm=trial_arm).items() if v is not None}
+    result = import_files(session, user, coder, uploads, SuggestOptions(codebook), metadata, code_interviewer)
+    return ImportOut(transcripts=[summary_out(t, len(t.segments)) for t, _ in result.stored],
+                     skipped=result.skipped)
 
 
 @router.get("", response_model=TranscriptPage)

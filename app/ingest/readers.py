@@ -1,0 +1,243 @@
+"""Turn uploaded files into transcripts (labelled text or timed turns), or say exactly what is wrong.
+
+Formats: .txt (labelled plain text, any common encoding), .docx (a paragraph per turn; the speaker label in
+bold or as a 'Name:' prefix), .vtt / .srt captions (speakers from <v Name> voice tags or 'Name:' prefixes;
+consecutive cues of one speaker become one turn, keeping the first cue's start and the last cue's end),
+.csv / .jsonl with one turn a row (speaker, text; optional transcript, role of the speaker, start, end, and
+title, participant_id, site, trial_arm),
+and a .zip of any of these. Every problem names the file and the line (or paragraph, or row).
+"""
+
+import csv
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from charset_normalizer import from_bytes
+
+TEXT, DOCX, CAPTIONS, TABLE = ".txt", ".docx", (".vtt", ".srt"), (".csv", ".jsonl")
+SUPPORTED = (TEXT, DOCX, *CAPTIONS, *TABLE, ".zip")
+METADATA = ("title", "participant_id", "site", "trial_arm")  # per transcript: taken from its first row
+MAX_MEMBERS = 5000
+
+
+class ReadError(ValueError):
+    """A file that cannot be read as a transcript; the message names the file and where."""
+
+
+@dataclass
+class ParsedTranscript:
+    source: str  # the file name (inside a zip: archive.zip/inner.docx)
+    source_format: str
+    text: str | None = None
+    turns: list[dict] | None = None
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return self.metadata.get("title") or PurePosixPath(self.source).stem
+
+
+def decode(name: str, data: bytes) -> str:
+    """UTF-8 (with or without BOM), else the encoding charset-normalizer finds; binary content is refused."""
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ReadError(f"{name}: this looks like a binary file, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data).best()
+    if best is None:
+        raise ReadError(f"{name}: cannot tell the text encoding (save it as UTF-8)")
+    return str(best)
+
+
+def read_file(name: str, data: bytes) -> tuple[list[ParsedTranscript], list[str]]:
+    """The transcripts in one uploaded file, and the names of zip members skipped (hidden or unsupported)."""
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix == ".zip":
+        return _read_zip(name, data)
+    if suffix not in SUPPORTED:
+        raise ReadError(f"{name}: unsupported file type {suffix or '(none)'}; use one of {', '.join(SUPPORTED)}")
+    if suffix == TEXT:
+        text = decode(name, data)
+        if not text.strip():
+            raise ReadError(f"{name}: the file is empty")
+        return [ParsedTranscript(name, "txt", text=text)], []
+    if suffix == DOCX:
+        return [_read_docx(name, data)], []
+    if suffix in CAPTIONS:
+        return [_read_captions(name, decode(name, data), suffix)], []
+    return _read_table(name, decode(name, data), suffix), []
+
+
+def _read_zip(name: str, data: bytes) -> tuple[list[ParsedTranscript], list[str]]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise ReadError(f"{name}: not a readable zip archive") from None
+    members = [m for m in archive.infolist() if not m.is_dir()]
+    if len(members) > MAX_MEMBERS:
+        raise ReadError(f"{name}: {len(members)} files is more than {MAX_MEMBERS}; split the archive")
+    found, skipped = [], []
+    for member in sorted(members, key=lambda m: m.filename):
+        path = PurePosixPath(member.filename)
+        inner = f"{name}/{member.filename}"
+        hidden = any(part.startswith((".", "__MACOSX")) for part in path.parts)
+        if hidden or path.suffix.lower() not in SUPPORTED or path.suffix.lower() == ".zip":
+            skipped.append(inner)
+            continue
+        found += read_file(inner, archive.read(member))[0]
+    if not found:
+        raise ReadError(f"{name}: no transcript in the archive (supported: {', '.join(SUPPORTED[:-1])})")
+    return found, skipped
+
+
+# -- Word ------------------------------------------------------------------------------------------------------
+
+_PREFIX = re.compile(r"^\s*([A-Za-z][\w.'’ -]{0,40}?)\s*:\s")
+
+
+def _read_docx(name: str, data: bytes) -> ParsedTranscript:
+    import docx  # python-docx; imported here so the service starts without touching it
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises several kinds for a damaged or non-Word file
+        raise ReadError(f"{name}: not a readable Word (.docx) file ({type(exc).__name__})") from None
+    lines = []
+    for number, paragraph in enumerate(document.paragraphs, start=1):
+        text = paragraph.text.strip()
+        if not text:
+            continue
+        runs = [r for r in paragraph.runs if r.text.strip()]
+        bold = ""
+        for run in runs:  # a bold label at the start of the paragraph: "Interviewer" or "SP3:"
+            if not run.bold:
+                break
+            bold += run.text
+        label = bold.strip().rstrip(":").strip()
+        if label and len(label) <= 60 and len(bold.strip()) < len(text):
+            rest = text[len(bold.strip()):].lstrip(" :\t")
+            lines.append(f"{label}: {rest}")
+        elif label and len(bold.strip()) == len(text):
+            raise ReadError(f"{name}, paragraph {number}: a bold speaker label ({label!r}) with no words after it")
+        else:
+            lines.append(text)
+    if not lines:
+        raise ReadError(f"{name}: the document has no text")
+    return ParsedTranscript(name, "docx", text="\n".join(lines) + "\n")
+
+
+# -- captions --------------------------------------------------------------------------------------------------
+
+_TIMING = re.compile(r"^\s*(?P<a>(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})\s*-->\s*(?P<b>(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})")
+_VOICE = re.compile(r"^<v(?:\.[\w.-]+)?\s+([^>]+)>")
+_TAG = re.compile(r"</?[^>]+>")
+
+
+def _seconds(stamp: str) -> float:
+    parts = stamp.replace(",", ".").split(":")
+    value = 0.0
+    for part in parts:
+        value = value * 60 + float(part)
+    return round(value, 3)
+
+
+def _read_captions(name: str, text: str, suffix: str) -> ParsedTranscript:
+    lines = text.splitlines()
+    if suffix == ".vtt" and not (lines and lines[0].lstrip("\ufeff").startswith("WEBVTT")):
+        raise ReadError(f"{name}, line 1: a WebVTT file starts with 'WEBVTT'")
+    turns: list[dict] = []
+    speaker = None
+    i = 0
+    while i < len(lines):
+        match = _TIMING.match(lines[i])
+        if not match:
+            if "-->" in lines[i]:
+                raise ReadError(f"{name}, line {i + 1}: cannot read the cue timing {lines[i].strip()!r}")
+            i += 1
+            continue
+        start, end = _seconds(match["a"]), _seconds(match["b"])
+        if end < start:
+            raise ReadError(f"{name}, line {i + 1}: the cue ends before it starts")
+        i += 1
+        cue = []
+        while i < len(lines) and lines[i].strip():
+            cue.append(lines[i].strip())
+            i += 1
+        words = " ".join(cue)
+        voice = _VOICE.match(words)
+        if voice:
+            speaker = voice.group(1).strip()
+        else:
+            prefix = _PREFIX.match(_TAG.sub("", words))
+            if prefix:
+                speaker = prefix.group(1).strip()
+                words = _TAG.sub("", words)[prefix.end():]
+        words = _TAG.sub("", words).strip()
+        if not words:
+            continue
+        who = speaker or "Speaker"
+        if turns and turns[-1]["speaker"] == who:
+            turns[-1]["text"] += " " + words
+            turns[-1]["end"] = end
+        else:
+            turns.append({"speaker": who, "text": words, "start": start, "end": end})
+    if not turns:
+        raise ReadError(f"{name}: no caption cues with text")
+    return ParsedTranscript(name, suffix.lstrip("."), turns=turns)
+
+
+# -- one turn a row --------------------------------------------------------------------------------------------
+
+def _read_table(name: str, text: str, suffix: str) -> list[ParsedTranscript]:
+    rows: list[tuple[int, dict]] = []
+    if suffix == ".csv":
+        reader = csv.DictReader(io.StringIO(text))
+        fields = {f.strip().lower() for f in reader.fieldnames or []}
+        missing = {"speaker", "text"} - fields
+        if missing:
+            raise ReadError(f"{name}, line 1: the header needs the columns {', '.join(sorted(missing))} "
+                            f"(one turn a row); it has {', '.join(sorted(fields)) or 'none'}")
+        rows = [(n, {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()})
+                for n, row in enumerate(reader, start=2)]
+    else:
+        for n, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ReadError(f"{name}, line {n}: not JSON ({exc.msg})") from None
+            if not isinstance(row, dict):
+                raise ReadError(f"{name}, line {n}: each line is one JSON object (a turn)")
+            rows.append((n, {k.lower(): v for k, v in row.items()}))
+    groups: dict[str, ParsedTranscript] = {}
+    for n, row in rows:
+        speaker, words = str(row.get("speaker") or "").strip(), str(row.get("text") or "").strip()
+        if not speaker or not words:
+            raise ReadError(f"{name}, line {n}: every turn needs a speaker and text")
+        key = str(row.get("transcript") or "")
+        if key not in groups:
+            meta = {k: str(row[k]) for k in METADATA if row.get(k) not in (None, "")}
+            if key and "title" not in meta:
+                meta["title"] = key
+            groups[key] = ParsedTranscript(f"{name}#{key}" if key else name, suffix.lstrip("."), turns=[],
+                                           metadata=meta)
+        turn = {"speaker": speaker, "text": words}
+        for stamp in ("start", "end"):
+            if row.get(stamp) not in (None, ""):
+                try:
+                    turn[stamp] = float(row[stamp])
+                except (TypeError, ValueError):
+                    raise ReadError(f"{name}, line {n}: {stamp} {row[stamp]!r} is not a number of seconds") from None
+        if row.get("role"):
+            turn["role"] = str(row["role"])
+        groups[key].turns.append(turn)
+    if not groups:
+        raise ReadError(f"{name}: no turns in the file")
+    return list(groups.values())

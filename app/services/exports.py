@@ -1,0 +1,128 @@
+"""Exports: every segment with its suggestions and each coder's codes, the decision trail, the reports' tables,
+as CSV, JSONL or Parquet; a coded project as REFI-QDA .qdpx."""
+
+import csv
+import io
+import json
+from collections import defaultdict
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import accounts
+from app.db import decisions as db
+from app.db.tables import Segment, Suggestion, Transcript
+from app.errors import InvalidInput
+from app.exchange.refi import Selection, SourceDoc, project_qdpx
+from app.services.review import replay
+from taxonomy import ResolvedCodebook
+
+FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson",
+           "parquet": "application/vnd.apache.parquet"}
+
+
+def encode(rows: list[dict], fmt: str) -> bytes:
+    """Rows as a file. CSV joins list values with '; ' (codes stay text: 10.10 is not 10.1)."""
+    if fmt == "jsonl":
+        return "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows).encode("utf-8")
+    if fmt == "csv":
+        out = io.StringIO()
+        if rows:
+            writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+            writer.writeheader()
+            for r in rows:
+                writer.writerow({k: "; ".join(map(str, v)) if isinstance(v, list) else
+                                 json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v
+                                 for k, v in r.items()})
+        return out.getvalue().encode("utf-8")
+    if fmt == "parquet":
+        table = pa.Table.from_pylist([{k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v
+                                       for k, v in r.items()} for r in rows])
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer)
+        return buffer.getvalue()
+    raise InvalidInput(f"format is one of {', '.join(FORMATS)}, not {fmt!r}")
+
+
+def _scope(session: Session, transcript_ids: list[int] | None) -> list[Transcript]:
+    query = select(Transcript).order_by(Transcript.id)
+    if transcript_ids is not None:
+        query = query.where(Transcript.id.in_(transcript_ids))
+    return list(session.scalars(query))
+
+
+def segment_rows(session: Session, transcript_ids: list[int] | None = None) -> list[dict]:
+    """One row per segment: transcript metadata, speaker and role, offsets and times, the current run's
+    shown suggestions (codes and scores), and every coder's current codes and rejections."""
+    transcripts = _scope(session, transcript_ids)
+    ids = [t.id for t in transcripts]
+    runs = {r.transcript_id: r for r in db.current_runs(session, transcript_ids=ids)}
+    shown: dict[int, list[Suggestion]] = defaultdict(list)
+    for s in db.shown_suggestions(session, run_ids=[r.id for r in runs.values()]):
+        shown[s.segment_id].append(s)
+    decisions = db.decisions(session, transcript_ids=ids)
+    names = {u.id: u.name for u in accounts.users_by_id(session, ids={d.coder_id for d in decisions}).values()}
+    labels: dict[int, dict[str, list[str]]] = defaultdict(dict)
+    rejected: dict[int, dict[str, list[str]]] = defaultdict(dict)
+    for (segment_id, coder_id), state in replay(decisions).items():
+        if state.labels:
+            labels[segment_id][names[coder_id]] = state.labels
+        if state.rejected:
+            rejected[segment_id][names[coder_id]] = state.rejected
+    rows = []
+    for t in transcripts:
+        run = runs.get(t.id)
+        for seg in session.scalars(select(Segment).where(Segment.transcript_id == t.id).order_by(Segment.position)):
+            sugg = sorted(shown.get(seg.id, []), key=lambda s: s.rank)
+            confirmed = sorted({c for codes in labels.get(seg.id, {}).values() for c in codes})
+            rows.append({
+                "transcript_id": t.id, "title": t.title, "participant_id": t.participant_id, "site": t.site,
+                "trial_arm": t.trial_arm, "segment_id": seg.id, "position": seg.position, "turn": seg.turn_index,
+                "speaker": seg.speaker, "role": seg.role, "start": seg.char_start, "end": seg.char_end,
+                "time_start": seg.time_start, "time_end": seg.time_end, "text": seg.text,
+                "skip_reason": seg.skip_reason, "run_id": run.id if run else None,
+                "suggested_codes": [s.code_id for s in sugg], "suggested_scores": [round(s.score, 4) for s in sugg],
+                "confirmed_codes": confirmed, "codes_by_coder": labels.get(seg.id, {}),
+                "rejected_by_coder": rejected.get(seg.id, {}),
+            })
+    return rows
+
+
+def decision_rows(session: Session, transcript_ids: list[int] | None = None) -> list[dict]:
+    decisions = db.decisions(session, transcript_ids=transcript_ids)
+    names = {u.id: u.name for u in accounts.users_by_id(session, ids={d.coder_id for d in decisions}).values()}
+    return [{"decision_id": d.id, "transcript_id": d.transcript_id, "segment_id": d.segment_id,
+             "coder": names[d.coder_id], "action": d.action, "code": d.code_id, "from_code": d.from_code_id,
+             "suggestion_id": d.suggestion_id, "run_id": d.run_id, "model": d.model_id,
+             "classifier_version": d.classifier_id, "codebook_version": d.codebook_version, "memo": d.memo,
+             "batch_id": d.batch_id, "created_at": d.created_at.isoformat()} for d in decisions]
+
+
+def project(session: Session, book: ResolvedCodebook, name: str,
+            transcript_ids: list[int] | None = None) -> bytes:
+    """The coded project as .qdpx: each transcript a text source, each coder's confirmed codes as codings."""
+    transcripts = _scope(session, transcript_ids)
+    codable = {c.id for c in book.leaves}
+    decisions = db.decisions(session, transcript_ids=[t.id for t in transcripts])
+    names = {u.id: u.name for u in accounts.users_by_id(session, ids={d.coder_id for d in decisions}).values()}
+    codings: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for (segment_id, coder_id), state in sorted(replay(decisions).items()):
+        codings[segment_id] += [(names[coder_id], c) for c in state.labels if c in codable]
+    segments = db.segments_by_id(session, ids=set(codings))
+    sources = []
+    for t in transcripts:
+        selections = [Selection(str(s.id), s.char_start, s.char_end, codings[s.id])
+                      for s in sorted(segments.values(), key=lambda s: s.position) if s.transcript_id == t.id]
+        sources.append(SourceDoc(str(t.id), t.title or f"Transcript {t.id}", t.text, t.created_at, selections))
+    return project_qdpx(name, book, sorted(set(names.values())), sources)
+
+
+def current_codebook_name(session: Session, default: str) -> str:
+    """The codebook most transcripts were last suggested with (what a project export should carry)."""
+    counts: dict[str, int] = defaultdict(int)
+    for run in db.current_runs(session):
+        counts[run.codebook_name] += 1
+    return max(counts, key=counts.get) if counts else default
+

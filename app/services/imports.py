@@ -1,0 +1,49 @@
+"""Import uploaded files as transcripts: read every file first, then code and store them all in one
+transaction, so a batch with one unreadable file stores nothing and the error names the file and line."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from app.db.tables import SuggestionRun, Transcript, User
+from app.errors import InvalidInput
+from app.ingest.readers import ParsedTranscript, ReadError, read_file
+from app.services.accounts import require
+from app.services.coding import Coder, SuggestOptions, TranscriptInput
+
+
+@dataclass
+class Imported:
+    stored: list[tuple[Transcript, SuggestionRun]]
+    skipped: list[str]  # zip members that are hidden or of an unsupported type
+
+
+def read_all(files: list[tuple[str, bytes]]) -> tuple[list[ParsedTranscript], list[str]]:
+    """Every transcript in every file, or InvalidInput listing every unreadable file."""
+    parsed, skipped, problems = [], [], []
+    for name, data in files:
+        try:
+            found, left = read_file(name, data)
+        except ReadError as exc:
+            problems.append(str(exc))
+            continue
+        parsed += found
+        skipped += left
+    if problems:
+        raise InvalidInput(f"{len(problems)} file(s) could not be read; nothing was stored", problems)
+    if not parsed:
+        raise InvalidInput("no files sent")
+    return parsed, skipped
+
+
+def import_files(session: Session, user: User | None, coder: Coder, files: list[tuple[str, bytes]],
+                 options: SuggestOptions, metadata: dict | None = None,
+                 code_interviewer: bool = False) -> Imported:
+    if user is not None:
+        require(user, "coder")
+    parsed, skipped = read_all(files)
+    inputs = [TranscriptInput(
+        text=p.text, turns=p.turns, **{"title": p.title, **(metadata or {}), **p.metadata},
+        extra={"source_file": p.source, "source_format": p.source_format}, code_interviewer=code_interviewer,
+        options=options) for p in parsed]
+    return Imported(coder.code_transcripts(session, inputs, [p.source for p in parsed]), skipped)

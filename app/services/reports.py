@@ -1,0 +1,219 @@
+"""The tables and figures a paper reports, from confirmed codes (or, marked as such, from suggestions):
+Table 2 of Marks et al. (which codes have quotes from peer workers, from supported peers, both or neither),
+exemplar quotes per code, counts per code x role and per transcript x code or group, and two plots.
+
+Confirmed codes are the coders' current labels (accepted, changed-to and added codes, replayed from their
+decisions); by default every coder's count, and a segment confirmed by two coders counts once. Unconfirmed
+codes are the current suggestions at or over a threshold, never mixed with confirmed ones.
+"""
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import accounts
+from app.db import decisions as db
+from app.db.tables import Segment, Suggestion, SuggestionRun, Transcript
+from app.errors import InvalidInput, NotFound
+from app.services.review import replay
+from taxonomy import ResolvedCodebook
+
+CONFIRMED, SUGGESTED = "confirmed", "suggested"
+PW, SP = "peer_worker", "supported_peer"
+
+
+@dataclass(frozen=True)
+class CodedSegment:
+    segment: Segment
+    transcript: Transcript
+    code: str
+    coders: tuple[str, ...]  # who confirmed it; empty for a suggestion
+    score: float | None = None  # the suggestion's score
+
+
+@dataclass
+class Coding:
+    """Every (segment, code) pair of one source, for one codebook's codes."""
+
+    source: str
+    book: ResolvedCodebook
+    items: list[CodedSegment] = field(default_factory=list)
+    threshold: float | None = None
+
+    def by_code(self) -> dict[str, list[CodedSegment]]:
+        out: dict[str, list[CodedSegment]] = defaultdict(list)
+        for item in self.items:
+            out[item.code].append(item)
+        return out
+
+
+def gather(session: Session, book: ResolvedCodebook, *, source: str = CONFIRMED,
+           transcript_ids: list[int] | None = None, coders: list[str] | None = None,
+           threshold: float | None = None) -> Coding:
+    codes = {c.id for c in book.leaves}
+    if source == CONFIRMED:
+        coder_ids = None
+        if coders:
+            found = {u.name: u.id for u in map(lambda n: accounts.get_user(session, name=n), coders) if u}
+            missing = sorted(set(coders) - set(found))
+            if missing:
+                raise NotFound(f"no user {', '.join(missing)}")
+            coder_ids = set(found.values())
+        decisions = db.decisions(session, transcript_ids=transcript_ids)
+        names = {u.id: u.name for u in accounts.users_by_id(session, ids={d.coder_id for d in decisions}).values()}
+        who: dict[tuple[int, str], list[str]] = defaultdict(list)
+        for (segment_id, coder_id), state in replay(decisions).items():
+            if coder_ids is not None and coder_id not in coder_ids:
+                continue
+            for code in state.labels:
+                if code in codes:
+                    who[(segment_id, code)].append(names[coder_id])
+        segments = db.segments_by_id(session, ids={s for s, _ in who})
+        transcripts = _transcripts(session, {s.transcript_id for s in segments.values()})
+        items = [CodedSegment(segments[s], transcripts[segments[s].transcript_id], code, tuple(sorted(people)))
+                 for (s, code), people in sorted(who.items())]
+        return Coding(CONFIRMED, book, items)
+    if source != SUGGESTED:
+        raise InvalidInput(f"source is {CONFIRMED!r} or {SUGGESTED!r}, not {source!r}")
+    query = (select(Suggestion, SuggestionRun.threshold).join(SuggestionRun, SuggestionRun.id == Suggestion.run_id)
+             .where(SuggestionRun.current.is_(True)))
+    if transcript_ids is not None:
+        query = query.where(SuggestionRun.transcript_id.in_(transcript_ids))
+    rows = [(s, t) for s, t in session.execute(query)
+            if s.code_id in codes and s.score >= (threshold if threshold is not None else t)]
+    segments = db.segments_by_id(session, ids={s.segment_id for s, _ in rows})
+    transcripts = _transcripts(session, {s.transcript_id for s in segments.values()})
+    items = [CodedSegment(segments[s.segment_id], transcripts[segments[s.segment_id].transcript_id], s.code_id, (),
+                          s.score) for s, _ in sorted(rows, key=lambda r: (r[0].segment_id, r[0].rank))]
+    return Coding(SUGGESTED, book, items, threshold)
+
+
+def _transcripts(session: Session, ids: set[int]) -> dict[int, Transcript]:
+    if not ids:
+        return {}
+    return {t.id: t for t in session.scalars(select(Transcript).where(Transcript.id.in_(ids)))}
+
+
+# -- Table 2 ---------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PresenceRow:
+    code: str
+    label: str
+    group: str | None  # "1 Goals and planning"
+    pw: int  # segments with the code said by peer workers
+    sp: int
+
+    @property
+    def presence(self) -> str:
+        """As the paper's Table 2: Both, Neither, or PW / SP alone."""
+        return "Both" if self.pw and self.sp else "Neither" if not (self.pw or self.sp) else "PW" if self.pw else "SP"
+
+    @property
+    def cells(self) -> tuple[str, str]:
+        """The paper's two columns (Presence of PW quote, of SP quote), 'Both' and 'Neither' spanning both."""
+        if self.presence in ("Both", "Neither"):
+            return self.presence, self.presence
+        return ("Yes" if self.pw else "No"), ("Yes" if self.sp else "No")
+
+
+def table2(coding: Coding) -> list[PresenceRow]:
+    book = coding.book
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for item in coding.items:
+        counts[item.code][item.segment.role] += 1
+    rows = []
+    for code in book.leaves:
+        group = book.group_of(code)
+        rows.append(PresenceRow(code.id, code.label, f"{group.id} {group.label}" if group else None,
+                                counts[code.id][PW], counts[code.id][SP]))
+    return rows
+
+
+def table2_markdown(coding: Coding, rows: list[PresenceRow]) -> str:
+    floor = coding.threshold if coding.threshold is not None else "each run's threshold"
+    what = "confirmed codes" if coding.source == CONFIRMED else f"UNCONFIRMED suggestions scoring at least {floor}"
+    lines = [f"Behaviour change techniques and where quotes were found for peer workers (PW), supported peers (SP), "
+             f"both or neither ({coding.book.name}; from {what}).", "",
+             "| Number | Grouping and BCTs | Presence of PW quote | Presence of SP quote |",
+             "|---|---|---|---|"]
+    group = None
+    for row in rows:
+        if row.group != group and row.group:
+            number, _, label = row.group.partition(" ")
+            lines.append(f"| {number} | **{label}** | | |")
+            group = row.group
+        pw, sp = row.cells
+        lines.append(f"| {row.code} | {row.label} | {pw} | {sp} |")
+    yes_pw = sum(1 for r in rows if r.pw)
+    yes_sp = sum(1 for r in rows if r.sp)
+    lines.append(f"| | Total: Yes | {yes_pw} | {yes_sp} |")
+    both = sum(1 for r in rows if r.presence == "Both")
+    lines += ["", f"{sum(1 for r in rows if r.presence != 'Neither')} of {len(rows)} codes have quotes: "
+                  f"{sum(1 for r in rows if r.presence == 'PW')} from PW alone, "
+                  f"{sum(1 for r in rows if r.presence == 'SP')} from SP alone, {both} from both."]
+    return "\n".join(lines) + "\n"
+
+
+# -- exemplars and counts ----------------------------------------------------------------------------------------
+
+def exemplars(coding: Coding, per_code: int = 3) -> dict[str, list[CodedSegment]]:
+    """Up to per_code quotes per code, longest first (a fuller quote reads better in an appendix), at most one
+    per transcript and role before any second one, so the quotes show the code's range."""
+    out: dict[str, list[CodedSegment]] = {}
+    for code, items in coding.by_code().items():
+        ranked = sorted(items, key=lambda i: -len(i.segment.text))
+        chosen, seen = [], set()
+        for item in ranked:
+            key = (item.transcript.id, item.segment.role)
+            if key not in seen:
+                chosen.append(item)
+                seen.add(key)
+        chosen += [i for i in ranked if i not in chosen]
+        out[code] = chosen[:per_code]
+    order = {c.id: n for n, c in enumerate(coding.book.leaves)}
+    return dict(sorted(out.items(), key=lambda kv: order.get(kv[0], len(order))))
+
+
+def exemplars_markdown(coding: Coding, quotes: dict[str, list[CodedSegment]]) -> str:
+    labels = {c.id: c.label for c in coding.book.leaves}
+    lines = [f"# Exemplar quotes ({coding.book.name}, {coding.source})", ""]
+    for code, items in quotes.items():
+        lines += [f"## {code} {labels.get(code, '')}", ""]
+        for item in items:
+            who = f"{item.segment.speaker}, {item.segment.role.replace('_', ' ')}"
+            where = item.transcript.title or f"transcript {item.transcript.id}"
+            lines.append(f"> {item.segment.text}\n>\n> — {who}; {where}\n")
+    return "\n".join(lines)
+
+
+def code_by_role(coding: Coding) -> list[dict]:
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for item in coding.items:
+        counts[item.code][item.segment.role] += 1
+    roles = ("peer_worker", "supported_peer", "interviewer", "other")
+    return [{"code": c.id, "label": c.label, **{r: counts[c.id][r] for r in roles},
+             "total": sum(counts[c.id].values())} for c in coding.book.leaves]
+
+
+def transcript_by(coding: Coding, level: str = "code") -> tuple[list[str], list[dict]]:
+    """The case x condition matrix: a row per transcript, a column per code (or group), counts of segments."""
+    book = coding.book
+    if level == "code":
+        columns = [c.id for c in book.leaves]
+        key = {c.id: c.id for c in book.leaves}
+    elif level == "group":
+        key = {c.id: (g.id if (g := book.group_of(c)) else c.id) for c in book.leaves}
+        columns = list(dict.fromkeys(key.values()))
+    else:
+        raise InvalidInput(f"level is 'code' or 'group', not {level!r}")
+    counts: dict[int, Counter] = defaultdict(Counter)
+    titles: dict[int, Transcript] = {}
+    for item in coding.items:
+        counts[item.transcript.id][key[item.code]] += 1
+        titles[item.transcript.id] = item.transcript
+    rows = [{"transcript_id": tid, "title": titles[tid].title, "participant_id": titles[tid].participant_id,
+             **{col: counts[tid][col] for col in columns}} for tid in sorted(counts)]
+    return columns, rows
