@@ -33,11 +33,15 @@ def code_frequency(coding: Coding, fmt: str = "png") -> bytes:
     left = [0] * len(rows)
     for role, colour in ROLE_COLOURS.items():
         values = [(r[role] if role != "other" else r["interviewer"] + r["other"]) for r in rows][::-1]
-        ax.barh(names, values, left=left, color=colour, label=role.replace("_", " "))
-        left = [a + b for a, b in zip(left, values, strict=True)]
+        if any(values):
+            ax.barh(names, values, left=left, color=colour, label=role.replace("_", " "))
+            left = [a + b for a, b in zip(left, values, strict=True)]
     ax.set_xlabel("coded segments")
+    ax.set_xlim(0, max(left) * 1.08)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.margins(y=0.01)
     ax.set_title(f"Codes by speaker role ({coding.source}, {coding.book.name})", fontsize=10)
-    ax.legend(loc="lower right", frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.04 - 1.0 / max(len(rows), 1)), ncol=3, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return _bytes(fig, fmt)
 

@@ -1,0 +1,143 @@
+"""Importing the files researchers have, made here with the real libraries: Word (python-docx), WebVTT and
+SubRip captions, one-turn-a-row CSV and JSONL, text in a legacy encoding, and a zip of them. A batch with
+one unreadable file stores nothing and says which file and line."""
+
+import io
+import json
+import zipfile
+
+import docx
+from sqlalchemy import create_engine, func, select
+
+from app.db.tables import Transcript
+
+VTT = """WEBVTT
+
+00:00:01.000 --> 00:00:04.500
+<v Interviewer>How did the peer worker help you?</v>
+
+00:00:05.000 --> 00:00:09.250
+<v SP7>She came with me to the housing office.</v>
+
+00:00:09.500 --> 00:00:12.000
+<v SP7>We set a goal to walk twice a week.</v>
+"""
+
+SRT = """1
+00:00:01,000 --> 00:00:03,000
+PW2: I shared my own experience of hospital.
+
+2
+00:00:03,500 --> 00:00:06,000
+It helped her open up about how she felt.
+
+3
+00:01:02,000 --> 00:01:04,000
+Interviewer: Thank you.
+"""
+
+
+def word_file(bold_labels: bool) -> bytes:
+    document = docx.Document()
+    document.add_heading("Interview PW3", level=1)  # a heading with no label: part of no turn's text
+    for speaker, text in [("Interviewer", "What did you do together?"),
+                          ("PW3", "We planned small steps, like going to the shop on Monday."),
+                          ("PW3", "I told him how I coped with the same worries.")]:
+        paragraph = document.add_paragraph()
+        if bold_labels:
+            paragraph.add_run(f"{speaker}:").bold = True
+            paragraph.add_run(f" {text}")
+        else:
+            paragraph.add_run(f"{speaker}: {text}")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def transcripts_in_db(settings) -> int:
+    engine = create_engine(settings.database_url)
+    with engine.connect() as conn:
+        count = conn.scalar(select(func.count()).select_from(Transcript))
+    engine.dispose()
+    return count
+
+
+def upload(client, files: list[tuple[str, bytes]], **form):
+    return client.post("/transcripts/import", files=[("files", (n, d)) for n, d in files], data=form)
+
+
+def test_import_every_format(client):
+    legacy = "Interviewer: How was it?\nSP5: The café was where we met; it felt “safe” there.\n".encode("cp1252")
+    rows = "transcript,speaker,role,text,start,end,site\n" \
+           "A1,Facilitator,interviewer,How did it start?,0,2.5,Leeds\n" \
+           "A1,Maya,supported_peer,My peer worker rang me every week.,3,6,Leeds\n" \
+           "B2,Sam,peer_worker,I showed her how I plan my week.,0,4,York\n"
+    jsonl = "\n".join(json.dumps(t) for t in [{"speaker": "SP9", "text": "She never judged me."},
+                                              {"speaker": "SP9", "text": "I could tell her anything at all."}])
+    bundle = io.BytesIO()
+    with zipfile.ZipFile(bundle, "w") as z:
+        z.writestr("interviews/pw3-bold.docx", word_file(bold_labels=True))
+        z.writestr("interviews/notes.pdf", b"%PDF-1.4")
+        z.writestr("__MACOSX/._pw3-bold.docx", b"\x00\x05")
+        z.writestr("interviews/sp9.jsonl", jsonl)
+    response = upload(client, [("sp7.vtt", VTT.encode()), ("pw2.srt", SRT.encode()), ("sp5.txt", legacy),
+                               ("turns.csv", rows.encode()), ("pw3-prefix.docx", word_file(bold_labels=False)),
+                               ("batch.zip", bundle.getvalue())], trial_arm="intervention")
+    assert response.status_code == 201, response.text
+    out = response.json()
+    titles = [t["title"] for t in out["transcripts"]]
+    assert titles == ["sp7", "pw2", "sp5", "A1", "B2", "pw3-prefix", "pw3-bold", "sp9"]
+    assert out["skipped"] == ["batch.zip/__MACOSX/._pw3-bold.docx", "batch.zip/interviews/notes.pdf"]
+    assert all(t["trial_arm"] == "intervention" for t in out["transcripts"])
+    by_title = {t["title"]: client.get(f"/transcripts/{t['id']}").json() for t in out["transcripts"]}
+
+    vtt = by_title["sp7"]
+    assert vtt["extra"] == {"source_file": "sp7.vtt", "source_format": "vtt"}
+    said = [(s["speaker"], s["role"], s["time_start"], s["time_end"]) for s in vtt["segments"]]
+    assert said == [("Interviewer", "interviewer", 1.0, 4.5), ("SP7", "supported_peer", 5.0, 12.0),
+                    ("SP7", "supported_peer", 5.0, 12.0)]  # SP7's two cues are one turn: 5.0 to 12.0
+    srt = by_title["pw2"]
+    assert [(s["speaker"], s["time_start"]) for s in srt["segments"]] == [
+        ("PW2", 1.0), ("PW2", 1.0), ("Interviewer", 62.0)]
+    assert srt["segments"][1]["text"] == "It helped her open up about how she felt."
+    assert by_title["sp5"]["segments"][1]["text"] == "The café was where we met; it felt “safe” there."
+    table = by_title["A1"]
+    assert table["site"] == "Leeds" and [s["role"] for s in table["segments"]] == ["interviewer", "supported_peer"]
+    assert table["segments"][1]["time_start"] == 3.0
+    assert by_title["B2"]["segments"][0]["role"] == "peer_worker"
+    for name in ("pw3-bold", "pw3-prefix"):
+        segments = by_title[name]["segments"]
+        assert [s["speaker"] for s in segments] == ["Interviewer", "PW3", "PW3"], name
+        assert segments[1]["text"] == "We planned small steps, like going to the shop on Monday."
+        assert segments[1]["suggestions"]  # coded like any transcript
+    assert [s["text"] for s in by_title["sp9"]["segments"]] == ["She never judged me.",
+                                                                "I could tell her anything at all."]
+
+
+def test_a_bad_file_stores_nothing_and_is_named(client, settings):
+    bad_srt = SRT.replace("00:00:03,500 --> 00:00:06,000", "00:00:03,500 --> later")
+    bundle = io.BytesIO()
+    with zipfile.ZipFile(bundle, "w") as z:
+        z.writestr("good.txt", "SP1: This one is fine to read.\n")
+        z.writestr("broken.srt", bad_srt)
+    response = upload(client, [("fine.vtt", VTT.encode()), ("batch.zip", bundle.getvalue()),
+                               ("turns.csv", b"who,words\nA,hello there\n"), ("fake.docx", b"not a zip at all"),
+                               ("scan.pdf", b"%PDF"), ("bad.jsonl", b'{"speaker": "A", "text": "fine"}\n[1, 2]\n'),
+                               ("empty.txt", b"   \n")])
+    assert response.status_code == 422
+    body = response.json()
+    assert "nothing was stored" in body["detail"]
+    assert body["problems"] == [
+        "batch.zip/broken.srt, line 6: cannot read the cue timing '00:00:03,500 --> later'",
+        "turns.csv, line 1: the header needs the columns speaker, text (one turn a row); it has who, words",
+        "fake.docx: not a readable Word (.docx) file (BadZipFile)",
+        "scan.pdf: unsupported file type .pdf; use one of .txt, .docx, .vtt, .srt, .csv, .jsonl, .zip",
+        "bad.jsonl, line 2: each line is one JSON object (a turn)",
+        "empty.txt: the file is empty",
+    ]
+    assert transcripts_in_db(settings) == 0
+    no_vtt_header = upload(client, [("x.vtt", VTT.replace("WEBVTT", "").encode())])
+    assert no_vtt_header.json()["problems"] == ["x.vtt, line 1: a WebVTT file starts with 'WEBVTT'"]
+    binary = upload(client, [("x.txt", b"\x00\x01\x02binary")])
+    assert binary.json()["problems"] == ["x.txt: this looks like a binary file, not text"]
+    assert transcripts_in_db(settings) == 0

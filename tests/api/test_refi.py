@@ -1,0 +1,104 @@
+"""REFI-QDA exchange: codebooks as .qdc and coded projects as .qdpx, validated against the REFI-QDA schema
+(../shared/data/refi-qda/Project.xsd, MIT), and our own exports read back."""
+
+import io
+import zipfile
+
+import pytest
+from lxml import etree
+
+from app.exchange.refi import CODEBOOK_NS, PROJECT_NS, guid, read_qdpx
+from tests.api.test_review import INTERVIEW
+from tests.conftest import add_user, shared_path
+
+
+@pytest.fixture(scope="module")
+def project_schema() -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(str(shared_path("data", "refi-qda", "Project.xsd"))))
+
+
+@pytest.fixture(scope="module")
+def codebook_schema() -> etree.XMLSchema:
+    """The same schema for a .qdc: CodeBookType under the codebook namespace, with CodeBook as its root."""
+    text = shared_path("data", "refi-qda", "Project.xsd").read_text(encoding="utf-8")
+    text = text.replace(PROJECT_NS, CODEBOOK_NS).replace(
+        "<!-- ===== Element Declarations ===== -->",
+        '<!-- ===== Element Declarations ===== --><xsd:element name="CodeBook" type="CodeBookType"/>', 1)
+    return etree.XMLSchema(etree.fromstring(text.encode("utf-8")))
+
+
+def test_codebook_qdc_validates_and_round_trips(client, codebook_schema):
+    response = client.get("/codebooks/bcttv1+relational-aspects/qdc")
+    assert response.status_code == 200 and "bcttv1+relational-aspects.qdc" in response.headers["content-disposition"]
+    document = etree.fromstring(response.content)
+    codebook_schema.assertValid(document)
+    codes = document.findall(f".//{{{CODEBOOK_NS}}}Code")
+    assert len(codes) == 98 + 17  # 98 codable techniques under 16 BCTTv1 groups and Relational aspects
+    goal = next(c for c in codes if c.get("name") == "1.1 Goal setting (behaviour)")
+    assert goal.get("isCodable") == "true" and goal.getparent().get("isCodable") == "false"
+
+    imported = client.post("/codebooks/qdc", params={"name": "from-qdc"}, content=response.content,
+                           headers={"content-type": "application/xml"})
+    assert imported.status_code == 201, imported.text
+    assert imported.json()["leaves"] == 98
+    original = {c["id"]: c for c in client.get("/codebooks/bcttv1+relational-aspects").json()["codes"]}
+    back = {c["id"]: c for c in client.get("/codebooks/from-qdc").json()["codes"]}
+    assert set(back) == set(original)
+    for code_id, code in original.items():
+        mine = back[code_id]
+        assert (mine["label"], mine["parent"], mine["definition"], mine["synonyms"]) == (
+            code["label"], code["parent"], code["definition"], code["synonyms"]), code_id
+        assert [(e["text"], e["source"]) for e in mine["exemplars"]] == [
+            (e["text"], e["source"]) for e in code["exemplars"]], code_id
+    again = client.post("/codebooks/qdc", params={"name": "from-qdc"}, content=response.content)
+    assert again.status_code == 200 and again.json()["created"] is False  # same content: no new version
+
+    broken = client.post("/codebooks/qdc", params={"name": "x"}, content=b"<CodeBook")
+    assert broken.status_code == 422 and "not well-formed XML" in broken.json()["detail"]
+    other = client.post("/codebooks/qdc", params={"name": "x"}, content=b"<a xmlns='urn:other'/>")
+    assert other.status_code == 422 and "not a REFI-QDA codebook" in other.json()["detail"]
+
+
+def test_project_qdpx_validates_and_carries_every_coding(client, project_schema):
+    out = client.post("/transcripts", json={"text": INTERVIEW, "title": "SP3 interview"}).json()
+    coders = {name: add_user(client.app, name, "coder") for name in ("alice", "bob")}
+    coded = [s for s in out["segments"] if s["suggestions"]]
+    for name, headers in coders.items():
+        decisions = [{"segment_id": s["id"], "action": "accept", "suggestion_id": s["suggestions"][0]["id"]}
+                     for s in coded[:3]]
+        decisions.append({"segment_id": coded[3]["id"], "action": "add", "code": "3.2" if name == "alice" else "1.1"})
+        assert client.post(f"/transcripts/{out['id']}/decisions", headers=headers,
+                           json={"decisions": decisions}).status_code == 201
+
+    response = client.get("/exports/project.qdpx", params={"name": "Peer support"})
+    assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        assert sorted(n.split("/")[0] for n in archive.namelist()) == ["project.qde", "sources"]
+    root, texts = read_qdpx(response.content)
+    project_schema.assertValid(root)
+    q = f"{{{PROJECT_NS}}}"
+    assert root.get("name") == "Peer support"
+    assert {u.get("name") for u in root.iter(f"{q}User")} == {"alice", "bob"}
+    source = root.find(f"{q}Sources/{q}TextSource")
+    text = texts[source.get("guid")]
+    assert text == out["text"] and source.get("plainTextPath") == f"internal://{source.get('guid')}.txt"
+    selections = source.findall(f"{q}PlainTextSelection")
+    assert len(selections) == 4
+    by_segment = {s["id"]: s for s in out["segments"]}
+    code_guids = {c.get("guid"): c.get("name").split(" ")[0] for c in root.iter(f"{q}Code")}
+    user_guids = {u.get("guid"): u.get("name") for u in root.iter(f"{q}User")}
+    found = []
+    for sel in selections:
+        start, end = int(sel.get("startPosition")), int(sel.get("endPosition"))
+        segment = next(s for s in by_segment.values() if (s["start"], s["end"]) == (start, end))
+        assert text[start:end] == segment["text"]
+        for coding in sel.findall(f"{q}Coding"):
+            found.append((segment["id"], user_guids[coding.get("creatingUser")],
+                          code_guids[coding.find(f"{q}CodeRef").get("targetGUID")]))
+    expected = {(s["id"], name, s["suggestions"][0]["code_id"]) for s in coded[:3] for name in coders}
+    expected |= {(coded[3]["id"], "alice", "3.2"), (coded[3]["id"], "bob", "1.1")}
+    assert set(found) == expected and len(found) == len(expected)
+    assert guid("user", "alice") in user_guids
+    again, _ = read_qdpx(client.get("/exports/project.qdpx").content)  # stable GUIDs: a re-import updates
+    assert [e.get("guid") for e in again.iter() if e.get("guid")] == [e.get("guid") for e in root.iter()
+                                                                         if e.get("guid")]
