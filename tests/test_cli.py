@@ -86,3 +86,35 @@ def test_train_and_roll_back_from_the_command_line(tmp_path, monkeypatch, embedd
         assert refused.exit_code == 1 and "cy is a coder" in refused.output
     finally:
         get_settings.cache_clear()
+
+
+def test_import_report_and_export_from_the_command_line(tmp_path, monkeypatch):
+    from app.config import get_settings
+
+    for name, value in [("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}"),
+                        ("AUTOCODER_CACHE_DIR", str(tmp_path / "cache"))]:
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        good = tmp_path / "sp1.srt"
+        good.write_text("1\n00:00:01,000 --> 00:00:03,000\nSP1: She helped me set a goal for the week.\n")
+        bad = tmp_path / "notes.pdf"
+        bad.write_bytes(b"%PDF")
+        refused = runner.invoke(app, ["import", str(good), str(bad)])
+        assert refused.exit_code == 1 and "notes.pdf: unsupported file type .pdf" in refused.output
+        imported = runner.invoke(app, ["import", str(good), "--site", "Leeds"])
+        assert imported.exit_code == 0, imported.output
+        assert "transcript 1: sp1 (1 sentences, run 1)" in imported.output
+        table = runner.invoke(app, ["report", "table2"])
+        assert table.exit_code == 0 and "| 1.1 | Goal setting (behaviour) | Neither | Neither |" in table.output
+        plots = runner.invoke(app, ["report", "plots", "--out", str(tmp_path / "figures")])
+        assert plots.exit_code == 0 and (tmp_path / "figures" / "group-heatmap.svg").exists()
+        out = tmp_path / "segments.jsonl"
+        assert runner.invoke(app, ["export", "segments", str(out), "--format", "jsonl"]).exit_code == 0
+        assert '"time_start": 1.0' in out.read_text() and '"site": "Leeds"' in out.read_text()
+        qdc = tmp_path / "book.qdc"
+        assert runner.invoke(app, ["codebook", "export-qdc", "relational-aspects", str(qdc)]).exit_code == 0
+        back = runner.invoke(app, ["codebook", "import-qdc", str(qdc), "--name", "ra-copy"])
+        assert back.exit_code == 0 and "stored: ra-copy (5 codes)" in back.output
+    finally:
+        get_settings.cache_clear()
