@@ -558,32 +558,32 @@ def report_plots(
                 typer.echo(f"wrote {out / f'{name}.{fmt}'}")
 
 
-@export_app.command("segments")
-def export_segments(out: Path, fmt: str = typer.Option("csv", "--format", help="csv, jsonl or parquet.")) -> None:
-    """Every segment with its suggestions and each coder's codes."""
+def _export_rows(out: Path, fmt: str, rows) -> None:
     from app.errors import AutocoderError
     from app.services import exports
 
     with _session() as session:
         try:
-            out.write_bytes(exports.encode(exports.segment_rows(session), fmt))
+            out.write_bytes(exports.encode(rows(session), fmt))
         except AutocoderError as exc:
             _fail(exc)
     typer.echo(f"wrote {out}")
+
+
+@export_app.command("segments")
+def export_segments(out: Path, fmt: str = typer.Option("csv", "--format", help="csv, jsonl or parquet.")) -> None:
+    """Every segment with its suggestions and each coder's codes."""
+    from app.services import exports
+
+    _export_rows(out, fmt, exports.segment_rows)
 
 
 @export_app.command("decisions")
 def export_decisions(out: Path, fmt: str = typer.Option("csv", "--format", help="csv, jsonl or parquet.")) -> None:
     """The decision trail."""
-    from app.errors import AutocoderError
     from app.services import exports
 
-    with _session() as session:
-        try:
-            out.write_bytes(exports.encode(exports.decision_rows(session), fmt))
-        except AutocoderError as exc:
-            _fail(exc)
-    typer.echo(f"wrote {out}")
+    _export_rows(out, fmt, exports.decision_rows)
 
 
 @export_app.command("qdpx")

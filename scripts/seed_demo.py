@@ -18,8 +18,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from app.config import Settings  # noqa: E402
-from app.main import create_app  # noqa: E402
 from app.db.accounts import get_user  # noqa: E402
+from app.main import create_app  # noqa: E402
 from app.services import accounts  # noqa: E402
 
 SEED = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds" / "002_2b51a645f57a8a3f.txt"

@@ -186,3 +186,20 @@ def test_uncertainty_and_diversity_rules():
     same, other = np.array([1.0, 0.0]), np.array([0.0, 1.0])
     vectors = np.stack([same, same, other]).astype(np.float32)
     assert pick_diverse(vectors, np.array([1.0, 0.9, 0.8]), 2) == [0, 2]  # the near-copy waits
+
+
+def test_retraining_starts_by_itself_after_enough_new_labels(settings, embedder):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    with TestClient(create_app(settings.model_copy(update={"retrain_every": 20}), embedder)) as client:
+        client.headers.update(add_user(client.app, "admin", "admin"))
+        coder = add_user(client.app, "cora", "coder")
+        label(client, coder, client.post("/transcripts", json={"text": interview(0)}).json())
+        assert client.get("/models").json() == []  # 8 label decisions: not yet
+        for n in range(1, 4):
+            label(client, coder, client.post("/transcripts", json={"text": interview(n)}).json())
+        versions = client.get("/models").json()
+        assert len(versions) == 1 and versions[0]["trigger"] == "auto" and versions[0]["triggered_by"] is None
+        assert wait_for(client, versions[0]["version"])["status"] == "ready"
