@@ -56,7 +56,8 @@ def gather(session: Session, book: ResolvedCodebook, *, source: str = CONFIRMED,
     if source == CONFIRMED:
         coder_ids = None
         if coders:
-            found = {u.name: u.id for u in map(lambda n: accounts.get_user(session, name=n), coders) if u}
+            users = [accounts.get_user(session, name=n) for n in coders]
+            found = {u.name: u.id for u in users if u is not None}
             missing = sorted(set(coders) - set(found))
             if missing:
                 raise NotFound(f"no user {', '.join(missing)}")
