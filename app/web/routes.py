@@ -103,11 +103,11 @@ def transcript(request: Request, transcript_id: int, user: WebUser, session: Ses
     filters = views.Filters(code.split(" ")[0].strip(), group, role, floor)
     segs = views.segment_views(session, review, user, found, min_score=floor)
     run = segs[0].run if segs else None
-    book = views.codebook_for(session, coder, run)
+    choices = views.code_choices(views.codebook_for(session, coder, run))
     codable = [v for v in segs if v.segment.skip_reason is None]
     return templates.TemplateResponse(request, "transcript.html", {
         "user": user, "transcript": found, "turns": views.turns_of(segs, filters), "run": run, "filters": filters,
-        "codes": views.code_choices(book), "groups": sorted({g for _, _, g in views.code_choices(book) if g}),
+        "codes": choices, "groups": sorted({g for _, _, g in choices if g}),
         "progress": views.progress(codable),
         "can_decide": accounts.allows(user.role, "coder")})
 
