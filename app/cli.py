@@ -234,6 +234,8 @@ def precode(
     code_interviewer: bool = typer.Option(False, help="Code interviewer turns too."),
     into_db: bool = typer.Option(False, help="Also store every transcript in the service's database "
                                              "(DATABASE_URL) for review; a resumed run stores each once."),
+    classifier: str = typer.Option("", help="Blend in a trained classifier: 'served' (the version the database "
+                                            "serves for this codebook) or a version number; default: none."),
 ) -> None:
     """Pre-code whole datasets: every sentence with its top-k codes, resumable after any interruption."""
     import sys
@@ -266,7 +268,8 @@ def precode(
                              code_interviewer=code_interviewer, output_format=output_format)
     vector_cache = EmbeddingCache(settings.cache_dir / "embeddings", embedder.model_id, embedder.dimension) \
         if cache else None
-    precoder = Precoder(settings, index, LocalEncoder(embedder), options, vector_cache)
+    precoder = Precoder(settings, index, LocalEncoder(embedder), options, vector_cache,
+                        _classifier_for(classifier, index, embedder.model_id) if classifier else None)
     pool = None
     if ray:
         from app.batch.ray_pool import RayPool
@@ -295,6 +298,30 @@ def precode(
         raise typer.Exit(2)
 
 
+def _classifier_for(choice: str, index, model_id: str):
+    """(version, model) for `precode --classifier served|N`, from the configured database and models folder."""
+    from app.config import get_settings
+    from app.db import classifiers as db
+    from app.services.serving import ServedModels
+
+    served = ServedModels(get_settings().models_dir)
+    with _session() as session:
+        if choice == "served":
+            found = served.current(session, index.codebook_name)
+            if found is None:
+                _fail(ValueError(f"no classifier is served for {index.codebook_name}; see `autocoder models list`"))
+            row = found[0]
+        elif choice.isdigit():
+            row = db.get_classifier(session, classifier_id=int(choice))
+            if row is None or row.status != "ready":
+                _fail(ValueError(f"no ready classifier version {choice}; see `autocoder models list`"))
+        else:
+            _fail(ValueError(f"--classifier is 'served' or a version number, not {choice!r}"))
+        if row.embedding_model != model_id:
+            _fail(ValueError(f"version {row.id} was trained on {row.embedding_model} vectors, not {model_id}"))
+        return row.id, served.load(row)
+
+
 def _database_writer(settings, embedder, book, index, options, precoder, sources):
     """on_chunk for --into-db: store each finished chunk's transcripts, keyed by the input's fingerprint."""
     from app.db.migrate import upgrade
@@ -308,7 +335,8 @@ def _database_writer(settings, embedder, book, index, options, precoder, sources
     coder = Coder(settings, embedder, CodebookCatalog(settings.taxonomy_dir))
     suggest_options = SuggestOptions(book.name, options.top_k, options.threshold)
     prefix = f"precode:{precoder.job_description(sources)['inputs']}"
-    return lambda prepared: store_prepared(sessions, coder, prepared, book, index, suggest_options, prefix)
+    return lambda prepared: store_prepared(sessions, coder, prepared, book, index, suggest_options, prefix,
+                                           precoder.classifier_id)
 
 
 def _progress_reporter(terminal: bool, total: int):

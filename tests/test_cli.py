@@ -1,5 +1,7 @@
 """The command line: codebook validation and listing."""
 
+import json
+
 from typer.testing import CliRunner
 
 from app.cli import app
@@ -80,6 +82,17 @@ def test_train_and_roll_back_from_the_command_line(tmp_path, monkeypatch, embedd
         assert len(list((tmp_path / "models").glob("v1-*/card.json"))) == 1
         listed = runner.invoke(app, ["models", "list"]).output
         assert listed.startswith("* v1 ")
+        folder = tmp_path / "batch"
+        folder.mkdir()
+        (folder / "sp9.txt").write_text("SP9: We went to the football with my brother.\n")
+        for choice, first in [("served", "5.1"), ("", None)]:
+            ran = runner.invoke(app, ["precode", str(folder), "--out", str(tmp_path / f"out-{choice or 'none'}"),
+                                      "--format", "jsonl"] + (["--classifier", choice] if choice else []))
+            assert ran.exit_code == 0, ran.output
+            row = json.loads((tmp_path / f"out-{choice or 'none'}" / "sentences.jsonl").read_text())
+            assert (row["code_1"] == "5.1") == (first == "5.1"), (choice, row["code_1"])
+        wrong = runner.invoke(app, ["precode", str(folder), "--out", str(tmp_path / "x"), "--classifier", "7"])
+        assert wrong.exit_code == 1 and "no ready classifier version 7" in wrong.output
         back = runner.invoke(app, ["models", "rollback", "--by", "ada"])
         assert back.exit_code == 0 and "serving similarity alone" in back.output
         refused = runner.invoke(app, ["models", "promote", "1", "--by", "cy"])

@@ -20,7 +20,7 @@ from app.batch.cache import EmbeddingCache
 from app.batch.inputs import InputError, discover
 from app.batch.precode import LocalEncoder, PrecodeOptions, Precoder, Prepared, Progress
 from app.config import Settings
-from app.db.tables import Job, Transcript, User, utcnow
+from app.db.tables import Classifier, Job, Transcript, User, utcnow
 from app.engine.code_index import CodeIndex
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.services.coding import Coder, SuggestOptions
@@ -69,7 +69,9 @@ class JobRunner:
             raise InvalidInput(str(exc).replace(str(manifest), "manifest")) from None
         if any(s.offset is None for s in sources):
             raise InvalidInput("a job's manifest carries each transcript inline ('text' or 'turns'), not 'path'")
-        self.coder.index_for(session, options.get("codebook"))  # unknown codebook: 404 now, not later
+        _, index = self.coder.index_for(session, options.get("codebook"))  # unknown codebook: 404 now, not later
+        # The classifier served now scores the whole job, resumed or not: every chunk is scored alike.
+        options = options | {"classifier": self.coder.scorer(session, index).classifier_id}
         job = Job(id=job_id, status="queued", created_by=user.id, options=options,
                   transcripts_total=len(sources))
         session.add(job)
@@ -139,13 +141,18 @@ class JobRunner:
                                          batch_size=self.coder.embedder.batch_size)
         embedder = self.coder.embedder
         cache = EmbeddingCache(self.settings.cache_dir / "embeddings", embedder.model_id, embedder.dimension)
-        precoder = Precoder(self.settings, index, LocalEncoder(embedder), precode_options, cache)
+        classifier = None
+        if options.get("classifier") is not None:
+            with self.sessions() as session:
+                row = session.get(Classifier, options["classifier"])
+                classifier = (row.id, self.coder.served.load(row))
+        precoder = Precoder(self.settings, index, LocalEncoder(embedder), precode_options, cache, classifier)
         folder = self.folder(job_id)
 
         def store_chunk(prepared: Prepared) -> None:
             if options.get("store", True):
                 store_prepared(self.sessions, self.coder, prepared, codebook, index, suggest_options,
-                               f"job:{job_id}")
+                               f"job:{job_id}", precoder.classifier_id)
 
         def progress(p: Progress) -> None:
             self._update(job_id, chunks_total=p.chunks_total, chunks_done=p.chunks_done,
@@ -173,7 +180,8 @@ class JobRunner:
 
 
 def store_prepared(sessions: sessionmaker[Session], coder: Coder, prepared: Prepared, codebook: ResolvedCodebook,
-                   index: CodeIndex, options: SuggestOptions, key_prefix: str) -> int:
+                   index: CodeIndex, options: SuggestOptions, key_prefix: str,
+                   classifier_id: int | None = None) -> int:
     """Store a finished chunk's transcripts for review, in one transaction, each under `<key_prefix>:<n>`.
 
     Transcripts already stored under their key (by a run that was interrupted after storing them) are
@@ -191,7 +199,7 @@ def store_prepared(sessions: sessionmaker[Session], coder: Coder, prepared: Prep
                        for s, skip in zip(t.segments, t.skips, strict=True)]
             rows = [(i, rank, c) for i, cands in sorted(t.ranked.items()) for rank, c in enumerate(cands, start=1)]
             coder.store_coded(session, t.data, t.text, t.source_format, t.segments, t.skips, vectors, rows,
-                              codebook, index, source_key=keys[t.source.index])
+                              codebook, index, source_key=keys[t.source.index], classifier_id=classifier_id)
             stored += 1
         session.commit()
     return stored

@@ -1,12 +1,16 @@
 """Learning end to end over HTTP: confirm labels, retrain, the promoted version changes suggestions and is
 recorded on them, rollback restores similarity; model cards; the review queue and 'more like this'."""
 
+import io
+import json
 import time
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from app.services.queue import pick_diverse, uncertainty
+from tests.api.test_jobs import wait as wait_job
 from tests.conftest import add_user
 
 # Sentences about football: nothing in BCTTv1's definitions says football, so similarity never puts 5.1
@@ -121,6 +125,16 @@ def test_retrain_promote_serve_and_roll_back(client):
     decided = client.post(f"/segments/{seg['id']}/decisions", headers=coder,
                           json={"action": "accept", "suggestion_id": seg["suggestions"][0]["id"]}).json()
     assert decided["decisions"][0]["classifier_version"] == v1  # the decision records which model suggested
+
+    # Batch jobs score with the version served when they were created, and store runs that say so.
+    job = client.post("/jobs", content=json.dumps({"text": "SP8: The football was on all afternoon."}).encode())
+    assert job.status_code == 202 and job.json()["options"]["classifier"] == v1
+    done = wait_job(client, job.json()["id"])
+    assert done["status"] == "done", done
+    table = pq.read_table(io.BytesIO(client.get(f"/jobs/{done['id']}/files/sentences.parquet").content))
+    assert table.column("code_1").to_pylist() == [CODE]
+    batch = client.get("/transcripts", params={"limit": 500}).json()["items"][-1]
+    assert client.get(f"/transcripts/{batch['id']}/suggestions").json()["run"]["classifier_version"] == v1
 
     # Retraining with one new labelled segment: too few held-out labels to prove it better, so v1 stays.
     second = wait_for(client, client.post("/models/retrain", json={}).json()["version"])
