@@ -16,6 +16,11 @@ def users_by_id(session: Session, *, ids: set[int]) -> dict[int, User]:
     return {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
 
 
+def coder_names(session: Session, decisions) -> dict[int, str]:
+    """coder id -> name for everyone who made one of these decisions."""
+    return {u.id: u.name for u in users_by_id(session, ids={d.coder_id for d in decisions}).values()}
+
+
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.name)))
 

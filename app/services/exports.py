@@ -63,7 +63,7 @@ def segment_rows(session: Session, transcript_ids: list[int] | None = None) -> l
     for s in db.shown_suggestions(session, run_ids=[r.id for r in runs.values()]):
         shown[s.segment_id].append(s)
     decisions = db.decisions(session, transcript_ids=ids)
-    names = {u.id: u.name for u in accounts.users_by_id(session, ids={d.coder_id for d in decisions}).values()}
+    names = accounts.coder_names(session, decisions)
     labels: dict[int, dict[str, list[str]]] = defaultdict(dict)
     rejected: dict[int, dict[str, list[str]]] = defaultdict(dict)
     for (segment_id, coder_id), state in replay(decisions).items():
@@ -92,7 +92,7 @@ def segment_rows(session: Session, transcript_ids: list[int] | None = None) -> l
 
 def decision_rows(session: Session, transcript_ids: list[int] | None = None) -> list[dict]:
     decisions = db.decisions(session, transcript_ids=transcript_ids)
-    names = {u.id: u.name for u in accounts.users_by_id(session, ids={d.coder_id for d in decisions}).values()}
+    names = accounts.coder_names(session, decisions)
     return [{"decision_id": d.id, "transcript_id": d.transcript_id, "segment_id": d.segment_id,
              "coder": names[d.coder_id], "action": d.action, "code": d.code_id, "from_code": d.from_code_id,
              "suggestion_id": d.suggestion_id, "run_id": d.run_id, "model": d.model_id,
@@ -106,7 +106,7 @@ def project(session: Session, book: ResolvedCodebook, name: str,
     transcripts = _scope(session, transcript_ids)
     codable = {c.id for c in book.leaves}
     decisions = db.decisions(session, transcript_ids=[t.id for t in transcripts])
-    names = {u.id: u.name for u in accounts.users_by_id(session, ids={d.coder_id for d in decisions}).values()}
+    names = accounts.coder_names(session, decisions)
     codings: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for (segment_id, coder_id), state in sorted(replay(decisions).items()):
         codings[segment_id] += [(names[coder_id], c) for c in state.labels if c in codable]

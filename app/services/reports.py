@@ -63,7 +63,7 @@ def gather(session: Session, book: ResolvedCodebook, *, source: str = CONFIRMED,
                 raise NotFound(f"no user {', '.join(missing)}")
             coder_ids = set(found.values())
         decisions = db.decisions(session, transcript_ids=transcript_ids)
-        names = {u.id: u.name for u in accounts.users_by_id(session, ids={d.coder_id for d in decisions}).values()}
+        names = accounts.coder_names(session, decisions)
         who: dict[tuple[int, str], list[str]] = defaultdict(list)
         for (segment_id, coder_id), state in replay(decisions).items():
             if coder_ids is not None and coder_id not in coder_ids:

@@ -33,7 +33,7 @@ def _labels_out(segment_id: int, state: SegmentLabels) -> SegmentLabelsOut:
 
 
 def _decisions_out(session: SessionDep, rows: list[Decision]) -> list[DecisionOut]:
-    names = {u.id: u.name for u in accounts.users_by_id(session, ids={d.coder_id for d in rows}).values()}
+    names = accounts.coder_names(session, rows)
     return [DecisionOut(id=d.id, segment_id=d.segment_id, transcript_id=d.transcript_id, coder=names[d.coder_id],
                         action=d.action, code_id=d.code_id, from_code_id=d.from_code_id,
                         suggestion_id=d.suggestion_id, run_id=d.run_id, model=d.model_id,
