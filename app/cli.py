@@ -269,7 +269,7 @@ def precode(
     vector_cache = EmbeddingCache(settings.cache_dir / "embeddings", embedder.model_id, embedder.dimension) \
         if cache else None
     precoder = Precoder(settings, index, LocalEncoder(embedder), options, vector_cache,
-                        _classifier_for(classifier, index, embedder.model_id) if classifier else None)
+                        _scorer_for(classifier, index, embedder.model_id) if classifier else None)
     pool = None
     if ray:
         from app.batch.ray_pool import RayPool
@@ -298,10 +298,11 @@ def precode(
         raise typer.Exit(2)
 
 
-def _classifier_for(choice: str, index, model_id: str):
-    """(version, model) for `precode --classifier served|N`, from the configured database and models folder."""
+def _scorer_for(choice: str, index, model_id: str):
+    """The Scorer for `precode --classifier served|N`, from the configured database and models folder."""
     from app.config import get_settings
     from app.db import classifiers as db
+    from app.services.coding import Scorer
     from app.services.serving import ServedModels
 
     served = ServedModels(get_settings().models_dir)
@@ -319,7 +320,7 @@ def _classifier_for(choice: str, index, model_id: str):
             _fail(ValueError(f"--classifier is 'served' or a version number, not {choice!r}"))
         if row.embedding_model != model_id:
             _fail(ValueError(f"version {row.id} was trained on {row.embedding_model} vectors, not {model_id}"))
-        return row.id, served.load(row)
+        return Scorer.blended(index, row.id, served.load(row))
 
 
 def _database_writer(settings, embedder, book, index, options, precoder, sources):
@@ -336,7 +337,7 @@ def _database_writer(settings, embedder, book, index, options, precoder, sources
     suggest_options = SuggestOptions(book.name, options.top_k, options.threshold)
     prefix = f"precode:{precoder.job_description(sources)['inputs']}"
     return lambda prepared: store_prepared(sessions, coder, prepared, book, index, suggest_options, prefix,
-                                           precoder.classifier_id)
+                                           precoder.scorer.classifier_id)
 
 
 def _progress_reporter(terminal: bool, total: int):

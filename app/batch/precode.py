@@ -34,9 +34,7 @@ from app.engine.code_index import CodeIndex
 from app.engine.segment import Segment
 from app.engine.suggest import Candidate, suggest
 from app.errors import AutocoderError
-from app.services.coding import TranscriptInput, segment_transcript, skip_reason
-from training.classifier import CodeClassifier
-from training.retrain import served_scores
+from app.services.coding import Scorer, TranscriptInput, segment_transcript, skip_reason
 
 FORMATS = ("parquet", "csv", "jsonl")
 STATE = ".precode"
@@ -139,15 +137,14 @@ def schema(top_k: int) -> pa.Schema:
 
 class Precoder:
     def __init__(self, settings: Settings, index: CodeIndex, encoder: Encoder, options: PrecodeOptions,
-                 cache: EmbeddingCache | None = None, classifier: tuple[int, CodeClassifier] | None = None):
-        """`classifier`: (version, model) of a trained classifier to blend in, as the service does when it is
-        served; None scores by similarity alone."""
+                 cache: EmbeddingCache | None = None, scorer: Scorer | None = None):
+        """`scorer`: a trained classifier version to blend in, as the service does when it is served; by
+        default similarity alone."""
         if options.output_format not in FORMATS:
             raise ValueError(f"output format must be one of {', '.join(FORMATS)}")
         self.settings, self.index, self.encoder, self.options, self.cache = settings, index, encoder, options, cache
         self.schema = schema(options.top_k)
-        self.classifier_id = classifier[0] if classifier else None
-        self._model = classifier[1].for_codes([c.id for c in index.codes]) if classifier else None
+        self.scorer = scorer or Scorer(index)
 
     # -- the job ---------------------------------------------------------------------------------------------
 
@@ -230,8 +227,8 @@ class Precoder:
             coded = [i for i, skip in enumerate(t.skips) if skip is None]
             if coded:
                 vectors = np.stack([prepared.vectors[t.segments[i].text] for i in coded])
-                rescore = (lambda sim, v=vectors: served_scores(self._model, v, sim)) if self._model else None
-                ranked = suggest(self.index, vectors, self.options.top_k, self.options.evidence_k, rescore)
+                ranked = suggest(self.index, vectors, self.options.top_k, self.options.evidence_k,
+                                 self.scorer.rescore(vectors))
                 t.ranked = dict(zip(coded, ranked, strict=True))
 
     def _table(self, prepared: Prepared) -> pa.Table:
@@ -262,7 +259,7 @@ class Precoder:
     def job_description(self, sources: list[Source]) -> dict:
         return {"inputs": fingerprint(sources), "transcripts": len(sources), "model": self.encoder.model_id,
                 "codebook": self.index.codebook_version, "codebook_digest": self.index.codebook_digest,
-                "classifier": self.classifier_id,
+                "classifier": self.scorer.classifier_id,
                 "options": asdict(self.options) | {"output_format": None}}
 
     def _state(self, sources: list[Source], out: Path, fresh: bool) -> Path:

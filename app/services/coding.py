@@ -24,6 +24,7 @@ from app.errors import InvalidInput, NotFound
 from app.services.codebooks import CodebookCatalog
 from app.services.serving import ServedModels
 from taxonomy import ResolvedCodebook
+from training.classifier import CodeClassifier
 from training.retrain import served_scores
 
 
@@ -75,15 +76,21 @@ class SnippetResult:
 
 @dataclass(frozen=True)
 class Scorer:
-    """How a codebook is scored right now: similarity alone, or blended with the served classifier."""
+    """How a codebook is scored: similarity alone, or blended with a trained classifier version."""
 
     index: CodeIndex
     classifier_id: int | None = None
-    rescore_for: Callable[[np.ndarray], Callable[[np.ndarray], np.ndarray]] | None = None
+    model: CodeClassifier | None = None  # columns in index.codes order
+
+    @classmethod
+    def blended(cls, index: CodeIndex, classifier_id: int, model: CodeClassifier) -> "Scorer":
+        return cls(index, classifier_id, model.for_codes([c.id for c in index.codes]))
 
     def rescore(self, raw_vectors: np.ndarray) -> Callable[[np.ndarray], np.ndarray] | None:
         """The rescoring for sentences with these (uncontextualised) embeddings, or None."""
-        return self.rescore_for(raw_vectors) if self.rescore_for else None
+        if self.model is None:
+            return None
+        return lambda similarity: served_scores(self.model, raw_vectors, similarity)
 
 
 def check_text(text: str, what: str = "text") -> str:
@@ -121,9 +128,7 @@ class Coder:
         served = self.served.current(session, index.codebook_name)
         if served is None or served[0].embedding_model != self.embedder.model_id:
             return Scorer(index)
-        row, model = served
-        aligned = model.for_codes([c.id for c in index.codes])
-        return Scorer(index, row.id, lambda raw: lambda sim: served_scores(aligned, raw, sim))
+        return Scorer.blended(index, served[0].id, served[1])
 
     def _params(self, options: SuggestOptions) -> tuple[int, float]:
         top_k = options.top_k or self.settings.top_k

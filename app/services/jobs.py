@@ -23,7 +23,7 @@ from app.config import Settings
 from app.db.tables import Classifier, Job, Transcript, User, utcnow
 from app.engine.code_index import CodeIndex
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
-from app.services.coding import Coder, SuggestOptions
+from app.services.coding import Coder, Scorer, SuggestOptions
 from taxonomy import ResolvedCodebook
 
 log = logging.getLogger("autocoder.jobs")
@@ -141,18 +141,18 @@ class JobRunner:
                                          batch_size=self.coder.embedder.batch_size)
         embedder = self.coder.embedder
         cache = EmbeddingCache(self.settings.cache_dir / "embeddings", embedder.model_id, embedder.dimension)
-        classifier = None
+        scorer = None
         if options.get("classifier") is not None:
             with self.sessions() as session:
                 row = session.get(Classifier, options["classifier"])
-                classifier = (row.id, self.coder.served.load(row))
-        precoder = Precoder(self.settings, index, LocalEncoder(embedder), precode_options, cache, classifier)
+                scorer = Scorer.blended(index, row.id, self.coder.served.load(row))
+        precoder = Precoder(self.settings, index, LocalEncoder(embedder), precode_options, cache, scorer)
         folder = self.folder(job_id)
 
         def store_chunk(prepared: Prepared) -> None:
             if options.get("store", True):
                 store_prepared(self.sessions, self.coder, prepared, codebook, index, suggest_options,
-                               f"job:{job_id}", precoder.classifier_id)
+                               f"job:{job_id}", precoder.scorer.classifier_id)
 
         def progress(p: Progress) -> None:
             self._update(job_id, chunks_total=p.chunks_total, chunks_done=p.chunks_done,
