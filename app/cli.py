@@ -75,7 +75,7 @@ def import_bcto_command(
     from taxonomy.bcto import import_bcto
 
     try:
-        base_book = resolve_spec(base, get_settings().taxonomy_dir).parts[-1]
+        base_book = resolve_spec(base, get_settings().taxonomy_dir, third_party=get_settings().third_party_text).parts[-1]
         book, summary = import_bcto(xlsx, base_book, name=name, include_proposed=include_proposed)
     except (CodebookError, OSError) as exc:
         _fail(exc)
@@ -95,10 +95,10 @@ def import_bcto_command(
 def list_codebooks() -> None:
     """The built-in codebooks."""
     from app.config import get_settings
-    from taxonomy import load_codebook_file
+    from taxonomy import load_builtin
 
-    for path in sorted(get_settings().taxonomy_dir.glob("*.yaml")):
-        book = load_codebook_file(path)
+    settings = get_settings()
+    for book in load_builtin(settings.taxonomy_dir, third_party=settings.third_party_text).values():
         typer.echo(f"{book.name:24} {book.version:8} {len(book.codes):4} codes  {book.title}")
 
 
@@ -134,7 +134,7 @@ def evaluate(
         raise typer.BadParameter(f"unknown mode {', '.join(unknown)}; choose from {', '.join(MODES)}")
     settings = get_settings()
     try:
-        book = resolve_spec(codebook, settings.taxonomy_dir)
+        book = resolve_spec(codebook, settings.taxonomy_dir, third_party=settings.third_party_text)
         items = load_labelled(labelled, book, codes_field=codes_field, group_field=group_field)
     except (CodebookError, LabelledFileError, OSError) as exc:
         _fail(exc)
@@ -253,7 +253,8 @@ def precode(
     settings = get_settings()
     try:
         sources = discover(input_path)
-        book = resolve_spec(codebook or settings.default_codebook, settings.taxonomy_dir)
+        book = resolve_spec(codebook or settings.default_codebook, settings.taxonomy_dir,
+                            third_party=settings.third_party_text)
     except (InputError, CodebookError) as exc:
         _fail(exc)
     if threads:
@@ -333,7 +334,7 @@ def _database_writer(settings, embedder, book, index, options, precoder, sources
 
     upgrade(settings.database_url)
     sessions = make_session_factory(make_engine(settings.database_url))
-    coder = Coder(settings, embedder, CodebookCatalog(settings.taxonomy_dir))
+    coder = Coder(settings, embedder, CodebookCatalog.from_settings(settings))
     suggest_options = SuggestOptions(book.name, options.top_k, options.threshold)
     prefix = f"precode:{precoder.job_description(sources)['inputs']}"
     return lambda prepared: store_prepared(sessions, coder, prepared, book, index, suggest_options, prefix,
@@ -388,7 +389,7 @@ def _learner():
     upgrade(settings.database_url)
     sessions = make_session_factory(make_engine(settings.database_url))
     embedder = Embedder(settings.embedding_model, device=settings.embedding_device)
-    return Learner(settings, Coder(settings, embedder, CodebookCatalog(settings.taxonomy_dir)), sessions), sessions
+    return Learner(settings, Coder(settings, embedder, CodebookCatalog.from_settings(settings)), sessions), sessions
 
 
 def _admin(session, name: str):
@@ -627,7 +628,7 @@ def export_qdpx(out: Path, codebook: str = typer.Option(None),
     settings = get_settings()
     with _session() as session:
         try:
-            book = CodebookCatalog(settings.taxonomy_dir).resolve(
+            book = CodebookCatalog.from_settings(settings).resolve(
                 session, codebook or exports.current_codebook_name(session, settings.default_codebook))
             out.write_bytes(exports.project(session, book, name))
         except AutocoderError as exc:
@@ -645,7 +646,7 @@ def codebook_export_qdc(name: str, out: Path) -> None:
 
     with _session() as session:
         try:
-            book = CodebookCatalog(get_settings().taxonomy_dir).resolve(session, name)
+            book = CodebookCatalog.from_settings(get_settings()).resolve(session, name)
         except AutocoderError as exc:
             _fail(exc)
         out.write_bytes(codebook_qdc(book))
@@ -668,7 +669,7 @@ def codebook_import_qdc(path: Path, name: str = typer.Option(..., help="Name to 
         _fail(exc)
     with _session() as session:
         try:
-            catalog = CodebookCatalog(get_settings().taxonomy_dir)
+            catalog = CodebookCatalog.from_settings(get_settings())
             resolved, created = catalog.upload(session, json.dumps(book.model_dump()))
         except AutocoderError as exc:
             _fail(exc)

@@ -32,12 +32,22 @@ class Settings(BaseSettings):
     cache_dir: Path = Path("data/cache")
     taxonomy_dir: Path = Path(__file__).resolve().parent.parent / "taxonomy" / "codebooks"
 
+    # Published definitions and quotes under their own licences (taxonomy/codebooks/third-party/, e.g. Marks et
+    # al. 2022, CC BY-NC-ND 4.0); false runs the service on the project's own MIT text alone.
+    third_party_text: bool = True
+
     default_codebook: str = "bcttv1+relational-aspects"
     top_k: int = Field(5, ge=1, le=50)
     # Under this best score a sentence is marked uncoded; bench/threshold.py and the README say why 0.30.
     threshold: float = Field(0.30, ge=0.0, le=1.0)
     # A code's score is the mean similarity of its evidence_k best-matching definition/exemplar pieces.
     evidence_k: int = Field(3, ge=1, le=20)
+    # A code must beat the sentence's match to ordinary talk (the codebook's background) by this margin, or it
+    # loses background_weight x the shortfall; a counterexample closer than the code's own evidence costs
+    # counter_weight x the difference (app/engine/suggest.py; set on the interview development half).
+    background_margin: float = Field(0.02, ge=-1.0, le=1.0)
+    background_weight: float = Field(2.0, ge=0.0, le=20.0)
+    counter_weight: float = Field(1.0, ge=0.0, le=20.0)
     min_words: int = Field(3, ge=1)
     # Longer run-on sentences are cut into pieces (the model reads at most 256 word pieces anyway).
     max_sentence_words: int = Field(80, ge=10, le=180)
@@ -53,6 +63,13 @@ class Settings(BaseSettings):
     retrain_every: int = Field(0, ge=0)  # start a fit after this many new label decisions (0: only on request)
     # Independent double coding: coders see only their own decisions; admins and viewers see everyone's.
     blind_review: bool = True
+
+    def scoring(self):
+        """How similarity is turned into scores (app/engine/suggest.ScoringParams)."""
+        from app.engine.suggest import ScoringParams  # the engine depends on nothing here; keep it that way
+
+        return ScoringParams(evidence_k=self.evidence_k, margin=self.background_margin,
+                             background_weight=self.background_weight, counter_weight=self.counter_weight)
 
     @field_validator("role_patterns")
     @classmethod

@@ -85,7 +85,7 @@ def main() -> None:
         settings = Settings(database_url=f"sqlite:///{folder}/bench.db", cache_dir=Path(folder) / "cache",
                             models_dir=Path(folder) / "models")
         embedder = Embedder(settings.embedding_model)
-        coder = Coder(settings, embedder, CodebookCatalog(settings.taxonomy_dir))
+        coder = Coder(settings, embedder, CodebookCatalog.from_settings(settings))
         upgrade(settings.database_url)
         sessions = make_session_factory(make_engine(settings.database_url))
         with sessions() as session:

@@ -1,6 +1,6 @@
 """Codebooks as data: the schema they follow and the loader that validates and combines them."""
 
-from taxonomy.loader import CodebookError, load_codebook_file, parse_codebook, resolve, resolve_spec
+from taxonomy.loader import CodebookError, load_builtin, load_codebook_file, parse_codebook, resolve, resolve_spec
 from taxonomy.schema import Code, Codebook, Exemplar, ResolvedCodebook
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "CodebookError",
     "Exemplar",
     "ResolvedCodebook",
+    "load_builtin",
     "load_codebook_file",
     "parse_codebook",
     "resolve",

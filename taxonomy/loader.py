@@ -6,7 +6,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from taxonomy.schema import Codebook, ResolvedCodebook
+from taxonomy.schema import Codebook, ResolvedCodebook, Supplement
 
 
 class CodebookError(ValueError):
@@ -40,6 +40,10 @@ def _location(loc: tuple, data: object) -> str:
 
 def parse_codebook(text: str, *, source: str = "codebook") -> Codebook:
     """Parse YAML or JSON text (JSON is a subset of YAML) into a validated Codebook."""
+    return _parse(text, source, Codebook)
+
+
+def _parse(text: str, source: str, model: type[Codebook] | type[Supplement]):
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -50,7 +54,7 @@ def parse_codebook(text: str, *, source: str = "codebook") -> Codebook:
     if not isinstance(data, dict):
         raise CodebookError(f"{source} must be a mapping with 'name' and 'codes', not {type(data).__name__}")
     try:
-        return Codebook.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         problems = [
             {"loc": _location(err["loc"], data), "msg": err["msg"].removeprefix("Value error, ")}
@@ -62,6 +66,26 @@ def parse_codebook(text: str, *, source: str = "codebook") -> Codebook:
 def load_codebook_file(path: Path) -> Codebook:
     """Read and validate one codebook file."""
     return parse_codebook(path.read_text(encoding="utf-8"), source=path.name)
+
+
+# Third-party text (published definitions and quotes under their own licences) lives in supplement files here,
+# beside the built-in codebooks; AUTOCODER_THIRD_PARTY_TEXT=false runs without them.
+THIRD_PARTY_DIR = "third-party"
+
+
+def load_builtin(taxonomy_dir: Path, *, third_party: bool = True) -> dict[str, Codebook]:
+    """The built-in codebooks by name, with the third-party supplements applied unless `third_party` is off."""
+    books = {b.name: b for b in map(load_codebook_file, sorted(taxonomy_dir.glob("*.yaml")))}
+    if third_party:
+        for path in sorted((taxonomy_dir / THIRD_PARTY_DIR).glob("*.yaml")):
+            supplement = _parse(path.read_text(encoding="utf-8"), path.name, Supplement)
+            if supplement.supplements not in books:
+                raise CodebookError(f"{path.name} supplements unknown codebook {supplement.supplements!r}")
+            try:
+                books[supplement.supplements] = supplement.apply(books[supplement.supplements])
+            except ValueError as exc:
+                raise CodebookError(f"{path.name}: {exc}") from None
+    return books
 
 
 def resolve(name: str, lookup: Callable[[str], Codebook | None]) -> ResolvedCodebook:
@@ -114,12 +138,12 @@ def resolve(name: str, lookup: Callable[[str], Codebook | None]) -> ResolvedCode
     return ResolvedCodebook(name=name, parts=tuple(order), codes=codes)
 
 
-def resolve_spec(spec: str, builtin_dir: Path) -> ResolvedCodebook:
+def resolve_spec(spec: str, builtin_dir: Path, *, third_party: bool = True) -> ResolvedCodebook:
     """Resolve 'a+b' where each part is a built-in codebook name or a path to a codebook file.
 
     For the command line: a file may extend built-in codebooks, and a file's own name is what it extends by.
     """
-    books = {b.name: b for b in map(load_codebook_file, sorted(builtin_dir.glob("*.yaml")))}
+    books = load_builtin(builtin_dir, third_party=third_party)
     names: list[str] = []
     for part in (p.strip() for p in spec.split("+")):
         path = Path(part)

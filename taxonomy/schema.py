@@ -10,6 +10,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 
 
+def code_id_as_text(value: object) -> object:
+    """Code ids are text; YAML numbers are taken only where no information is lost."""
+    if isinstance(value, bool):
+        raise ValueError("must be text, not true/false")
+    if isinstance(value, float):
+        # YAML reads 10.10 as the number 10.1: converting it back would merge two different codes.
+        raise ValueError(f"{value!r} was read as a number; quote ids in YAML ('{value}') so that "
+                         "10.10 and 10.1 stay different codes")
+    return str(value) if isinstance(value, int) else value
+
+
 class Exemplar(BaseModel):
     """A quote or illustrative utterance that shows the code in use, with where it came from."""
 
@@ -38,17 +49,17 @@ class Code(BaseModel):
     definition: str = ""
     synonyms: list[str] = Field(default_factory=list)
     exemplars: list[Exemplar] = Field(default_factory=list)
+    # Sentences that look like this code but are not it (the commonest confusions): a sentence closer to one
+    # of them than to any of the code's own evidence loses score for this code.
+    counterexamples: list[Exemplar] = Field(default_factory=list)
+    # Definitions quoted verbatim from a published source (added by a supplement file, which keeps its own
+    # licence): matched like the definition, shown with their source.
+    source_definitions: list[Exemplar] = Field(default_factory=list)
 
     @field_validator("id", "parent", mode="before")
     @classmethod
     def _id_as_text(cls, value: object) -> object:
-        if isinstance(value, bool):
-            raise ValueError("must be text, not true/false")
-        if isinstance(value, float):
-            # YAML reads 10.10 as the number 10.1: converting it back would merge two different codes.
-            raise ValueError(f"{value!r} was read as a number; quote ids in YAML ('{value}') so that "
-                             "10.10 and 10.1 stay different codes")
-        return str(value) if isinstance(value, int) else value
+        return code_id_as_text(value)
 
     @field_validator("label")
     @classmethod
@@ -70,7 +81,16 @@ class Codebook(BaseModel):
     attribution: str = ""
     licence: str = ""
     extends: list[str] = Field(default_factory=list)
-    codes: list[Code] = Field(min_length=1)
+    codes: list[Code] = Field(default_factory=list)
+    # Ordinary talk that carries no code (role introductions, scheduling, small talk, vague answers): never
+    # suggested, it competes with the codes, so a sentence that matches it as well as any code stays uncoded.
+    background: list[Exemplar] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _has_content(self) -> "Codebook":
+        if not self.codes and not self.background:
+            raise ValueError("a codebook needs codes (or, for a background codebook, a background section)")
+        return self
 
     @model_validator(mode="after")
     def _ids_unique(self) -> "Codebook":
@@ -105,6 +125,11 @@ class ResolvedCodebook:
         parents = {c.parent for c in self.codes if c.parent}
         return [c for c in self.codes if c.id not in parents]
 
+    @cached_property
+    def background(self) -> list[Exemplar]:
+        """Every part's background sentences: the 'no technique' side that codes compete with."""
+        return [b for part in self.parts for b in part.background]
+
     def group_of(self, code: Code) -> Code | None:
         return self.by_id.get(code.parent) if code.parent else None
 
@@ -115,3 +140,49 @@ class ResolvedCodebook:
     def content(self) -> list[dict]:
         """Every part, as plain data, for storing beside the suggestions it made."""
         return [p.model_dump() for p in self.parts]
+
+
+class SupplementCode(BaseModel):
+    """What a supplement adds to one code of the codebook it supplements."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=64)
+    source_definitions: list[Exemplar] = Field(default_factory=list)
+    exemplars: list[Exemplar] = Field(default_factory=list)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: object) -> object:
+        return code_id_as_text(value)
+
+
+class Supplement(BaseModel):
+    """Third-party text (published definitions and quotes) for another codebook's codes, in a file of its own
+    so that it keeps its own licence and the service can run without it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    supplements: str = Field(pattern=NAME_PATTERN)
+    title: str = ""
+    attribution: str
+    licence: str
+    codes: list[SupplementCode] = Field(min_length=1)
+
+    def apply(self, book: Codebook) -> Codebook:
+        """`book` with this supplement's definitions and quotes added to its codes; unknown ids are an error."""
+        additions = {c.id: c for c in self.codes}
+        unknown = sorted(set(additions) - {c.id for c in book.codes})
+        if unknown:
+            raise ValueError(f"supplement for {book.name} names codes it does not have: {', '.join(unknown)}")
+        codes = []
+        for code in book.codes:
+            extra = additions.get(code.id)
+            if extra is not None:
+                code = code.model_copy(update={
+                    "source_definitions": [*code.source_definitions, *extra.source_definitions],
+                    "exemplars": [*extra.exemplars, *code.exemplars]})
+            codes.append(code)
+        note = f"{self.title or 'Supplement'}: {self.attribution} Licence: {self.licence}"
+        attribution = f"{book.attribution} {note}".strip()
+        return book.model_copy(update={"codes": codes, "attribution": attribution})

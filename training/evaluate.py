@@ -11,7 +11,7 @@ from sklearn.model_selection import GroupKFold
 
 from app.engine.code_index import CodeIndex
 from app.engine.embed import Embedder
-from app.engine.suggest import score_codes, with_context
+from app.engine.suggest import ScoringParams, score_codes, with_context
 from training.classifier import blend, classifier_only, fit_classifier
 from training.labelled import LabelledItem
 from training.metrics import Report, evaluate_scores, gold_matrix
@@ -29,6 +29,7 @@ class EvalConfig:
     context: int = 0  # neighbouring sentences of the same group blended in (similarity) or added (classifier)
     folds: int = 5
     ks: tuple[int, ...] = (1, 3, 5)
+    scoring: ScoringParams | None = None  # None: the defaults, with `evidence_k`
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class EvaluationSet:
         self.groups = np.array([it.group for it in self.items])
         vectors = embedder.encode([it.text for it in self.items])
         around = with_context(vectors, list(self.groups), config.context)
-        self.similarity = score_codes(index, around, config.evidence_k)[0]
+        self.similarity = score_codes(index, around, config.scoring or ScoringParams(evidence_k=config.evidence_k))[0]
         # The classifier keeps the sentence's own vector and learns how much the neighbours matter.
         self.features = np.hstack([vectors, around]) if config.context else vectors
 

@@ -32,7 +32,7 @@ from app.batch.inputs import InputError, Source, chunks, fingerprint, load
 from app.config import Settings
 from app.engine.code_index import CodeIndex
 from app.engine.segment import Segment
-from app.engine.suggest import Candidate, suggest
+from app.engine.suggest import Candidate, ScoringParams, suggest
 from app.errors import AutocoderError
 from app.services.coding import Scorer, TranscriptInput, segment_transcript, skip_reason
 
@@ -227,7 +227,7 @@ class Precoder:
             coded = [i for i, skip in enumerate(t.skips) if skip is None]
             if coded:
                 vectors = np.stack([prepared.vectors[t.segments[i].text] for i in coded])
-                ranked = suggest(self.index, vectors, self.options.top_k, self.options.evidence_k,
+                ranked = suggest(self.index, vectors, self.options.top_k, ScoringParams(evidence_k=self.options.evidence_k),
                                  self.scorer.rescore(vectors))
                 t.ranked = dict(zip(coded, ranked, strict=True))
 

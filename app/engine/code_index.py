@@ -4,6 +4,7 @@ Built once per (codebook digest, embedding model) and cached in memory and on di
 never re-encoded for every transcript.
 """
 
+import functools
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,9 +15,18 @@ from app.engine.embed import Embedder
 from app.engine.segment import sentencizer
 from taxonomy import Code, ResolvedCodebook
 
-DEFINITION, EXEMPLAR = "definition", "exemplar"
-# Bumped whenever evidence_units() changes what it encodes, so stale disk caches are not reused.
-INDEX_FORMAT = 1
+DEFINITION, EXEMPLAR, COUNTEREXAMPLE, BACKGROUND = "definition", "exemplar", "counterexample", "background"
+# Bumped whenever index_units() changes what it encodes, so stale disk caches are not reused.
+INDEX_FORMAT = 2
+# A piece of an exemplar counts as evidence on its own only with at least this many words and content words:
+# fragments such as "Someone to look up to." or "It was kind of that." match filler ("It was, yeah.") as well
+# as they match the technique. They still count inside the whole exemplar they come from.
+MIN_UNIT_WORDS = 5
+MIN_CONTENT_WORDS = 2
+# Words that carry no technique although they are not grammatical stop words: the fillers of spoken answers.
+FILLERS = frozenset("yeah yes yep no nope okay ok mm mhm um er erm uh oh ah like sort kind know mean think "
+                    "thing things stuff really just right well lot bit way got get going actually guess "
+                    "suppose quite pretty".split())
 
 
 @dataclass(frozen=True)
@@ -37,8 +47,11 @@ class CodeIndex:
     model_id: str
     codes: tuple[Code, ...]  # the leaves, in codebook order
     groups: tuple[str | None, ...]  # each leaf's parent label
-    units: tuple[EvidenceUnit, ...]
+    units: tuple[EvidenceUnit, ...]  # definitions and exemplars, grouped by code in code order
     vectors: np.ndarray  # one unit-length row per unit
+    counter_units: tuple[EvidenceUnit, ...] = ()  # counterexamples: lower their code's score when closer
+    counter_vectors: np.ndarray | None = None
+    background_vectors: np.ndarray | None = None  # ordinary talk: what a code must beat to be suggested
 
 
 def definition_text(code: Code) -> str:
@@ -47,18 +60,43 @@ def definition_text(code: Code) -> str:
     return f"{head}: {code.definition}" if code.definition else head
 
 
-def evidence_units(codebook: ResolvedCodebook) -> list[EvidenceUnit]:
-    """Each leaf's definition, each exemplar whole, and each sentence of a multi-sentence exemplar."""
+def stands_alone(text: str) -> bool:
+    """Whether a piece of text says enough to be evidence on its own (see MIN_UNIT_WORDS)."""
+    words = [w.strip(".,;:!?'\"()[]…-–—").casefold() for w in text.split()]
+    content = [w for w in words if w.isalpha() and w not in FILLERS and w not in _stop_words()]
+    return len(words) >= MIN_UNIT_WORDS and len(content) >= MIN_CONTENT_WORDS
+
+
+@functools.cache
+def _stop_words() -> frozenset[str]:
+    return frozenset(sentencizer().Defaults.stop_words)
+
+
+def evidence_units(codebook: ResolvedCodebook, *, filter_units: bool = True) -> list[EvidenceUnit]:
+    """Each leaf's definition(s), each exemplar whole, and each sentence of a multi-sentence exemplar that
+    stands alone (all of them without `filter_units`, for comparison in bench/)."""
     nlp = sentencizer()
+    keep = stands_alone if filter_units else (lambda text: len(text.split()) >= 4)
     units: list[EvidenceUnit] = []
     for i, code in enumerate(codebook.leaves):
         units.append(EvidenceUnit(i, DEFINITION, definition_text(code), "codebook definition"))
+        units += [EvidenceUnit(i, DEFINITION, d.text, d.source) for d in code.source_definitions]
         for ex in code.exemplars:
-            units.append(EvidenceUnit(i, EXEMPLAR, ex.text, ex.source))
-            sentences = [s.text.strip() for s in nlp(ex.text).sents if len(s.text.split()) >= 4]
+            if keep(ex.text) or not filter_units:
+                units.append(EvidenceUnit(i, EXEMPLAR, ex.text, ex.source))
+            sentences = [s.text.strip() for s in nlp(ex.text).sents]
             if len(sentences) > 1:
-                units += [EvidenceUnit(i, EXEMPLAR, s, ex.source) for s in sentences]
+                units += [EvidenceUnit(i, EXEMPLAR, s, ex.source) for s in sentences if keep(s)]
     return units
+
+
+def counter_units(codebook: ResolvedCodebook) -> list[EvidenceUnit]:
+    return [EvidenceUnit(i, COUNTEREXAMPLE, ex.text, ex.source)
+            for i, code in enumerate(codebook.leaves) for ex in code.counterexamples]
+
+
+def background_units(codebook: ResolvedCodebook) -> list[EvidenceUnit]:
+    return [EvidenceUnit(-1, BACKGROUND, b.text, b.source) for b in codebook.background]
 
 
 class CodeIndexCache:
@@ -80,19 +118,22 @@ class CodeIndexCache:
             return self._memory[key]
 
     def _build(self, codebook: ResolvedCodebook) -> CodeIndex:
-        units = evidence_units(codebook)
-        vectors = self._load(codebook.digest, len(units))
+        units, counters, background = evidence_units(codebook), counter_units(codebook), background_units(codebook)
+        every = units + counters + background
+        vectors = self._load(codebook.digest, len(every))
         if vectors is None:
-            missing = list(dict.fromkeys(u.text for u in units if u.text not in self._by_text))
+            missing = list(dict.fromkeys(u.text for u in every if u.text not in self._by_text))
             self._by_text.update(zip(missing, self.embedder.encode(missing), strict=True))
-            vectors = np.stack([self._by_text[u.text] for u in units])
+            vectors = np.stack([self._by_text[u.text] for u in every])
             self._save(codebook.digest, vectors)
         else:
-            self._by_text.update(zip((u.text for u in units), vectors, strict=True))
+            self._by_text.update(zip((u.text for u in every), vectors, strict=True))
         leaves = codebook.leaves
         groups = tuple(g.label if (g := codebook.group_of(c)) else None for c in leaves)
+        a, b = len(units), len(units) + len(counters)
         return CodeIndex(codebook.name, codebook.digest, codebook.version, self.embedder.model_id,
-                         tuple(leaves), groups, tuple(units), vectors)
+                         tuple(leaves), groups, tuple(units), vectors[:a], tuple(counters),
+                         vectors[a:b] if counters else None, vectors[b:] if background else None)
 
     def _path(self, digest: str) -> Path | None:
         if self.cache_dir is None:

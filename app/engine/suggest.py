@@ -8,6 +8,18 @@ its definition and exemplars agree about the sentence, not when one stray exempl
 with it, and codes with many exemplars gain less from sheer numbers than under a plain maximum. The evidence
 shown to the coder is the single best-matching piece. On held-out quotes this beat the plain maximum, the
 definition alone and fixed weightings of definition and best exemplar (README, "How suggestions are scored").
+
+Two corrections then turn similarity to the topic into evidence of the technique (README, "How good are the
+suggestions?", ablation):
+- Counterexamples: when a sentence is closer to one of a code's counterexamples (sentences that look like the
+  code but are not it) than to any of the code's own evidence, the code loses the difference, times
+  `counter_weight`.
+- Background: ordinary interview talk competes with the codes. The sentence's background match is scored like
+  a code (mean of its best `evidence_k` background sentences); a code that does not beat it by `margin` loses
+  `background_weight` times the shortfall. Interview talk about peer support is close to every relational
+  exemplar, and closer still to the background, so it falls under the threshold and stays uncoded.
+Scores stay on one scale whatever the request's threshold, so "score >= threshold" means "suggested"
+everywhere (stored runs, filters, reports, presence).
 """
 
 from collections.abc import Callable
@@ -16,6 +28,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.engine.code_index import CodeIndex
+
+
+RANK_FLOOR = 0.1
+
+
+@dataclass(frozen=True)
+class ScoringParams:
+    """How counterexamples and the background correct similarity; the defaults were set on the development
+    half of the interview set (bench/interview_ablation.py), never on its test half."""
+
+    evidence_k: int = 3
+    margin: float = 0.02
+    background_weight: float = 2.0
+    counter_weight: float = 1.0
+    use_background: bool = True
+    use_counterexamples: bool = True
 
 
 @dataclass(frozen=True)
@@ -59,21 +87,51 @@ def _slices(index: CodeIndex) -> list[tuple[int, int]]:
     return bounds
 
 
-def score_codes(index: CodeIndex, vectors: np.ndarray, evidence_k: int = 3) -> tuple[np.ndarray, np.ndarray]:
+def _top_mean(sims: np.ndarray, k: int) -> np.ndarray:
+    """Mean of each row's k largest values."""
+    k = min(k, sims.shape[1])
+    return np.partition(sims, sims.shape[1] - k, axis=1)[:, sims.shape[1] - k:].mean(axis=1)
+
+
+def background_match(index: CodeIndex, vectors: np.ndarray, evidence_k: int = 3) -> np.ndarray | None:
+    """Each sentence's match to the codebook's background of ordinary talk (None without a background)."""
+    if index.background_vectors is None or len(vectors) == 0:
+        return None
+    return _top_mean(vectors @ index.background_vectors.T, evidence_k)
+
+
+def score_codes(index: CodeIndex, vectors: np.ndarray, evidence_k: int | ScoringParams = 3
+                ) -> tuple[np.ndarray, np.ndarray]:
     """Scores (sentences x codes) in [0, 1], and for each the row of the best-matching evidence unit."""
+    params = evidence_k if isinstance(evidence_k, ScoringParams) else ScoringParams(evidence_k=evidence_k)
     sims = vectors @ index.vectors.T
     scores = np.empty((len(vectors), len(index.codes)), dtype=np.float32)
     best = np.empty((len(vectors), len(index.codes)), dtype=np.int64)
+    nearest = np.empty((len(vectors), len(index.codes)), dtype=np.float32)
     for c, (start, end) in enumerate(_slices(index)):
         block = sims[:, start:end]
-        k = min(evidence_k, end - start)
-        top = np.partition(block, end - start - k, axis=1)[:, end - start - k:]
-        scores[:, c] = top.mean(axis=1)
+        scores[:, c] = _top_mean(block, params.evidence_k)
         best[:, c] = start + block.argmax(axis=1)
+        nearest[:, c] = block.max(axis=1)
+    similarity = scores.copy()
+    if params.use_counterexamples and index.counter_vectors is not None and len(vectors):
+        counter = vectors @ index.counter_vectors.T
+        closest = np.full(scores.shape, -np.inf, dtype=np.float32)  # each code's closest counterexample
+        for j, unit in enumerate(index.counter_units):
+            closest[:, unit.code] = np.maximum(closest[:, unit.code], counter[:, j])
+        scores -= params.counter_weight * np.maximum(closest - nearest, 0.0)
+    if params.use_background:
+        background = background_match(index, vectors, params.evidence_k)
+        if background is not None:
+            shortfall = np.maximum(background[:, None] + params.margin - scores, 0.0)
+            scores -= params.background_weight * shortfall
+    # A code pushed down keeps a tenth of its similarity, so codes stay in a meaningful order for a coder who
+    # wants to add one by hand, while every such score stays under any sensible threshold.
+    scores = np.maximum(scores, RANK_FLOOR * similarity)
     return np.clip(scores, 0.0, 1.0), best
 
 
-def suggest(index: CodeIndex, vectors: np.ndarray, top_k: int, evidence_k: int = 3,
+def suggest(index: CodeIndex, vectors: np.ndarray, top_k: int, evidence_k: int | ScoringParams = 3,
             rescore: Callable[[np.ndarray], np.ndarray] | None = None) -> list[list[Candidate]]:
     """The top_k codes for every row of `vectors`, best first, each with its best-matching evidence.
 

@@ -7,7 +7,8 @@ from sqlalchemy.orm import Session
 
 from app.db import store
 from app.errors import Conflict, InvalidInput, NotFound
-from taxonomy import Codebook, CodebookError, ResolvedCodebook, load_codebook_file, parse_codebook, resolve
+from app.config import Settings
+from taxonomy import Codebook, CodebookError, ResolvedCodebook, load_builtin, parse_codebook, resolve
 
 
 @dataclass(frozen=True)
@@ -24,11 +25,13 @@ class CatalogEntry:
 class CodebookCatalog:
     """Finds codebooks by name; an uploaded codebook never replaces a built-in one."""
 
-    def __init__(self, taxonomy_dir: Path):
-        self.builtin: dict[str, Codebook] = {}
-        for path in sorted(taxonomy_dir.glob("*.yaml")):
-            book = load_codebook_file(path)  # a broken built-in codebook should stop start-up loudly
-            self.builtin[book.name] = book
+    def __init__(self, taxonomy_dir: Path, *, third_party: bool = True):
+        # A broken built-in codebook (or supplement) should stop start-up loudly.
+        self.builtin: dict[str, Codebook] = load_builtin(taxonomy_dir, third_party=third_party)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "CodebookCatalog":
+        return cls(settings.taxonomy_dir, third_party=settings.third_party_text)
 
     def _lookup(self, session: Session):
         def lookup(name: str) -> Codebook | None:

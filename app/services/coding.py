@@ -150,7 +150,7 @@ class Coder:
             parts, turns = [(len(text) - len(text.lstrip()), len(text.rstrip()))], [0]
         pieces = [text[a:b] for a, b in parts]
         raw = self.embedder.encode(pieces)
-        ranked = suggest(index, with_context(raw, turns, options.context), top_k, self.settings.evidence_k,
+        ranked = suggest(index, with_context(raw, turns, options.context), top_k, self.settings.scoring(),
                          scorer.rescore(raw))
         segments = [SnippetSegment(text[a:b], a, b, cands, status_of([c.score for c in cands], threshold), cut)
                     for (a, b), cands, cut in zip(parts, ranked, self.embedder.truncated(pieces), strict=True)]
@@ -228,7 +228,7 @@ class Coder:
         top_k, _ = self._params(options)
         coded = [i for i, reason in enumerate(skips) if reason is None]
         contextual = with_context(vectors, turns, options.context)
-        ranked = suggest(scorer.index, contextual[coded], top_k, self.settings.evidence_k,
+        ranked = suggest(scorer.index, contextual[coded], top_k, self.settings.scoring(),
                          scorer.rescore(vectors[coded]))
         return [(i, rank, c) for i, candidates in zip(coded, ranked, strict=True)
                 for rank, c in enumerate(candidates, start=1)]
@@ -246,7 +246,7 @@ class Coder:
         return store.add_run(session, transcript_id=transcript.id, suggestions=suggestions, fields=dict(
             codebook_name=index.codebook_name, codebook_version=index.codebook_version,
             codebook_digest=index.codebook_digest, model_id=index.model_id, top_k=top_k,
-            threshold=threshold, evidence_k=self.settings.evidence_k, context_window=options.context,
+            threshold=threshold, evidence_k=self.settings.scoring(), context_window=options.context,
             classifier_id=classifier_id))
 
 def segment_transcript(data: TranscriptInput, settings: Settings) -> tuple[str, str, list[Segment]]:

@@ -141,7 +141,7 @@ class Learner:
         if not trainable:
             raise InvalidInput(f"too few confirmed labels: {len(data.segment_ids)} reviewed segments, and no code "
                                f"has the {MIN_POSITIVES} positive examples a model needs")
-        similarity = score_codes(index, data.features, self.settings.evidence_k)[0]
+        similarity = score_codes(index, data.features, self.settings.scoring())[0]
         result = fit_and_validate(data.features, data.labels, data.groups, similarity, codes,
                                   folds=self.settings.retrain_folds)
         params = dict(top_k=self.settings.top_k, threshold=self.settings.threshold)
