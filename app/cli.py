@@ -75,7 +75,8 @@ def import_bcto_command(
     from taxonomy.bcto import import_bcto
 
     try:
-        base_book = resolve_spec(base, get_settings().taxonomy_dir, third_party=get_settings().third_party_text).parts[-1]
+        settings = get_settings()
+        base_book = resolve_spec(base, settings.taxonomy_dir, third_party=settings.third_party_text).parts[-1]
         book, summary = import_bcto(xlsx, base_book, name=name, include_proposed=include_proposed)
     except (CodebookError, OSError) as exc:
         _fail(exc)
@@ -108,6 +109,8 @@ def evaluate(
     labelled: Path = typer.Argument(help="JSONL: one sentence a line with its text, gold codes and group."),
     codes_field: str = typer.Option("codes", help="Field holding the list of gold codes (ids or labels)."),
     group_field: str = typer.Option("group", help="Field naming the dialogue or transcript; folds never split one."),
+    turn_field: str | None = typer.Option(None, help="Field naming the speaker turn: context stays inside it."),
+    where: list[str] = typer.Option([], help="Keep lines with FIELD=VALUE[,VALUE] (repeatable), e.g. split=dev."),
     mode: list[str] = typer.Option(["similarity", "classifier", "blend"], help="similarity, classifier, blend."),
     folds: int = typer.Option(5, min=2, help="Grouped cross-validation folds for classifier and blend."),
     context: int = typer.Option(0, min=0, help="Neighbouring sentences of the same group to use (0 = none)."),
@@ -118,6 +121,7 @@ def evaluate(
     json_out: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """How often suggestions are right on labelled data: top-1, hit@k, F1 per code, confusions."""
+    import dataclasses
     import json
 
     from app.config import get_settings
@@ -135,12 +139,13 @@ def evaluate(
     settings = get_settings()
     try:
         book = resolve_spec(codebook, settings.taxonomy_dir, third_party=settings.third_party_text)
-        items = load_labelled(labelled, book, codes_field=codes_field, group_field=group_field)
+        items = load_labelled(labelled, book, codes_field=codes_field, group_field=group_field,
+                              turn_field=turn_field, where=_field_filter(where))
     except (CodebookError, LabelledFileError, OSError) as exc:
         _fail(exc)
     config = EvalConfig(top_k=top_k or settings.top_k,
                         threshold=settings.threshold if threshold is None else threshold,
-                        evidence_k=settings.evidence_k, context=context, folds=folds)
+                        evidence_k=settings.evidence_k, context=context, folds=folds, scoring=settings.scoring())
     embedder = Embedder(settings.embedding_model)
     data = EvaluationSet(items, CodeIndexCache(embedder, settings.cache_dir).get(book), embedder, config)
     try:
@@ -150,11 +155,23 @@ def evaluate(
     except ValueError as exc:
         _fail(exc)
     if json_out:
-        payload = {"codebook": book.version, "model": embedder.model_id, "config": vars(config)} | result.as_dict()
+        payload = {"codebook": book.version, "model": embedder.model_id,
+                   "config": dataclasses.asdict(config)} | result.as_dict()
         typer.echo(json.dumps(payload, indent=2))
     else:
         typer.echo(f"Codebook {book.version}, model {embedder.model_id}, {labelled}")
         typer.echo(full_text(result, threshold=config.threshold, top_k=config.top_k))
+
+
+def _field_filter(where: list[str]) -> dict[str, set[str]]:
+    """['split=dev', 'role=peer_worker,supported_peer'] -> {'split': {'dev'}, 'role': {...}}."""
+    out: dict[str, set[str]] = {}
+    for item in where:
+        field, sep, values = item.partition("=")
+        if not sep or not field or not values:
+            raise typer.BadParameter(f"--where {item!r}: write FIELD=VALUE or FIELD=VALUE1,VALUE2")
+        out.setdefault(field, set()).update(v for v in values.split(",") if v)
+    return out
 
 
 @users_app.command("add")

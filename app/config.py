@@ -40,12 +40,13 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50)
     # Under this best score a sentence is marked uncoded; bench/threshold.py and the README say why 0.30.
     threshold: float = Field(0.30, ge=0.0, le=1.0)
-    # A code's score is the mean similarity of its evidence_k best-matching definition/exemplar pieces.
-    evidence_k: int = Field(3, ge=1, le=20)
+    # A code's score is the mean similarity of its evidence_k best-matching definition/exemplar pieces (5 since
+    # codes have 9+ exemplars: best on the interview development half, bench/interview_ablation.py --tune).
+    evidence_k: int = Field(5, ge=1, le=20)
     # A code must beat the sentence's match to ordinary talk (the codebook's background) by this margin, or it
     # loses background_weight x the shortfall; a counterexample closer than the code's own evidence costs
     # counter_weight x the difference (app/engine/suggest.py; set on the interview development half).
-    background_margin: float = Field(0.02, ge=-1.0, le=1.0)
+    background_margin: float = Field(0.04, ge=-1.0, le=1.0)
     background_weight: float = Field(2.0, ge=0.0, le=20.0)
     counter_weight: float = Field(1.0, ge=0.0, le=20.0)
     min_words: int = Field(3, ge=1)

@@ -25,7 +25,7 @@ CURVE_SIZES = (0, 25, 50, 100, 200, 400, None)  # None: every label in the train
 class EvalConfig:
     top_k: int = 5
     threshold: float = 0.30
-    evidence_k: int = 3
+    evidence_k: int = 5
     context: int = 0  # neighbouring sentences of the same group blended in (similarity) or added (classifier)
     folds: int = 5
     ks: tuple[int, ...] = (1, 3, 5)
@@ -55,7 +55,9 @@ class EvaluationSet:
         self.labels = gold_matrix(self.gold, self.codes)
         self.groups = np.array([it.group for it in self.items])
         vectors = embedder.encode([it.text for it in self.items])
-        around = with_context(vectors, list(self.groups), config.context)
+        # Context comes from the same speaker turn where the data marks turns, else from the whole group.
+        turns = [(it.group, it.turn) for it in self.items]
+        around = with_context(vectors, turns, config.context)
         self.similarity = score_codes(index, around, config.scoring or ScoringParams(evidence_k=config.evidence_k))[0]
         # The classifier keeps the sentence's own vector and learns how much the neighbours matter.
         self.features = np.hstack([vectors, around]) if config.context else vectors

@@ -18,11 +18,16 @@ class LabelledItem:
     group: str  # the unit folds never split (a dialogue, a transcript)
     position: int  # order inside the group, for neighbouring-sentence context
     speaker: str | None = None
+    turn: str | None = None  # the speaker turn inside the group: context never crosses it (None: the group)
 
 
 def load_labelled(path: Path, codebook: ResolvedCodebook, *, codes_field: str = "codes",
-                  group_field: str = "group", order_field: str | None = "index") -> list[LabelledItem]:
+                  group_field: str = "group", order_field: str | None = "index", turn_field: str | None = None,
+                  where: dict[str, set[str]] | None = None) -> list[LabelledItem]:
     """One JSON object a line: text, a list of codes (ids or labels), and a group; blank lines are skipped.
+
+    `where` keeps only lines whose field holds one of the given values (e.g. {"split": {"dev"}}); lines left
+    out still count for positions, so neighbouring-sentence context stays as in the transcript.
 
     Codes are matched to the codebook by id, then by label (case-insensitive); a code the codebook does not
     have is an error naming the line, never silently dropped, since that would inflate every figure.
@@ -55,8 +60,11 @@ def load_labelled(path: Path, codebook: ResolvedCodebook, *, codes_field: str = 
             if order_field and isinstance(row.get(order_field), int):
                 position = row[order_field]
             positions[group] = position + 1
+            if where and any(str(row.get(field)) not in values for field, values in where.items()):
+                continue
             codes = frozenset(lookup.get(str(c), lookup.get(str(c).casefold())) for c in raw)
-            items.append(LabelledItem(row["text"].strip(), codes, group, position, row.get("speaker")))
+            turn = str(row[turn_field]) if turn_field and row.get(turn_field) is not None else None
+            items.append(LabelledItem(row["text"].strip(), codes, group, position, row.get("speaker"), turn))
     if not items:
-        raise LabelledFileError(f"{path}: no labelled lines")
+        raise LabelledFileError(f"{path}: no labelled lines" + (" match the filter" if where else ""))
     return items

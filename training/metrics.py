@@ -4,6 +4,8 @@ Definitions (the README and `autocoder evaluate` use these words):
 - top-1 accuracy: among items with at least one gold code, the share whose best-ranked code is a gold code.
 - hit@k: among those items, the share with at least one gold code in the k best-ranked codes.
 - recall@k: among those items, the mean share of their gold codes found in the k best-ranked codes.
+- left uncoded: among items with no gold code, the share where no code is shown (nothing reaches the
+  threshold); shown per item: codes shown on an average item with no gold code.
 - thresholded: the service shows a code when it is among the top_k and scores at least the threshold; over
   every item (items with no gold code count: anything shown there is a false positive), precision, recall
   and F1 per code, macro F1 (mean over codes with gold support) and micro F1 (pooled counts).
@@ -37,6 +39,8 @@ class Report:
     micro_f1: float
     micro_precision: float
     micro_recall: float
+    none_uncoded: float  # items with no gold code that get no code shown, as a share of those items
+    none_shown: float  # codes shown on an average item with no gold code
     per_code: list[CodeRow]
     confusions: list[tuple[str, str, int]]  # (gold code, code ranked first instead, count)
 
@@ -47,6 +51,7 @@ class Report:
             "recall_at": {str(k): v for k, v in self.recall_at.items()},
             "macro_f1": self.macro_f1, "micro_f1": self.micro_f1,
             "micro_precision": self.micro_precision, "micro_recall": self.micro_recall,
+            "none_uncoded": self.none_uncoded, "none_shown": self.none_shown,
             "per_code": [vars(row) for row in self.per_code],
             "confusions": [{"gold": g, "ranked_first": p, "count": n} for g, p, n in self.confusions],
         }
@@ -98,6 +103,9 @@ def evaluate_scores(scores: np.ndarray, gold: list[frozenset[str]], codes: list[
         if not row[first]:
             for g in np.flatnonzero(row):
                 mixups[(codes[g], codes[first])] += 1
+    unlabelled = predicted[~labelled]
+    none_uncoded = float((~unlabelled.any(axis=1)).mean()) if len(unlabelled) else float("nan")
+    none_shown = float(unlabelled.sum(axis=1).mean()) if len(unlabelled) else float("nan")
     return Report(len(gold), n_labelled, hit_at.get(1, mean(in_gold[:, 0])), hit_at, recall_at, macro,
-                  float(mf), float(mp), float(mr), rows,
+                  float(mf), float(mp), float(mr), none_uncoded, none_shown, rows,
                   [(g, w, n) for (g, w), n in mixups.most_common(confusions)])

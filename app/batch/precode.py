@@ -227,8 +227,8 @@ class Precoder:
             coded = [i for i, skip in enumerate(t.skips) if skip is None]
             if coded:
                 vectors = np.stack([prepared.vectors[t.segments[i].text] for i in coded])
-                ranked = suggest(self.index, vectors, self.options.top_k, ScoringParams(evidence_k=self.options.evidence_k),
-                                 self.scorer.rescore(vectors))
+                scoring = ScoringParams(evidence_k=self.options.evidence_k)
+                ranked = suggest(self.index, vectors, self.options.top_k, scoring, self.scorer.rescore(vectors))
                 t.ranked = dict(zip(coded, ranked, strict=True))
 
     def _table(self, prepared: Prepared) -> pa.Table:

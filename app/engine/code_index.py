@@ -24,9 +24,11 @@ INDEX_FORMAT = 2
 MIN_UNIT_WORDS = 5
 MIN_CONTENT_WORDS = 2
 # Words that carry no technique although they are not grammatical stop words: the fillers of spoken answers.
-FILLERS = frozenset("yeah yes yep no nope okay ok mm mhm um er erm uh oh ah like sort kind know mean think "
-                    "thing things stuff really just right well lot bit way got get going actually guess "
-                    "suppose quite pretty".split())
+FILLERS = frozenset([
+    "yeah", "yes", "yep", "no", "nope", "okay", "ok", "mm", "mhm", "um", "er", "erm", "uh", "oh", "ah", "like",
+    "sort", "kind", "know", "mean", "think", "thing", "things", "stuff", "really", "just", "right", "well", "lot",
+    "bit", "way", "got", "get", "going", "actually", "guess", "suppose", "quite", "pretty",
+])
 
 
 @dataclass(frozen=True)
@@ -102,9 +104,10 @@ def background_units(codebook: ResolvedCodebook) -> list[EvidenceUnit]:
 class CodeIndexCache:
     """Memory and disk cache of code indexes, keyed by codebook digest and model id."""
 
-    def __init__(self, embedder: Embedder, cache_dir: Path | None):
+    def __init__(self, embedder: Embedder, cache_dir: Path | None, *, filter_units: bool = True):
         self.embedder = embedder
         self.cache_dir = cache_dir
+        self.filter_units = filter_units  # off only to measure what the filter is worth (bench/)
         self._memory: dict[tuple[str, str], CodeIndex] = {}
         # Vectors by text: a new version of a codebook only encodes the definitions and exemplars that changed.
         self._by_text: dict[str, np.ndarray] = {}
@@ -118,7 +121,8 @@ class CodeIndexCache:
             return self._memory[key]
 
     def _build(self, codebook: ResolvedCodebook) -> CodeIndex:
-        units, counters, background = evidence_units(codebook), counter_units(codebook), background_units(codebook)
+        units = evidence_units(codebook, filter_units=self.filter_units)
+        counters, background = counter_units(codebook), background_units(codebook)
         every = units + counters + background
         vectors = self._load(codebook.digest, len(every))
         if vectors is None:
@@ -139,7 +143,8 @@ class CodeIndexCache:
         if self.cache_dir is None:
             return None
         safe_model = self.embedder.model_id.replace("/", "_").replace("@", "-")
-        return self.cache_dir / safe_model / f"{digest}-v{INDEX_FORMAT}.npy"
+        unfiltered = "" if self.filter_units else "-all-pieces"
+        return self.cache_dir / safe_model / f"{digest}-v{INDEX_FORMAT}{unfiltered}.npy"
 
     def _load(self, digest: str, rows: int) -> np.ndarray | None:
         path = self._path(digest)

@@ -29,7 +29,6 @@ import numpy as np
 
 from app.engine.code_index import CodeIndex
 
-
 RANK_FLOOR = 0.1
 
 
@@ -38,8 +37,8 @@ class ScoringParams:
     """How counterexamples and the background correct similarity; the defaults were set on the development
     half of the interview set (bench/interview_ablation.py), never on its test half."""
 
-    evidence_k: int = 3
-    margin: float = 0.02
+    evidence_k: int = 5
+    margin: float = 0.04
     background_weight: float = 2.0
     counter_weight: float = 1.0
     use_background: bool = True

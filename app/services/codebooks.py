@@ -5,9 +5,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from app.config import Settings
 from app.db import store
 from app.errors import Conflict, InvalidInput, NotFound
-from app.config import Settings
 from taxonomy import Codebook, CodebookError, ResolvedCodebook, load_builtin, parse_codebook, resolve
 
 
