@@ -111,7 +111,8 @@ def evaluate(
     group_field: str = typer.Option("group", help="Field naming the dialogue or transcript; folds never split one."),
     turn_field: str | None = typer.Option(None, help="Field naming the speaker turn: context stays inside it."),
     where: list[str] = typer.Option([], help="Keep lines with FIELD=VALUE[,VALUE] (repeatable), e.g. split=dev."),
-    mode: list[str] = typer.Option(["similarity", "classifier", "blend"], help="similarity, classifier, blend."),
+    mode: list[str] = typer.Option(["similarity", "blend", "baseline", "served"],
+                                   help="similarity, classifier, blend, baseline, served (see training/evaluate.py)."),
     folds: int = typer.Option(5, min=2, help="Grouped cross-validation folds for classifier and blend."),
     context: int = typer.Option(0, min=0, help="Neighbouring sentences of the same group to use (0 = none)."),
     top_k: int | None = typer.Option(None, min=1, help="Codes shown per sentence (default: the service's)."),
@@ -151,7 +152,7 @@ def evaluate(
     try:
         result = run_evaluation(data, modes=tuple(mode))
         if curve:
-            result.curve = learning_curve(data, seeds=seeds)
+            result.curve = learning_curve(data, seeds=seeds, modes=tuple(mode))
     except ValueError as exc:
         _fail(exc)
     if json_out:

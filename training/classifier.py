@@ -41,22 +41,56 @@ BLEND_CAP = 0.5
 PARALLEL_WORK = 200_000
 
 
+KNN_K = 3  # nearest confirmed examples of a code whose similarities are averaged (as for codebook evidence)
+
+
 @dataclass
 class CodeClassifier:
+    """A fitted model over codes. `kind` says how probabilities are computed:
+    - "ovr": one logistic regression per code, Platt-calibrated (coef, intercept, platt);
+    - "multinomial": one softmax over the codes and a 'no code' class (coef, intercept, none_coef, none_intercept);
+    - "knn": the mean similarity of a sentence to the code's KNN_K nearest confirmed examples (examples,
+      example_labels).
+    `mix` says how it is served with similarity: "blend" (the schedule in `blend`) or "classifier" (its own
+    probability, similarity only for codes it has no model for). `offsets` shift each code's served score by
+    (threshold - the code's own threshold fitted on held-out labels), so one threshold applies to every code.
+    """
+
     codes: list[str]
     coef: np.ndarray  # codes x dimension; zero rows for codes without a model
     intercept: np.ndarray  # codes
     fitted: np.ndarray  # codes, bool
     positives: np.ndarray  # confirmed positive labels per code
     platt: np.ndarray  # codes x 2: calibrated p = sigmoid(slope * decision + offset)
+    kind: str = "ovr"
+    mix: str = "blend"
+    none_coef: np.ndarray | None = None  # multinomial: the 'no code' class
+    none_intercept: float = 0.0
+    examples: np.ndarray | None = None  # knn: confirmed sentence vectors
+    example_labels: np.ndarray | None = None  # knn: examples x codes, bool
+    offsets: np.ndarray | None = None  # codes: added to the served score (0 where no own threshold)
 
     def decision(self, features: np.ndarray) -> np.ndarray:
         return features.astype(np.float32) @ self.coef.T + self.intercept
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities (rows x codes); NaN for codes without a model."""
-        z = self.platt[:, 0] * self.decision(features) + self.platt[:, 1]
-        proba = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+        """Probabilities (rows x codes) on the service's scale; NaN for codes without a model."""
+        if self.kind == "multinomial":
+            z = np.hstack([self.decision(features), (features.astype(np.float32) @ self.none_coef
+                                                     + self.none_intercept)[:, None]])
+            z = np.exp(z - z.max(axis=1, keepdims=True))
+            proba = (z / z.sum(axis=1, keepdims=True))[:, :-1]
+        elif self.kind == "knn":
+            proba = np.full((len(features), len(self.codes)), np.nan, dtype=np.float32)
+            if self.examples is not None and len(self.examples) and len(features):
+                sims = features.astype(np.float32) @ self.examples.T
+                for j in np.flatnonzero(self.fitted):
+                    block = sims[:, self.example_labels[:, j]]
+                    k = min(KNN_K, block.shape[1])
+                    proba[:, j] = np.clip(np.sort(block, axis=1)[:, -k:].mean(axis=1), 0.0, 1.0)
+        else:
+            z = self.platt[:, 0] * self.decision(features) + self.platt[:, 1]
+            proba = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
         return np.where(self.fitted, proba, np.nan).astype(np.float32)
 
     def for_codes(self, codes: list[str]) -> "CodeClassifier":
@@ -65,18 +99,29 @@ class CodeClassifier:
         take = np.array([where.get(c, -1) for c in codes])
         known = take >= 0
         idx = np.where(known, take, 0)
+        labels = self.example_labels[:, idx] & known if self.example_labels is not None else None
+        offsets = self.offsets[idx] * known if self.offsets is not None else None
         return CodeClassifier(list(codes), self.coef[idx] * known[:, None], self.intercept[idx] * known,
-                              self.fitted[idx] & known, self.positives[idx] * known, self.platt[idx])
+                              self.fitted[idx] & known, self.positives[idx] * known, self.platt[idx], self.kind,
+                              self.mix, self.none_coef, self.none_intercept, self.examples, labels, offsets)
 
     def save(self, path: Path) -> None:
+        extra = {"none_coef": self.none_coef, "examples": self.examples, "example_labels": self.example_labels,
+                 "offsets": self.offsets}
         np.savez(path, coef=self.coef, intercept=self.intercept, fitted=self.fitted, positives=self.positives,
-                 platt=self.platt, codes=np.array(json.dumps(self.codes)))
+                 platt=self.platt, codes=np.array(json.dumps(self.codes)),
+                 meta=np.array(json.dumps({"kind": self.kind, "mix": self.mix,
+                                           "none_intercept": float(self.none_intercept)})),
+                 **{k: v for k, v in extra.items() if v is not None})
 
     @classmethod
     def load(cls, path: Path) -> "CodeClassifier":
         with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"])) if "meta" in data else {}
+            optional = {k: data[k] for k in ("none_coef", "examples", "example_labels", "offsets") if k in data}
             return cls(json.loads(str(data["codes"])), data["coef"], data["intercept"], data["fitted"],
-                       data["positives"], data["platt"])
+                       data["positives"], data["platt"], meta.get("kind", "ovr"), meta.get("mix", "blend"),
+                       none_intercept=meta.get("none_intercept", 0.0), **optional)
 
 
 def _fit_one(features: np.ndarray, target: np.ndarray, c: float) -> tuple[np.ndarray, float]:
@@ -171,3 +216,14 @@ def blend(similarity: np.ndarray, proba: np.ndarray, positives: np.ndarray) -> n
 def classifier_only(similarity: np.ndarray, proba: np.ndarray) -> np.ndarray:
     """The classifier's probability where a code has a model; similarity where it has too few labels."""
     return np.where(np.isnan(proba), similarity, proba)
+
+
+def served_scores(model: CodeClassifier, features: np.ndarray, similarity: np.ndarray) -> np.ndarray:
+    """What the service shows for these sentences with this model: the classifier mixed with similarity as
+    the model says, each code shifted onto the common threshold by its own fitted threshold."""
+    proba = model.predict_proba(features)
+    scores = classifier_only(similarity, proba) if model.mix == "classifier" else blend(similarity, proba,
+                                                                                        model.positives)
+    if model.offsets is not None:
+        scores = np.clip(scores + model.offsets, 0.0, 1.0)
+    return scores

@@ -12,12 +12,17 @@ from sklearn.model_selection import GroupKFold
 from app.engine.code_index import CodeIndex
 from app.engine.embed import Embedder
 from app.engine.suggest import ScoringParams, score_codes, with_context
-from training.classifier import blend, classifier_only, fit_classifier
+from training.classifier import blend, classifier_only, fit_classifier, served_scores
 from training.labelled import LabelledItem
 from training.metrics import Report, evaluate_scores, gold_matrix
+from training.selection import fit_selected, select_model
 
 SIMILARITY, CLASSIFIER, BLEND = "similarity", "classifier", "blend"
-MODES = (SIMILARITY, CLASSIFIER, BLEND)
+BASELINE, SERVED = "baseline", "served"
+# classifier / blend: one-vs-rest, calibrated, alone or blended (what was served before model selection);
+# baseline: multinomial logistic regression, C chosen by inner grouped cross-validation; served: the model a
+# retrain serves, chosen by inner grouped cross-validation among several (training/selection.py).
+MODES = (SIMILARITY, CLASSIFIER, BLEND, BASELINE, SERVED)
 CURVE_SIZES = (0, 25, 50, 100, 200, 400, None)  # None: every label in the training folds
 
 
@@ -42,6 +47,7 @@ class CurvePoint:
     top1_sd: float
     macro_f1_sd: float
     seeds: int
+    hit5: float = float("nan")
 
 
 class EvaluationSet:
@@ -73,18 +79,29 @@ class EvaluationSet:
         splitter = GroupKFold(n_splits=min(self.config.folds, n_groups))
         return list(splitter.split(self.features, groups=self.groups))
 
-    def cross_validated(self, train_size: int | None = None, seed: int = 0) -> dict[str, np.ndarray]:
-        """Out-of-fold scores of every mode; each fold learns from `train_size` random training items."""
+    def cross_validated(self, train_size: int | None = None, seed: int = 0,
+                        modes: tuple[str, ...] = MODES) -> dict[str, np.ndarray]:
+        """Out-of-fold scores of each mode; each fold learns from `train_size` random training items."""
         rng = np.random.default_rng(seed)
-        out = {mode: self.similarity.copy() for mode in MODES}
+        out = {mode: self.similarity.copy() for mode in modes}
         for train, test in self.folds():
             if train_size == 0:
                 continue
             chosen = rng.permutation(train)[:train_size] if train_size is not None else train
-            model = fit_classifier(self.features[chosen], self.labels[chosen], self.groups[chosen])
-            proba = model.predict_proba(self.features[test])
-            out[CLASSIFIER][test] = classifier_only(self.similarity[test], proba)
-            out[BLEND][test] = blend(self.similarity[test], proba, model.positives)
+            x, y, g = self.features[chosen], self.labels[chosen], self.groups[chosen]
+            if CLASSIFIER in modes or BLEND in modes:
+                model = fit_classifier(x, y, g)
+                proba = model.predict_proba(self.features[test])
+                if CLASSIFIER in modes:
+                    out[CLASSIFIER][test] = classifier_only(self.similarity[test], proba)
+                if BLEND in modes:
+                    out[BLEND][test] = blend(self.similarity[test], proba, model.positives)
+            if BASELINE in modes or SERVED in modes:
+                selection = select_model(x, y, g, self.similarity[chosen], self.codes)
+                for mode, candidate in ((BASELINE, selection.baseline), (SERVED, selection.best)):
+                    if mode in modes:
+                        model = fit_selected(candidate, x, y, g, self.codes)
+                        out[mode][test] = served_scores(model, self.features[test], self.similarity[test])
         return out
 
 
@@ -102,24 +119,25 @@ def evaluate(data: EvaluationSet, *, modes: tuple[str, ...] = MODES) -> Evaluati
     """Zero-shot similarity on every item; classifier and blend out of fold, trained on all training items."""
     scores = {SIMILARITY: data.similarity}
     if set(modes) - {SIMILARITY}:
-        scores = data.cross_validated()
+        scores = data.cross_validated(modes=modes)
     return Evaluation({mode: data.report(scores[mode]) for mode in modes})
 
 
 def learning_curve(data: EvaluationSet, sizes: tuple[int | None, ...] = CURVE_SIZES,
-                   seeds: int = 3) -> list[CurvePoint]:
-    """Simulate a coder confirming N random labels per training fold, for several seeds, every mode."""
+                   seeds: int = 3, modes: tuple[str, ...] = MODES) -> list[CurvePoint]:
+    """Simulate a coder confirming N random labels per training fold, for several seeds, each mode."""
     points: list[CurvePoint] = []
     for size in sizes:
         runs = range(1 if size is None or size == 0 else seeds)  # nothing random to vary at 0 or all
-        results: dict[str, list[Report]] = {m: [] for m in MODES}
+        results: dict[str, list[Report]] = {m: [] for m in modes}
         for seed in runs:
-            for mode, scores in data.cross_validated(size, seed).items():
+            for mode, scores in data.cross_validated(size, seed, modes).items():
                 results[mode].append(data.report(scores))
         for mode, reports in results.items():
             top1 = np.array([r.top1 for r in reports])
             f1 = np.array([r.macro_f1 for r in reports])
             hit3 = float(np.mean([r.hit_at.get(3, float("nan")) for r in reports]))
+            hit5 = float(np.mean([r.hit_at.get(5, float("nan")) for r in reports]))
             points.append(CurvePoint(size, mode, float(top1.mean()), hit3, float(f1.mean()),
-                                     float(top1.std()), float(f1.std()), len(reports)))
+                                     float(top1.std()), float(f1.std()), len(reports), hit5))
     return points

@@ -1,27 +1,18 @@
 """Fit a classifier on confirmed labels and validate it in the same pass.
 
-One set of grouped folds (transcripts never split) serves twice: its out-of-fold decision values calibrate
-the final model, and, calibrated fold by fold on the other folds, they are the held-out predictions every
-figure in the model card comes from. So a fit costs (folds + 1) logistic regressions per code, not more,
-which keeps retraining on 10,000 labelled sentences to seconds (bench/retrain.py).
+One set of grouped folds (transcripts never split) serves for everything: choosing the model among the
+candidates (training/selection.py), the per-code thresholds, and the held-out figures of the model card
+(served model, the multinomial baseline and similarity, on the same rows).
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from training.classifier import (
-    CALIBRATION_FOLDS,
-    CodeClassifier,
-    blend,
-    classifier_only,
-    cross_fitted_proba,
-    fit_classifier,
-    grouped_folds,
-    out_of_fold_decisions,
-)
-from training.evaluate import BLEND, CLASSIFIER, SIMILARITY
+from training.classifier import CALIBRATION_FOLDS, CodeClassifier
+from training.evaluate import BASELINE, SERVED, SIMILARITY
 from training.metrics import Report, evaluate_scores
+from training.selection import Selection, code_thresholds, fit_selected, offsets_from, select_model
 
 
 @dataclass
@@ -29,24 +20,27 @@ class FitResult:
     classifier: CodeClassifier
     held_out: dict[str, np.ndarray]  # mode -> out-of-fold scores (rows x codes)
     folds: int
+    selection: Selection
+    thresholds: dict[str, float]  # code -> its own threshold, where it has enough held-out labels
 
 
 def fit_and_validate(features: np.ndarray, labels: np.ndarray, groups: np.ndarray, similarity: np.ndarray,
-                     codes: list[str], *, folds: int = CALIBRATION_FOLDS) -> FitResult:
-    splits = grouped_folds(groups, folds)
-    oof = out_of_fold_decisions(features, labels, splits) if splits else None
-    model = fit_classifier(features, labels, codes=codes, oof=oof)
+                     codes: list[str], *, folds: int = CALIBRATION_FOLDS, threshold: float = 0.3,
+                     top_k: int = 5) -> FitResult:
+    """Choose the model on grouped folds (training/selection.py), fit its own thresholds per code on the same
+    held-out scores, and fit it on every label."""
+    selection = select_model(features, labels, groups, similarity, codes, folds=folds)
     held_out = {SIMILARITY: similarity}
-    if oof is not None:
-        proba = cross_fitted_proba(oof, labels, splits)
-        held_out[CLASSIFIER] = classifier_only(similarity, proba)
-        held_out[BLEND] = blend(similarity, proba, model.positives)
-    return FitResult(model, held_out, len(splits))
-
-
-def served_scores(model: CodeClassifier, features: np.ndarray, similarity: np.ndarray) -> np.ndarray:
-    """What the service shows for these sentences with this model: similarity blended with the classifier."""
-    return blend(similarity, model.predict_proba(features), model.positives)
+    thresholds: dict[int, float] = {}
+    if selection.held_out:
+        served = selection.held_out[selection.best]
+        thresholds = code_thresholds(served, labels, threshold=threshold, top_k=top_k)
+        offsets = offsets_from(thresholds, len(codes), threshold)
+        held_out[BASELINE] = selection.held_out[selection.baseline]
+        held_out[SERVED] = np.clip(served + offsets, 0.0, 1.0) if offsets is not None else served
+    model = fit_selected(selection.best, features, labels, groups, codes,
+                         offsets_from(thresholds, len(codes), threshold))
+    return FitResult(model, held_out, selection.folds, selection, {codes[j]: t for j, t in thresholds.items()})
 
 
 def reports(scores: dict[str, np.ndarray], labels: np.ndarray, codes: list[str], *, top_k: int,

@@ -28,13 +28,14 @@ def curve_table(points: list[CurvePoint]) -> str:
     sizes = list(dict.fromkeys(p.labels for p in points))
     modes = list(dict.fromkeys(p.mode for p in points))
     by = {(p.labels, p.mode): p for p in points}
-    head = ["labels"] + [f"{m} top-1" for m in modes] + [f"{m} macro F1" for m in modes]
+    head = ["labels"] + [f"{m} top-1" for m in modes] + [f"{m} hit@5" for m in modes] + [f"{m} macro F1" for m in modes]
     rows = []
     for size in sizes:
         cells = [by[(size, m)] for m in modes]
         rows.append(["all" if size is None else str(size)]
                     + [f"{p.top1:.3f} ±{p.top1_sd:.3f}" for p in cells]
-                    + [f"{p.macro_f1:.3f} ±{p.macro_f1_sd:.3f}" for p in cells])
+                    + [f"{p.hit5:.3f}" for p in cells]
+                    + [f"{p.macro_f1:.3f}" for p in cells])
     return markdown_table(head, rows)
 
 

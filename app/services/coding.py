@@ -24,8 +24,7 @@ from app.errors import InvalidInput, NotFound
 from app.services.codebooks import CodebookCatalog
 from app.services.serving import ServedModels
 from taxonomy import ResolvedCodebook
-from training.classifier import CodeClassifier
-from training.retrain import served_scores
+from training.classifier import CodeClassifier, served_scores
 
 
 @dataclass
@@ -246,7 +245,7 @@ class Coder:
         return store.add_run(session, transcript_id=transcript.id, suggestions=suggestions, fields=dict(
             codebook_name=index.codebook_name, codebook_version=index.codebook_version,
             codebook_digest=index.codebook_digest, model_id=index.model_id, top_k=top_k,
-            threshold=threshold, evidence_k=self.settings.scoring(), context_window=options.context,
+            threshold=threshold, evidence_k=self.settings.evidence_k, context_window=options.context,
             classifier_id=classifier_id))
 
 def segment_transcript(data: TranscriptInput, settings: Settings) -> tuple[str, str, list[Segment]]:

@@ -31,9 +31,10 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.services.accounts import require
 from app.services.coding import Coder
 from app.services.review import replay
-from training.classifier import BLEND_CAP, BLEND_PRIOR, MIN_POSITIVES
+from training.classifier import BLEND_CAP, BLEND_PRIOR, MIN_POSITIVES, served_scores
 from training.registry import load_card, save_version
-from training.retrain import BLEND, fit_and_validate, reports, served_scores
+from training.retrain import SERVED, fit_and_validate, reports
+from training.selection import THRESHOLD_MIN_POSITIVES
 
 log = logging.getLogger("autocoder.learning")
 MIN_HELD_OUT = 5  # newly labelled segments needed to judge a new version against the served one
@@ -142,11 +143,12 @@ class Learner:
             raise InvalidInput(f"too few confirmed labels: {len(data.segment_ids)} reviewed segments, and no code "
                                f"has the {MIN_POSITIVES} positive examples a model needs")
         similarity = score_codes(index, data.features, self.settings.scoring())[0]
-        result = fit_and_validate(data.features, data.labels, data.groups, similarity, codes,
-                                  folds=self.settings.retrain_folds)
         params = dict(top_k=self.settings.top_k, threshold=self.settings.threshold)
+        result = fit_and_validate(data.features, data.labels, data.groups, similarity, codes,
+                                  folds=self.settings.retrain_folds, **params)
         validation = reports(result.held_out, data.labels, codes, **params)
-        verdict = self._compare(session, row, data, index, similarity, result.held_out.get(BLEND), params)
+        verdict = self._compare(session, row, data, index, similarity, result.held_out.get(SERVED), params)
+        chosen = result.selection
         card = {
             "version": row.id, "codebook": {"name": resolved.name, "version": resolved.version,
                                             "digest": resolved.digest},
@@ -157,10 +159,18 @@ class Learner:
                      "left_out_other_embedding_model": data.not_embedded,
                      "decisions_until": row.decisions_until,
                      "positives": {c: int(n) for c, n in zip(codes, data.labels.sum(axis=0), strict=True) if n}},
-            "model": {"kind": "one-vs-rest logistic regression, balanced class weights, Platt-calibrated per code",
-                      "codes_with_model": trainable, "min_positives": MIN_POSITIVES,
+            "model": {"kind": chosen.best.kind, "C": chosen.best.c, "mix": chosen.best.mix,
+                      "chosen": chosen.best.name, "baseline": chosen.baseline.name,
+                      "candidates": {c.name: round(f, 4) for c, f in chosen.figures.items()},
+                      "chosen_by": "held-out mean of top-1 and hit@5 on grouped folds",
+                      "codes_with_model": [c for c, ok in zip(codes, result.classifier.fitted, strict=True) if ok],
+                      "min_positives": MIN_POSITIVES,
                       "blend": f"(1 - w) * similarity + w * probability, w = min(n / (n + {BLEND_PRIOR:g}), "
-                               f"{BLEND_CAP:g}) for n positive labels; similarity alone below {MIN_POSITIVES}"},
+                               f"{BLEND_CAP:g}) for n positive labels; similarity alone below {MIN_POSITIVES}",
+                      "thresholds": {"common": self.settings.threshold, "own": result.thresholds,
+                                     "rule": f"a code with >= {THRESHOLD_MIN_POSITIVES} held-out positives and "
+                                             "negatives gets the threshold that maximises its held-out F1; its "
+                                             "served score is shifted by (common - own)"}},
             "validation": {"folds": result.folds, "grouped_by": "transcript", **params,
                            "modes": {m: r.as_dict() for m, r in validation.items()}},
             "promotion": verdict,
