@@ -9,7 +9,7 @@ Role = Literal["peer_worker", "supported_peer", "interviewer", "other"]
 
 
 class Evidence(BaseModel):
-    kind: Literal["definition", "exemplar"]
+    kind: Literal["definition", "exemplar", "confirmed"]
     text: str
     source: str
 

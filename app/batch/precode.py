@@ -31,6 +31,7 @@ from app.batch.cache import EmbeddingCache
 from app.batch.inputs import InputError, Source, chunks, fingerprint, load
 from app.config import Settings
 from app.engine.code_index import CodeIndex
+from app.engine.presence import present_codes
 from app.engine.segment import Segment
 from app.engine.suggest import Candidate, ScoringParams, suggest
 from app.errors import AutocoderError
@@ -325,16 +326,18 @@ def _collect_presence(table: pa.Table, presence: dict[int, dict], top_k: int, th
         entry = presence.setdefault(data["transcript_index"][r], {
             "transcript": data["transcript"][r], "participant_id": data["participant_id"][r],
             "transcript_role": data["transcript_role"][r], "site": data["site"][r],
-            "trial_arm": data["trial_arm"][r], "codes": set()})
-        for i in range(1, top_k + 1):
-            score = data[f"score_{i}"][r]
-            if score is not None and score >= threshold:
-                entry["codes"].add(data[f"code_{i}"][r])
+            "trial_arm": data["trial_arm"][r], "shown": []})
+        entry["shown"] += [(data[f"code_{i}"][r], data[f"score_{i}"][r]) for i in range(1, top_k + 1)
+                           if data[f"score_{i}"][r] is not None and data[f"score_{i}"][r] >= threshold]
+        entry["threshold"] = threshold
 
 
 def _presence_table(presence: dict[int, dict], codes: list[str]) -> pa.Table:
-    """Transcripts x codes: 1 where some sentence shows the code (top-k, at or over the threshold)."""
+    """Transcripts x codes: 1 where the code is present (app/engine/presence.py: two sentences show it, or one
+    strongly)."""
     rows = [presence[i] for i in sorted(presence)]
+    for r in rows:
+        r["codes"] = present_codes(r["shown"], r["threshold"])
     columns = {name: pa.array([r[name] for r in rows], pa.string())
                for name in ("transcript", "participant_id", "transcript_role", "site", "trial_arm")}
     for code in codes:

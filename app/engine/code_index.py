@@ -16,6 +16,7 @@ from app.engine.segment import sentencizer
 from taxonomy import Code, ResolvedCodebook
 
 DEFINITION, EXEMPLAR, COUNTEREXAMPLE, BACKGROUND = "definition", "exemplar", "counterexample", "background"
+CONFIRMED = "confirmed"  # a sentence a coder confirmed (app/services/confirmed.py), not codebook text
 # Bumped whenever index_units() changes what it encodes, so stale disk caches are not reused.
 INDEX_FORMAT = 2
 # A piece of an exemplar counts as evidence on its own only with at least this many words and content words:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.engine.code_index import CodeIndex
+from app.engine.code_index import CodeIndex, EvidenceUnit
 
 RANK_FLOOR = 0.1
 
@@ -43,6 +43,19 @@ class ScoringParams:
     counter_weight: float = 1.0
     use_background: bool = True
     use_counterexamples: bool = True
+
+
+# A confirmed sentence this close to a new one makes its code a suggestion on its own, at that similarity:
+# near-copies and close paraphrases (MiniLM puts them over 0.8), not sentences that merely share the topic.
+CONFIRMED_MIN_SIMILARITY = 0.75
+
+
+@dataclass(frozen=True)
+class ConfirmedExamples:
+    """Sentences coders confirmed, as evidence for their codes (unit.code indexes the CodeIndex's codes)."""
+
+    vectors: np.ndarray
+    units: tuple[EvidenceUnit, ...]
 
 
 @dataclass(frozen=True)
@@ -130,25 +143,42 @@ def score_codes(index: CodeIndex, vectors: np.ndarray, evidence_k: int | Scoring
     return np.clip(scores, 0.0, 1.0), best
 
 
+def apply_confirmed(scores: np.ndarray, vectors: np.ndarray, confirmed: ConfirmedExamples) -> np.ndarray:
+    """Raise each code to the similarity of its closest confirmed sentence where that is at least
+    CONFIRMED_MIN_SIMILARITY and higher; returns, per (row, code), the confirmed unit used or -1."""
+    used = np.full(scores.shape, -1, dtype=np.int64)
+    sims = vectors @ confirmed.vectors.T
+    for m, unit in enumerate(confirmed.units):
+        stronger = (sims[:, m] >= CONFIRMED_MIN_SIMILARITY) & (sims[:, m] > scores[:, unit.code])
+        scores[stronger, unit.code] = sims[stronger, m]
+        used[stronger, unit.code] = m
+    return used
+
+
 def suggest(index: CodeIndex, vectors: np.ndarray, top_k: int, evidence_k: int | ScoringParams = 3,
-            rescore: Callable[[np.ndarray], np.ndarray] | None = None) -> list[list[Candidate]]:
+            rescore: Callable[[np.ndarray], np.ndarray] | None = None,
+            confirmed: ConfirmedExamples | None = None) -> list[list[Candidate]]:
     """The top_k codes for every row of `vectors`, best first, each with its best-matching evidence.
 
     `rescore` turns the similarity matrix into the served scores (a trained classifier blended in); the
-    evidence shown stays the codebook text the sentence matched best.
+    evidence shown stays the codebook text the sentence matched best, or the confirmed sentence that raised
+    the code (`confirmed`: coders' confirmations, counted at once, before any retrain).
     """
     if len(vectors) == 0:
         return []
     scores, best = score_codes(index, vectors, evidence_k)
     if rescore is not None:
         scores = rescore(scores)
+    used = apply_confirmed(scores, vectors, confirmed) if confirmed is not None else None
     k = min(top_k, scores.shape[1])
     top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     results: list[list[Candidate]] = []
     for row, codes in enumerate(top):
         candidates = []
         for c in codes[np.argsort(-scores[row, codes], kind="stable")]:
-            unit, code = index.units[best[row, c]], index.codes[c]
+            code = index.codes[c]
+            by_confirmed = used is not None and used[row, c] >= 0
+            unit = confirmed.units[used[row, c]] if by_confirmed else index.units[best[row, c]]
             candidates.append(Candidate(code.id, code.label, index.groups[c], round(float(scores[row, c]), 4),
                                         unit.kind, unit.text, unit.source))
         results.append(candidates)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import store
-from app.db.tables import SuggestionRun, Transcript
+from app.db.tables import SuggestionRun, Transcript, User
 from app.engine.code_index import CodeIndex, CodeIndexCache
 from app.engine.embed import Embedder
 from app.engine.segment import (
@@ -19,9 +19,10 @@ from app.engine.segment import (
     split_sentences,
     turns_from_text,
 )
-from app.engine.suggest import Candidate, suggest, with_context
+from app.engine.suggest import Candidate, ConfirmedExamples, suggest, with_context
 from app.errors import InvalidInput, NotFound
 from app.services.codebooks import CodebookCatalog
+from app.services.confirmed import ConfirmedCache, scope
 from app.services.serving import ServedModels
 from taxonomy import ResolvedCodebook
 from training.classifier import CodeClassifier, served_scores
@@ -80,10 +81,12 @@ class Scorer:
     index: CodeIndex
     classifier_id: int | None = None
     model: CodeClassifier | None = None  # columns in index.codes order
+    confirmed: ConfirmedExamples | None = None  # coders' confirmed sentences, evidence before any retrain
 
     @classmethod
-    def blended(cls, index: CodeIndex, classifier_id: int, model: CodeClassifier) -> "Scorer":
-        return cls(index, classifier_id, model.for_codes([c.id for c in index.codes]))
+    def blended(cls, index: CodeIndex, classifier_id: int, model: CodeClassifier,
+                confirmed: ConfirmedExamples | None = None) -> "Scorer":
+        return cls(index, classifier_id, model.for_codes([c.id for c in index.codes]), confirmed)
 
     def rescore(self, raw_vectors: np.ndarray) -> Callable[[np.ndarray], np.ndarray] | None:
         """The rescoring for sentences with these (uncontextualised) embeddings, or None."""
@@ -117,17 +120,21 @@ class Coder:
         self.catalog = catalog
         self.indexes = CodeIndexCache(embedder, settings.cache_dir)
         self.served = ServedModels(settings.models_dir)
+        self.confirmed = ConfirmedCache()
 
     def index_for(self, session: Session, codebook: str | None) -> tuple[ResolvedCodebook, CodeIndex]:
         resolved = self.catalog.resolve(session, codebook or self.settings.default_codebook)
         return resolved, self.indexes.get(resolved)
 
-    def scorer(self, session: Session, index: CodeIndex) -> Scorer:
-        """The served classifier for this codebook, if there is one trained on this embedding model."""
+    def scorer(self, session: Session, index: CodeIndex, who: User | None = None) -> Scorer:
+        """The served classifier for this codebook, if there is one trained on this embedding model, and the
+        sentences confirmed so far that `who` may see (app/services/confirmed.py)."""
+        confirmed = self.confirmed.get(session, tuple(c.id for c in index.codes), self.embedder.model_id,
+                                       scope(who, blind=self.settings.blind_review))
         served = self.served.current(session, index.codebook_name)
         if served is None or served[0].embedding_model != self.embedder.model_id:
-            return Scorer(index)
-        return Scorer.blended(index, served[0].id, served[1])
+            return Scorer(index, confirmed=confirmed)
+        return Scorer.blended(index, served[0].id, served[1], confirmed)
 
     def _params(self, options: SuggestOptions) -> tuple[int, float]:
         top_k = options.top_k or self.settings.top_k
@@ -135,11 +142,11 @@ class Coder:
         return top_k, threshold
 
     def suggest_snippet(self, session: Session, text: str, options: SuggestOptions,
-                        split: bool = False) -> SnippetResult:
+                        split: bool = False, who: User | None = None) -> SnippetResult:
         """Stateless: codes for a piece of text, as one passage or sentence by sentence."""
         check_text(text)
         _, index = self.index_for(session, options.codebook)
-        scorer = self.scorer(session, index)
+        scorer = self.scorer(session, index, who)
         top_k, threshold = self._params(options)
         if split:
             sentences = split_sentences(text, turns_from_text(text, _NO_ROLES, "text"),
@@ -150,17 +157,18 @@ class Coder:
         pieces = [text[a:b] for a, b in parts]
         raw = self.embedder.encode(pieces)
         ranked = suggest(index, with_context(raw, turns, options.context), top_k, self.settings.scoring(),
-                         scorer.rescore(raw))
+                         scorer.rescore(raw), scorer.confirmed)
         segments = [SnippetSegment(text[a:b], a, b, cands, status_of([c.score for c in cands], threshold), cut)
                     for (a, b), cands, cut in zip(parts, ranked, self.embedder.truncated(pieces), strict=True)]
         return SnippetResult(index, threshold, segments, scorer.classifier_id)
 
-    def code_transcript(self, session: Session, data: TranscriptInput) -> tuple[Transcript, SuggestionRun]:
+    def code_transcript(self, session: Session, data: TranscriptInput,
+                        who: User | None = None) -> tuple[Transcript, SuggestionRun]:
         """Segment, embed, suggest and store a transcript, all in one transaction."""
-        return self.code_transcripts(session, [data])[0]
+        return self.code_transcripts(session, [data], who=who)[0]
 
-    def code_transcripts(self, session: Session, inputs: list[TranscriptInput],
-                         names: list[str] | None = None) -> list[tuple[Transcript, SuggestionRun]]:
+    def code_transcripts(self, session: Session, inputs: list[TranscriptInput], names: list[str] | None = None,
+                         who: User | None = None) -> list[tuple[Transcript, SuggestionRun]]:
         """Several transcripts in one transaction: all are stored, or none (the error names which failed)."""
         prepared = []
         for n, data in enumerate(inputs):
@@ -177,7 +185,7 @@ class Coder:
             vectors = all_vectors[offset:offset + len(segments)]
             offset += len(segments)
             skips = [skip_reason(s, data.code_interviewer, self.settings.min_words) for s in segments]
-            scorer = self.scorer(session, index)
+            scorer = self.scorer(session, index, who)
             rows = self._suggestion_rows(scorer, vectors, [s.turn_index for s in segments], skips, data.options)
             # Everything for this transcript is computed; write it, and commit once all are written.
             stored.append(self.store_coded(session, data, text, source_format, segments, skips, list(vectors),
@@ -201,8 +209,8 @@ class Coder:
         )
         return transcript, self._store_run(session, transcript, codebook, index, rows, data.options, classifier_id)
 
-    def resuggest(self, session: Session, transcript_id: int,
-                  options: SuggestOptions) -> tuple[Transcript, SuggestionRun]:
+    def resuggest(self, session: Session, transcript_id: int, options: SuggestOptions,
+                  who: User | None = None) -> tuple[Transcript, SuggestionRun]:
         """A new current run over a stored transcript, from its stored embeddings (no re-encoding)."""
         transcript = store.get_transcript(session, transcript_id=transcript_id)
         if transcript is None:
@@ -214,7 +222,7 @@ class Coder:
             for seg, vector in zip(stale, self.embedder.encode([s.text for s in stale]), strict=True):
                 seg.embedding, seg.embedding_model = vector.tobytes(), self.embedder.model_id
         vectors = np.stack([np.frombuffer(s.embedding, dtype=np.float32) for s in segments])
-        scorer = self.scorer(session, index)
+        scorer = self.scorer(session, index, who)
         rows = self._suggestion_rows(scorer, vectors, [s.turn_index for s in segments],
                                      [s.skip_reason for s in segments], options)
         run = self._store_run(session, transcript, codebook, index, rows, options, scorer.classifier_id)
@@ -228,7 +236,7 @@ class Coder:
         coded = [i for i, reason in enumerate(skips) if reason is None]
         contextual = with_context(vectors, turns, options.context)
         ranked = suggest(scorer.index, contextual[coded], top_k, self.settings.scoring(),
-                         scorer.rescore(vectors[coded]))
+                         scorer.rescore(vectors[coded]), scorer.confirmed)
         return [(i, rank, c) for i, candidates in zip(coded, ranked, strict=True)
                 for rank, c in enumerate(candidates, start=1)]
 

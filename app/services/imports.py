@@ -46,4 +46,4 @@ def import_files(session: Session, user: User | None, coder: Coder, files: list[
         text=p.text, turns=p.turns, **{"title": p.title, **(metadata or {}), **p.metadata},
         extra={"source_file": p.source, "source_format": p.source_format}, code_interviewer=code_interviewer,
         options=options) for p in parsed]
-    return Imported(coder.code_transcripts(session, inputs, [p.source for p in parsed]), skipped)
+    return Imported(coder.code_transcripts(session, inputs, [p.source for p in parsed], who=user), skipped)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.db import accounts
 from app.db import decisions as db
 from app.db.tables import Segment, Suggestion, SuggestionRun, Transcript
+from app.engine.presence import present_codes
 from app.errors import InvalidInput, NotFound
 from app.services.review import replay
 from taxonomy import ResolvedCodebook
@@ -84,11 +85,24 @@ def gather(session: Session, book: ResolvedCodebook, *, source: str = CONFIRMED,
         query = query.where(SuggestionRun.transcript_id.in_(transcript_ids))
     rows = [(s, t) for s, t in session.execute(query)
             if s.code_id in codes and s.score >= (threshold if threshold is not None else t)]
+    rows = _present_only(session, rows, threshold)
     segments = db.segments_by_id(session, ids={s.segment_id for s, _ in rows})
     transcripts = _transcripts(session, {s.transcript_id for s in segments.values()})
     items = [CodedSegment(segments[s.segment_id], transcripts[segments[s.segment_id].transcript_id], s.code_id, (),
                           s.score) for s, _ in sorted(rows, key=lambda r: (r[0].segment_id, r[0].rank))]
     return Coding(SUGGESTED, book, items, threshold)
+
+
+def _present_only(session: Session, rows: list, threshold: float | None) -> list:
+    """Suggestions of codes present in their transcript (app/engine/presence.py), not every lone sentence."""
+    run_of = {r.id: r.transcript_id for r in db.runs_by_id(session, ids={s.run_id for s, _ in rows}).values()}
+    shown: dict[int, list[tuple[str, float]]] = defaultdict(list)
+    floor: dict[int, float] = {}
+    for s, t in rows:
+        shown[run_of[s.run_id]].append((s.code_id, s.score))
+        floor[run_of[s.run_id]] = threshold if threshold is not None else t
+    present = {tid: present_codes(pairs, floor[tid]) for tid, pairs in shown.items()}
+    return [(s, t) for s, t in rows if s.code_id in present[run_of[s.run_id]]]
 
 
 def _transcripts(session: Session, ids: set[int]) -> dict[int, Transcript]:

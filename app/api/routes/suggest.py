@@ -11,10 +11,11 @@ router = APIRouter(tags=["suggest"])
 
 
 @router.post("/suggest", response_model=SuggestOut, responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
-def suggest_snippet(body: SuggestIn, _: Viewer, session: SessionDep, coder: CoderDep) -> SuggestOut:
+def suggest_snippet(body: SuggestIn, user: Viewer, session: SessionDep, coder: CoderDep) -> SuggestOut:
     """Rank codes for a passage (or, with split, for each of its sentences), with the evidence."""
     result = coder.suggest_snippet(
-        session, body.text, SuggestOptions(body.codebook, body.top_k, body.threshold, body.context), body.split)
+        session, body.text, SuggestOptions(body.codebook, body.top_k, body.threshold, body.context), body.split,
+        who=user)
     index = result.index
     return SuggestOut(
         codebook=index.codebook_name, codebook_version=index.codebook_version,

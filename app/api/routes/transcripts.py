@@ -19,28 +19,28 @@ ERRORS = {404: {"model": ErrorOut}, 413: {"model": ErrorOut}, 415: {"model": Err
           422: {"model": ErrorOut}}
 
 
-def _code(body: TranscriptIn, session: SessionDep, coder: CoderDep) -> TranscriptOut:
+def _code(body: TranscriptIn, session: SessionDep, coder: CoderDep, user) -> TranscriptOut:
     data = TranscriptInput(
         text=body.text, turns=[t.model_dump() for t in body.turns] if body.turns is not None else None,
         title=body.title, participant_id=body.participant_id, role=body.role, site=body.site,
         trial_arm=body.trial_arm, extra=body.extra, speaker_roles=dict(body.speaker_roles),
         default_speaker=body.default_speaker, code_interviewer=body.code_interviewer,
         options=SuggestOptions(body.codebook, body.top_k, body.threshold, body.context))
-    transcript, run = coder.code_transcript(session, data)
+    transcript, run = coder.code_transcript(session, data, who=user)
     return transcript_out(transcript, run, store.run_suggestions(session, run_id=run.id))
 
 
 @router.post("", status_code=201, response_model=TranscriptOut, responses=ERRORS)
-def post_transcript(body: TranscriptIn, _: CoderUser, session: SessionDep, coder: CoderDep) -> TranscriptOut:
+def post_transcript(body: TranscriptIn, user: CoderUser, session: SessionDep, coder: CoderDep) -> TranscriptOut:
     """Store a transcript, split it into sentences and suggest codes for every participant sentence."""
-    return _code(body, session, coder)
+    return _code(body, session, coder, user)
 
 
 @router.post("/plain", status_code=201, response_model=TranscriptOut, responses=ERRORS,
              openapi_extra={"requestBody": {"required": True,
                                             "content": {"text/plain": {"schema": {"type": "string"}}}}})
 async def post_plain_transcript(
-    request: Request, _: CoderUser, session: SessionDep, coder: CoderDep,
+    request: Request, user: CoderUser, session: SessionDep, coder: CoderDep,
     title: str | None = None, participant_id: str | None = None, role: Role | None = None,
     site: str | None = None, trial_arm: str | None = None, codebook: str | None = None,
     top_k: Annotated[int | None, Query(ge=1, le=50)] = None,
@@ -56,7 +56,7 @@ async def post_plain_transcript(
                             context=context, code_interviewer=code_interviewer, default_speaker=default_speaker)
     except ValidationError as exc:
         raise InvalidInput("invalid transcript parameters", exc.errors(include_url=False)) from None
-    return _code(body, session, coder)
+    return _code(body, session, coder, user)
 
 
 @router.post("/import", status_code=201, response_model=ImportOut, responses=ERRORS)
@@ -106,8 +106,10 @@ def get_suggestions(
 
 @router.post("/{transcript_id}/runs", status_code=201, response_model=TranscriptOut,
              responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
-def resuggest(transcript_id: int, body: RunIn, _: CoderUser, session: SessionDep, coder: CoderDep) -> TranscriptOut:
+def resuggest(transcript_id: int, body: RunIn, user: CoderUser, session: SessionDep,
+              coder: CoderDep) -> TranscriptOut:
     """Suggest again (another codebook, threshold or context) from the stored embeddings; earlier runs are kept."""
     transcript, run = coder.resuggest(session, transcript_id,
-                                      SuggestOptions(body.codebook, body.top_k, body.threshold, body.context))
+                                      SuggestOptions(body.codebook, body.top_k, body.threshold, body.context),
+                                      who=user)
     return transcript_out(transcript, run, store.run_suggestions(session, run_id=run.id))
