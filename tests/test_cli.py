@@ -11,7 +11,7 @@ runner = CliRunner()
 
 def test_validate_builtin_and_broken_codebooks(tmp_path):
     good = runner.invoke(app, ["codebook", "validate", "taxonomy/codebooks/bcttv1.yaml"])
-    assert good.exit_code == 0 and "ok (bcttv1 1.0.0, 109 codes)" in good.output
+    assert good.exit_code == 0 and "ok (bcttv1 1.1.0, 109 codes)" in good.output
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: bad\ncodes:\n  - {id: a, label: A}\n  - {id: a, label: ''}\n")
     result = runner.invoke(app, ["codebook", "validate", str(bad)])

@@ -29,7 +29,7 @@ def test_list_and_read_builtin_codebooks(client):
     assert listed["relational-aspects"]["leaves"] == 5
     combined = client.get("/codebooks/bcttv1+relational-aspects").json()
     assert len(combined["leaves"]) == 98
-    assert [p["name"] for p in combined["parts"]] == ["bcttv1", "relational-aspects"]
+    assert [p["name"] for p in combined["parts"]] == ["interview-talk", "bcttv1", "relational-aspects"]
     assert "Marks" in combined["parts"][1]["attribution"]
 
 

@@ -42,7 +42,7 @@ def test_every_suggestion_records_the_model_and_codebook_version(client, setting
     run = out["run"]
     assert run["model"].startswith("all-MiniLM-L6-v2@")
     assert run["codebook"] == "bcttv1+relational-aspects"
-    assert run["codebook_version"] == "bcttv1@1.0.0+relational-aspects@1.0.0"
+    assert run["codebook_version"] == "interview-talk@1.0.0+bcttv1@1.1.0+relational-aspects@1.1.0"
     engine = create_engine(settings.database_url)
     with engine.connect() as conn:
         stored = conn.execute(text(

@@ -40,7 +40,7 @@ def test_import_command_writes_a_codebook_that_loads(tmp_path):
     assert result.exit_code == 0, result.output
     assert "93 codes carry BCTO wording" in result.output and "skipped: 4.5" in result.output
     book = load_codebook_file(out)
-    assert book.name == "bcttv1-bcto" and book.version.startswith("1.0.0+bcto.")
+    assert book.name == "bcttv1-bcto" and book.version.startswith("1.1.0+bcto.")
     assert {c.id for c in book.codes} >= {"10.10", "10.1"}  # decimal ids survive the YAML round trip
 
 
