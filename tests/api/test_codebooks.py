@@ -30,7 +30,7 @@ def test_list_and_read_builtin_codebooks(client):
     combined = client.get("/codebooks/bcttv1+relational-aspects").json()
     assert len(combined["leaves"]) == 98
     assert [p["name"] for p in combined["parts"]] == ["interview-talk", "bcttv1", "relational-aspects"]
-    assert "Marks" in combined["parts"][1]["attribution"]
+    assert "Marks" in combined["parts"][2]["attribution"]
 
 
 def test_upload_yaml_extend_a_builtin_and_use_it(client):

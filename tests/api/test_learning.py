@@ -103,8 +103,9 @@ def test_retrain_promote_serve_and_roll_back(client):
     assert card["data"]["positives"][CODE] == 24 and CODE in card["model"]["codes_with_model"]
     assert card["embedding_model"] == before["model"] and card["codebook"]["name"] == before["codebook"]
     modes = card["validation"]["modes"]
-    assert set(modes) == {"similarity", "classifier", "blend"} and card["validation"]["folds"] == 3
-    per_code = {row["code"]: row for row in modes["blend"]["per_code"]}
+    assert set(modes) == {"similarity", "baseline", "served"} and card["validation"]["folds"] == 3
+    assert card["model"]["chosen"] in card["model"]["candidates"] and card["model"]["baseline"]
+    per_code = {row["code"]: row for row in modes["served"]["per_code"]}
     assert per_code[CODE]["f1"] > 0.8  # held out: sentences of transcripts the fold did not train on
     verdict = card["promotion"]
     assert verdict["against"] == "similarity" and verdict["promoted"] and verdict["better"]
