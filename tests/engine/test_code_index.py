@@ -1,8 +1,8 @@
 """Codebook vectors are computed once per (codebook, model) and reused, in memory and from disk."""
 
 from app.config import Settings
-from app.engine.code_index import CodeIndexCache, evidence_units
-from taxonomy import Codebook, load_codebook_file, resolve
+from app.engine.code_index import CodeIndexCache, background_units, counter_units, evidence_units
+from taxonomy import Codebook, load_builtin, resolve
 
 
 class CountingEmbedder:
@@ -17,17 +17,25 @@ class CountingEmbedder:
         return self.inner.encode(texts)
 
 
+BUILTIN = load_builtin(Settings().taxonomy_dir)
+
+
 def relational():
-    book = load_codebook_file(Settings().taxonomy_dir / "relational-aspects.yaml")
-    return book, resolve(book.name, {book.name: book}.get)
+    book = BUILTIN["relational-aspects"]
+    return book, resolve(book.name, BUILTIN.get)
+
+
+def encoded(codebook) -> int:
+    """Pieces an index encodes: evidence, counterexamples and the background of ordinary talk."""
+    return len(evidence_units(codebook)) + len(counter_units(codebook)) + len(background_units(codebook))
 
 
 def test_vectors_are_encoded_once_then_read_from_memory_and_disk(embedder, tmp_path):
     _, codebook = relational()
     counting = CountingEmbedder(embedder)
     first = CodeIndexCache(counting, tmp_path).get(codebook)
-    units = len(evidence_units(codebook))
-    assert counting.texts == units and first.vectors.shape == (units, embedder.dimension)
+    units = encoded(codebook)
+    assert counting.texts == units and first.vectors.shape == (len(evidence_units(codebook)), embedder.dimension)
     assert CodeIndexCache(counting, tmp_path).get(codebook).vectors.tolist() == first.vectors.tolist()
     assert counting.texts == units  # a new process with the same cache folder encodes nothing
 
@@ -41,7 +49,7 @@ def test_a_new_codebook_version_encodes_only_what_changed(embedder):
     edited = book.model_dump()
     edited["codes"][1]["definition"] += " Said in our own words."
     changed = Codebook.model_validate(edited)
-    cache.get(resolve(changed.name, {changed.name: changed}.get))
+    cache.get(resolve(changed.name, (BUILTIN | {changed.name: changed}).get))
     assert counting.texts == before + 1  # only the edited definition
 
 

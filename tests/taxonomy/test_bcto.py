@@ -5,7 +5,7 @@ from openpyxl import Workbook
 from typer.testing import CliRunner
 
 from app.cli import app
-from taxonomy import CodebookError, load_codebook_file, resolve
+from taxonomy import CodebookError, load_builtin, load_codebook_file, resolve
 from taxonomy.bcto import import_bcto
 from tests.conftest import REPO, shared_path
 
@@ -29,8 +29,8 @@ def test_every_bcttv1_technique_gets_ontology_wording():
     assert any(e.source.startswith("BCTO") for c in book.codes for e in c.exemplars)
     assert "CC BY 4.0" in book.attribution and "Behaviour Change Technique Ontology" in book.attribution
     # It combines with the Relational-aspects extension like the built-in BCTTv1.
-    ra = load_codebook_file(REPO / "taxonomy" / "codebooks" / "relational-aspects.yaml")
-    assert len(resolve(f"{book.name}+relational-aspects", {book.name: book, ra.name: ra}.get).leaves) == 98
+    builtin = load_builtin(REPO / "taxonomy" / "codebooks")
+    assert len(resolve(f"{book.name}+relational-aspects", (builtin | {book.name: book}).get).leaves) == 98
 
 
 def test_import_command_writes_a_codebook_that_loads(tmp_path):

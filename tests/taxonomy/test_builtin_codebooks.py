@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.config import Settings
-from taxonomy import load_codebook_file, resolve
+from taxonomy import load_builtin, load_codebook_file, resolve
 from tests.conftest import shared_path
 
 CODEBOOKS = Path(Settings().taxonomy_dir)
@@ -53,19 +53,35 @@ def test_bcttv1_labels_match_the_seed_table():
 def test_relational_aspects_carry_the_seeds_definitions_and_quotes():
     text = next(shared_path("seeds").glob("001_*.txt")).read_text(encoding="utf-8")
     flat = " ".join(text.split())
-    book = BOOKS["relational-aspects"]
+    book = load_builtin(CODEBOOKS)["relational-aspects"]  # with the third-party supplement applied
     leaves = [c for c in book.codes if c.parent == "17"]
     assert [(c.id, c.label) for c in leaves] == [
         ("17.1", "Sharing experiential knowledge"), ("17.2", "Promote reciprocity"),
         ("17.3", "Promote autonomy"), ("17.4", "Offer confidentiality"), ("17.5", "Validating relationship")]
     quotes = 0
     for code in leaves:
-        assert f"{code.label}: {code.definition}" in flat
+        assert [f"{code.label}: {d.text}" in flat for d in code.source_definitions] == [True]
         for ex in code.exemplars:
             if "Marks et al." in ex.source:
                 assert ex.text in flat, ex.text[:60]  # verbatim, as the article's licence requires
                 quotes += 1
     assert quotes == 9
+
+
+def test_the_service_runs_without_third_party_text():
+    """Marks et al. (2022) is CC BY-NC-ND: its text lives only in its own file, which can be left out."""
+    supplement = CODEBOOKS / "third-party" / "marks2022-relational-aspects.yaml"
+    assert "CC BY-NC-ND 4.0" in supplement.read_text(encoding="utf-8").splitlines()[0]
+    text = next(shared_path("seeds").glob("001_*.txt")).read_text(encoding="utf-8")
+    flat = " ".join(text.split())
+    own = load_builtin(CODEBOOKS, third_party=False)
+    book = resolve("bcttv1+relational-aspects", own.get)
+    assert len(book.leaves) == 98
+    for code in book.leaves:
+        assert not code.source_definitions
+        assert all("Marks et al." not in e.source for e in code.exemplars), code.id
+        assert len(code.definition) > 40 and code.definition not in flat, code.id  # our own words
+        assert len(code.exemplars) >= 8, code.id
 
 
 def test_bcttv1_plus_relational_aspects_has_98_codes():
