@@ -17,12 +17,11 @@ from app.api.schemas import (
     LabelsOut,
     SegmentLabelsOut,
 )
-from app.db import accounts
 from app.db.tables import Decision, User
-from app.errors import Forbidden
 from app.services import agreement
 from app.services.learning import Learner
 from app.services.review import DecisionInput, Review, SegmentLabels
+from app.services.visibility import Visibility
 
 router = APIRouter(tags=["review"])
 ERRORS = {404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}}
@@ -32,8 +31,8 @@ def _labels_out(segment_id: int, state: SegmentLabels) -> SegmentLabelsOut:
     return SegmentLabelsOut(segment_id=segment_id, labels=state.labels, rejected=state.rejected, memos=state.memos)
 
 
-def _decisions_out(session: SessionDep, rows: list[Decision]) -> list[DecisionOut]:
-    names = accounts.coder_names(session, rows)
+def _decisions_out(session: SessionDep, scope: Visibility, rows: list[Decision]) -> list[DecisionOut]:
+    names = scope.names(session, rows)
     return [DecisionOut(id=d.id, segment_id=d.segment_id, transcript_id=d.transcript_id, coder=names[d.coder_id],
                         action=d.action, code_id=d.code_id, from_code_id=d.from_code_id,
                         suggestion_id=d.suggestion_id, run_id=d.run_id, model=d.model_id,
@@ -47,7 +46,7 @@ def _decided(session: SessionDep, review: Review, user: User, rows: list[Decisio
     learner.after_decisions(session)  # a fit starts in the background if AUTOCODER_RETRAIN_EVERY is reached
     touched = sorted({d.segment_id for d in rows})
     _, labels = review.labels(session, user, rows[0].transcript_id, segment_ids=touched)
-    return DecidedOut(decisions=_decisions_out(session, rows),
+    return DecidedOut(decisions=_decisions_out(session, review.scope(user), rows),
                       labels=[_labels_out(s, labels.get(s, SegmentLabels())) for s in touched])
 
 
@@ -64,7 +63,7 @@ def segment_history(segment_id: int, user: Viewer, session: SessionDep, review: 
                     coder: str | None = None) -> list[DecisionOut]:
     transcript_id = review.segment_transcript(session, segment_id)
     rows = review.visible_decisions(session, user, transcript_id, coder=coder, segment_id=segment_id)
-    return _decisions_out(session, rows)
+    return _decisions_out(session, review.scope(user), rows)
 
 
 @router.post("/transcripts/{transcript_id}/decisions", status_code=201, response_model=DecidedOut, responses=ERRORS)
@@ -87,7 +86,8 @@ def accept_over(transcript_id: int, body: AcceptOverIn, user: CoderUser, session
 def transcript_history(transcript_id: int, user: Viewer, session: SessionDep, review: ReviewDep,
                        coder: str | None = None) -> list[DecisionOut]:
     """The audit trail, oldest first. Under blind coding, coders see only their own."""
-    return _decisions_out(session, review.visible_decisions(session, user, transcript_id, coder=coder))
+    return _decisions_out(session, review.scope(user),
+                          review.visible_decisions(session, user, transcript_id, coder=coder))
 
 
 @router.get("/transcripts/{transcript_id}/labels", response_model=LabelsOut, responses=ERRORS)
@@ -101,9 +101,7 @@ def labels(transcript_id: int, user: Viewer, session: SessionDep, review: Review
 
 def _agreement(session: SessionDep, review: Review, user: User, transcript_ids: list[int] | None,
                coders: list[str] | None, fmt: str):
-    if review.blind and user.role == "coder":
-        raise Forbidden("coding is blind: agreement is for admins and viewers until coding is unblinded")
-    report = agreement.compare(*agreement.gather(session, transcript_ids, coders))
+    report = agreement.compare(*agreement.gather(session, review.scope(user), transcript_ids, coders))
     if fmt == "table":
         return PlainTextResponse(agreement.table(report) + "\n")
     return report
