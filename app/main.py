@@ -16,7 +16,16 @@ from app.db.accounts import list_users
 from app.db.migrate import upgrade
 from app.db.session import make_engine, make_session_factory
 from app.engine.embed import Embedder
-from app.errors import AutocoderError, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized, UnsupportedContent
+from app.errors import (
+    AutocoderError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedContent,
+)
 from app.services.codebooks import CodebookCatalog
 from app.services.coding import Coder
 from app.services.jobs import JobRunner
@@ -26,7 +35,7 @@ from app.services.review import Review
 from app.web import routes as web
 
 STATUS = {InvalidInput: 422, NotFound: 404, Conflict: 409, UnsupportedContent: 415, Unauthorized: 401,
-          Forbidden: 403}
+          Forbidden: 403, PayloadTooLarge: 413}
 
 
 def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
