@@ -673,7 +673,7 @@ def codebook_import_qdc(path: Path, name: str = typer.Option(..., help="Name to 
         _fail(exc)
     with _session() as session:
         try:
-            catalog = CodebookCatalog(get_settings().taxonomy_dir)
+            catalog = CodebookCatalog(get_settings().taxonomy_dir, get_settings().max_codebook_nodes)
             resolved, created = catalog.upload(session, json.dumps(book.model_dump()))
         except AutocoderError as exc:
             _fail(exc)

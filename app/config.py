@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     max_archive_bytes: int = Field(200_000_000, ge=1)  # all files of one archive together, expanded
     max_compression_ratio: int = Field(200, ge=1)  # expanded / compressed size of a member (text: ~3-10)
     max_archive_members: int = Field(5000, ge=1)
+    # Values in an uploaded codebook once YAML aliases are expanded (BCTTv1 with its exemplars has ~3,000).
+    max_codebook_nodes: int = Field(200_000, ge=100)
     jobs_dir: Path = Path("data/jobs")
     models_dir: Path = Path("models")  # trained classifier versions, one folder each
     retrain_folds: int = Field(3, ge=2, le=10)  # grouped folds that calibrate and validate every fit

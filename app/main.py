@@ -1,11 +1,14 @@
 """The FastAPI application: create_app() wires settings, database, embedder and routes together."""
 
 import gc
+import json
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -34,6 +37,14 @@ from app.services.queue import ReviewQueue
 from app.services.review import Review
 from app.web import routes as web
 
+
+class ErrorJSON(JSONResponse):
+    """An error body as ASCII JSON: a message quoting the request's text always encodes."""
+
+    def render(self, content) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 STATUS = {InvalidInput: 422, NotFound: 404, Conflict: 409, UnsupportedContent: 415, Unauthorized: 401,
           Forbidden: 403, PayloadTooLarge: 413}
 
@@ -49,7 +60,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         app.state.session_factory = make_session_factory(engine)
         model = embedder or Embedder(settings.embedding_model, device=settings.embedding_device,
                                      batch_size=settings.embedding_batch_size)
-        coder = Coder(settings, model, CodebookCatalog(settings.taxonomy_dir))
+        coder = Coder(settings, model, CodebookCatalog(settings.taxonomy_dir, settings.max_codebook_nodes))
         with app.state.session_factory() as session:
             coder.index_for(session, settings.default_codebook)  # encode the default codebook once, now
             if not list_users(session):
@@ -87,7 +98,13 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         if exc.details:
             body["problems"] = exc.details
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return JSONResponse(status_code=status, content=body, headers=headers)
+        return ErrorJSON(status_code=status, content=jsonable_encoder(body), headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        # The offending input is left out: it may be megabytes, or text no response can carry.
+        problems = [{k: v for k, v in e.items() if k not in ("input", "ctx", "url")} for e in exc.errors()]
+        return ErrorJSON(status_code=422, content={"detail": jsonable_encoder(problems)})
 
     @app.exception_handler(web.SignInRequired)
     async def sign_in(request: Request, _: web.SignInRequired) -> Response:

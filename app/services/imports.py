@@ -50,7 +50,7 @@ def read_all(files: list[tuple[str, bytes]],
 
 def import_files(session: Session, user: User | None, coder: Coder, files: list[tuple[str, bytes]],
                  options: SuggestOptions, metadata: dict | None = None,
-                 code_interviewer: bool = False) -> Imported:
+                 code_interviewer: bool = False, commit: bool = True) -> Imported:
     if user is not None:
         require(user, "coder")
     parsed, skipped = read_all(files, limits(coder.settings))
@@ -58,4 +58,4 @@ def import_files(session: Session, user: User | None, coder: Coder, files: list[
         text=p.text, turns=p.turns, **{"title": p.title, **(metadata or {}), **p.metadata},
         extra={"source_file": p.source, "source_format": p.source_format}, code_interviewer=code_interviewer,
         options=options) for p in parsed]
-    return Imported(coder.code_transcripts(session, inputs, [p.source for p in parsed]), skipped)
+    return Imported(coder.code_transcripts(session, inputs, [p.source for p in parsed], commit=commit), skipped)

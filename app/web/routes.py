@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from app.api.deps import CoderDep, QueueDep, ReviewDep, SessionDep
+from app.api.schemas import Id
 from app.db import store
 from app.db.tables import User
 from app.errors import AutocoderError, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
@@ -83,7 +84,8 @@ def logout() -> Response:
 
 
 @router.get("/transcripts", response_class=HTMLResponse)
-def transcripts(request: Request, user: WebUser, session: SessionDep, page: int = 1) -> Response:
+def transcripts(request: Request, user: WebUser, session: SessionDep,
+                page: Annotated[int, Query(ge=1, le=1_000_000)] = 1) -> Response:
     page = max(page, 1)
     total, rows = views.transcript_rows(session, user, PAGE, (page - 1) * PAGE)
     return templates.TemplateResponse(request, "transcripts.html", {
@@ -91,7 +93,7 @@ def transcripts(request: Request, user: WebUser, session: SessionDep, page: int 
 
 
 @router.get("/transcripts/{transcript_id}", response_class=HTMLResponse)
-def transcript(request: Request, transcript_id: int, user: WebUser, session: SessionDep, review: ReviewDep,
+def transcript(request: Request, transcript_id: Id, user: WebUser, session: SessionDep, review: ReviewDep,
                coder: CoderDep, code: str = "", group: str = "", role: str = "", min_score: str = "") -> Response:
     found = store.get_transcript(session, transcript_id=transcript_id)
     if found is None:
@@ -127,9 +129,9 @@ def _segment_fragment(request: Request, session, review, coder, user: User, segm
 
 
 @router.post("/segments/{segment_id}/decide", response_class=HTMLResponse)
-def decide(request: Request, segment_id: int, user: WebUser, session: SessionDep, review: ReviewDep,
-           coder: CoderDep, action: Annotated[str, Form()], suggestion_id: Annotated[int | None, Form()] = None,
-           code: Annotated[str, Form()] = "", run_id: Annotated[int | None, Form()] = None) -> Response:
+def decide(request: Request, segment_id: Id, user: WebUser, session: SessionDep, review: ReviewDep,
+           coder: CoderDep, action: Annotated[str, Form()], suggestion_id: Annotated[Id | None, Form()] = None,
+           code: Annotated[str, Form()] = "", run_id: Annotated[Id | None, Form()] = None) -> Response:
     if not request.headers.get("HX-Request"):
         raise Forbidden("decisions from the page are sent by its script (HX-Request header)")
     item = DecisionInput(segment_id, action, suggestion_id, code.split(" ")[0].strip() or None, None, run_id)

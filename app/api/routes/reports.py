@@ -6,14 +6,14 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from app.api.deps import CoderDep, SessionDep, Visible
-from app.api.schemas import ErrorOut
+from app.api.schemas import ErrorOut, Id
 from app.errors import InvalidInput
 from app.services import exports, plots, reports
 
 router = APIRouter(tags=["reports and exports"])
 ERRORS = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
 Source = Literal["confirmed", "suggested"]
-Transcripts = Annotated[list[int] | None, Query(alias="transcript", description="Transcript id(s); all by default")]
+Transcripts = Annotated[list[Id] | None, Query(alias="transcript", description="Transcript id(s); all by default")]
 Coders = Annotated[list[str] | None, Query(alias="coder", description="Coder name(s); everyone by default")]
 
 

@@ -14,6 +14,7 @@ from app.api.schemas import (
     DecisionIn,
     DecisionOut,
     ErrorOut,
+    Id,
     LabelsOut,
     SegmentLabelsOut,
 )
@@ -51,7 +52,7 @@ def _decided(session: SessionDep, review: Review, user: User, rows: list[Decisio
 
 
 @router.post("/segments/{segment_id}/decisions", status_code=201, response_model=DecidedOut, responses=ERRORS)
-def decide(segment_id: int, body: DecisionIn, user: CoderUser, session: SessionDep, review: ReviewDep,
+def decide(segment_id: Id, body: DecisionIn, user: CoderUser, session: SessionDep, review: ReviewDep,
            learner: LearnerDep) -> DecidedOut:
     """Accept, reject, change, add, remove or memo, on one segment."""
     item = DecisionInput(segment_id, body.action, body.suggestion_id, body.code, body.memo, body.run_id)
@@ -59,7 +60,7 @@ def decide(segment_id: int, body: DecisionIn, user: CoderUser, session: SessionD
 
 
 @router.get("/segments/{segment_id}/decisions", response_model=list[DecisionOut], responses=ERRORS)
-def segment_history(segment_id: int, user: Viewer, session: SessionDep, review: ReviewDep,
+def segment_history(segment_id: Id, user: Viewer, session: SessionDep, review: ReviewDep,
                     coder: str | None = None) -> list[DecisionOut]:
     transcript_id = review.segment_transcript(session, segment_id)
     rows = review.visible_decisions(session, user, transcript_id, coder=coder, segment_id=segment_id)
@@ -67,7 +68,7 @@ def segment_history(segment_id: int, user: Viewer, session: SessionDep, review: 
 
 
 @router.post("/transcripts/{transcript_id}/decisions", status_code=201, response_model=DecidedOut, responses=ERRORS)
-def decide_batch(transcript_id: int, body: BatchIn, user: CoderUser, session: SessionDep,
+def decide_batch(transcript_id: Id, body: BatchIn, user: CoderUser, session: SessionDep,
                  review: ReviewDep, learner: LearnerDep) -> DecidedOut:
     """Several decisions on one transcript in one transaction: all are kept, or none (the error says which)."""
     items = [DecisionInput(d.segment_id, d.action, d.suggestion_id, d.code, d.memo, d.run_id) for d in body.decisions]
@@ -75,7 +76,7 @@ def decide_batch(transcript_id: int, body: BatchIn, user: CoderUser, session: Se
 
 
 @router.post("/transcripts/{transcript_id}/accept", status_code=201, response_model=DecidedOut, responses=ERRORS)
-def accept_over(transcript_id: int, body: AcceptOverIn, user: CoderUser, session: SessionDep,
+def accept_over(transcript_id: Id, body: AcceptOverIn, user: CoderUser, session: SessionDep,
                 review: ReviewDep, learner: LearnerDep) -> DecidedOut:
     """Accept every current suggestion scoring at least min_score, in one transaction."""
     return _decided(session, review, user, review.accept_over(session, user, transcript_id, body.min_score,
@@ -83,7 +84,7 @@ def accept_over(transcript_id: int, body: AcceptOverIn, user: CoderUser, session
 
 
 @router.get("/transcripts/{transcript_id}/decisions", response_model=list[DecisionOut], responses=ERRORS)
-def transcript_history(transcript_id: int, user: Viewer, session: SessionDep, review: ReviewDep,
+def transcript_history(transcript_id: Id, user: Viewer, session: SessionDep, review: ReviewDep,
                        coder: str | None = None) -> list[DecisionOut]:
     """The audit trail, oldest first. Under blind coding, coders see only their own."""
     return _decisions_out(session, review.scope(user),
@@ -91,7 +92,7 @@ def transcript_history(transcript_id: int, user: Viewer, session: SessionDep, re
 
 
 @router.get("/transcripts/{transcript_id}/labels", response_model=LabelsOut, responses=ERRORS)
-def labels(transcript_id: int, user: Viewer, session: SessionDep, review: ReviewDep,
+def labels(transcript_id: Id, user: Viewer, session: SessionDep, review: ReviewDep,
            coder: str | None = None) -> LabelsOut:
     """A coder's current labels (yours by default), replayed from their decisions."""
     who, states = review.labels(session, user, transcript_id, coder)
@@ -111,7 +112,7 @@ FORMAT = Annotated[str, Query(pattern="^(json|table)$", description="json, or ta
 
 
 @router.get("/transcripts/{transcript_id}/agreement", response_model=AgreementOut, responses=ERRORS)
-def transcript_agreement(transcript_id: int, user: Viewer, session: SessionDep, review: ReviewDep,
+def transcript_agreement(transcript_id: Id, user: Viewer, session: SessionDep, review: ReviewDep,
                          coder: Annotated[list[str] | None, Query()] = None, format: FORMAT = "json"):
     """Agreement between coders, and between the model and each coder, on one transcript."""
     return _agreement(session, review, user, [transcript_id], coder, format)
@@ -119,7 +120,7 @@ def transcript_agreement(transcript_id: int, user: Viewer, session: SessionDep, 
 
 @router.get("/agreement", response_model=AgreementOut, responses=ERRORS)
 def overall_agreement(user: Viewer, session: SessionDep, review: ReviewDep,
-                      transcript: Annotated[list[int] | None, Query()] = None,
+                      transcript: Annotated[list[Id] | None, Query()] = None,
                       coder: Annotated[list[str] | None, Query()] = None, format: FORMAT = "json"):
     """Agreement over several transcripts (all by default)."""
     return _agreement(session, review, user, transcript, coder, format)
