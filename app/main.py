@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from app.api.headers import SecurityHeaders
 from app.api.limits import BodySizeLimit
 from app.api.routes import codebooks, health, jobs, models, queue, reports, review, suggest, transcripts, users
 from app.config import Settings, get_settings
@@ -115,4 +116,5 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.mount("/ui/static", StaticFiles(directory=Path(web.__file__).parent / "static"), name="static")
     larger = {"/jobs": settings.max_job_bytes, "/transcripts/import": settings.max_import_bytes}
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, per_path=larger)
+    app.add_middleware(SecurityHeaders)  # outermost: the 413 of BodySizeLimit carries the headers too
     return app

@@ -22,8 +22,25 @@ FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson",
            "parquet": "application/vnd.apache.parquet"}
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection): such text cells get a
+# leading apostrophe, which spreadsheets show as text and hide. Numbers are written as they are.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, list):
+        value = "; ".join(map(str, value))
+    elif isinstance(value, dict):
+        value = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def encode(rows: list[dict], fmt: str) -> bytes:
-    """Rows as a file. CSV joins list values with '; ' (codes stay text: 10.10 is not 10.1)."""
+    """Rows as a file. CSV joins list values with '; ' (codes stay text: 10.10 is not 10.1) and is
+    formula-safe: a text cell starting with = + - @ tab or CR is prefixed with ' (JSONL and Parquet keep
+    every value exactly)."""
     if fmt == "jsonl":
         return "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows).encode("utf-8")
     if fmt == "csv":
@@ -32,9 +49,7 @@ def encode(rows: list[dict], fmt: str) -> bytes:
             writer = csv.DictWriter(out, fieldnames=list(rows[0]))
             writer.writeheader()
             for r in rows:
-                writer.writerow({k: "; ".join(map(str, v)) if isinstance(v, list) else
-                                 json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v
-                                 for k, v in r.items()})
+                writer.writerow({k: _cell(v) for k, v in r.items()})
         return out.getvalue().encode("utf-8")
     if fmt == "parquet":
         table = pa.Table.from_pylist([{k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v
