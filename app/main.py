@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from app.api.headers import SecurityHeaders
 from app.api.limits import BodySizeLimit
 from app.api.routes import codebooks, health, jobs, models, queue, reports, review, suggest, transcripts, users
+from app.api.schemas import ErrorOut
 from app.config import Settings, get_settings
 from app.db.accounts import list_users
 from app.db.migrate import upgrade
@@ -88,6 +89,9 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         version="0.1.0",
         description="Suggest Behaviour Change Technique codes for interview transcripts.",
         lifespan=lifespan,
+        responses={401: {"model": ErrorOut, "description": "No valid API token"},
+                   403: {"model": ErrorOut, "description": "The user's role does not allow this"},
+                   422: {"model": ErrorOut, "description": "Invalid request: the message and each problem"}},
     )
 
     @app.exception_handler(AutocoderError)
@@ -103,9 +107,12 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        # The offending input is left out: it may be megabytes, or text no response can carry.
+        # The same shape as every other error (ErrorOut): a message, and the problems one by one. The offending
+        # input is left out: it may be megabytes, or text no response can carry.
         problems = [{k: v for k, v in e.items() if k not in ("input", "ctx", "url")} for e in exc.errors()]
-        return ErrorJSON(status_code=422, content={"detail": jsonable_encoder(problems)})
+        where = [f"{'.'.join(map(str, p.get('loc', ())))}: {p.get('msg', '')}" for p in problems[:5]]
+        return ErrorJSON(status_code=422, content={"detail": "invalid request: " + "; ".join(where),
+                                                   "problems": jsonable_encoder(problems)})
 
     @app.exception_handler(web.SignInRequired)
     async def sign_in(request: Request, _: web.SignInRequired) -> Response:

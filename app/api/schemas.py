@@ -1,17 +1,19 @@
 """Request and response models of the HTTP API."""
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Le
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.validation import MAX_INT, check_value
 
 Role = Literal["peer_worker", "supported_peer", "interviewer", "other"]
 # A stored row's id, in a path, query or body: larger ones cannot be in the database (and would overflow it).
 Id = Annotated[int, Ge(0), Le(MAX_INT)]
+# Stored times are UTC; SQLite hands them back without the offset, which an RFC 3339 date-time must carry.
+Timestamp = Annotated[datetime, AfterValidator(lambda t: t if t.tzinfo else t.replace(tzinfo=UTC))]
 MAX_EXTRA = 20_000  # characters of a transcript's `extra` metadata, as JSON
 
 
@@ -157,7 +159,7 @@ class RunOut(BaseModel):
     threshold: float
     evidence_k: int
     context: int
-    created_at: datetime
+    created_at: Timestamp
 
 
 class TranscriptSummary(BaseModel):
@@ -169,7 +171,7 @@ class TranscriptSummary(BaseModel):
     trial_arm: str | None
     extra: dict
     source_format: str
-    created_at: datetime
+    created_at: Timestamp
     segment_count: int
 
 
@@ -245,7 +247,7 @@ class UserOut(BaseModel):
     name: str
     role: UserRole
     active: bool
-    created_at: datetime
+    created_at: Timestamp
 
 
 class NewTokenOut(BaseModel):
@@ -294,7 +296,7 @@ class DecisionOut(BaseModel):
     codebook_version: str | None
     memo: str | None
     batch_id: str | None
-    created_at: datetime
+    created_at: Timestamp
 
 
 class SegmentLabelsOut(BaseModel):
@@ -357,8 +359,8 @@ class ModelVersionOut(BaseModel):
     forced: bool
     serving: bool
     message: str | None
-    created_at: datetime
-    finished_at: datetime | None
+    created_at: Timestamp
+    finished_at: Timestamp | None
     card: dict | None = None
 
 
@@ -367,7 +369,7 @@ class ServingOut(BaseModel):
     version: int | None = Field(description="null: similarity to the codebook alone")
     reason: str | None
     changed_by: str | None
-    changed_at: datetime | None
+    changed_at: Timestamp | None
 
 
 class RollbackIn(RequestIn):

@@ -14,6 +14,7 @@ from app.db import store
 from app.errors import InvalidInput, NotFound
 from app.services.coding import SuggestOptions, TranscriptInput
 from app.services.imports import import_files
+from app.validation import MAX_INT
 
 router = APIRouter(prefix="/transcripts", tags=["transcripts"])
 ERRORS = {404: {"model": ErrorOut}, 413: {"model": ErrorOut}, 415: {"model": ErrorOut},
@@ -90,7 +91,7 @@ async def import_transcripts(
 
 @router.get("", response_model=TranscriptPage)
 def list_transcripts(_: Viewer, session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                     offset: Annotated[int, Query(ge=0)] = 0) -> TranscriptPage:
+                     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0) -> TranscriptPage:
     total, rows = store.list_transcripts(session, limit=limit, offset=offset)
     return TranscriptPage(total=total, items=[summary_out(t, len(t.segments)) for t in rows])
 
