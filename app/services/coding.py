@@ -1,5 +1,6 @@
 """Coding use cases: suggest codes for a snippet, and segment, embed, suggest and store a transcript."""
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -94,6 +95,34 @@ class Scorer:
         return lambda similarity: served_scores(self.model, raw_vectors, similarity)
 
 
+_ENCODING = threading.Lock()
+
+
+class SerialEmbedder:
+    """The process's embedder, one call at a time across request threads, jobs and retraining. The
+    tokenizer keeps its truncation and padding settings as shared state that every call sets, so two calls
+    at once (encode beside truncated) corrupt each other's batches: under load a request failed with
+    'Unable to create tensor ...'. Everything else is the wrapped Embedder's."""
+
+    def __init__(self, embedder: Embedder):
+        self._embedder = embedder
+
+    def __getattr__(self, name: str):
+        return getattr(self._embedder, name)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        with _ENCODING:
+            return self._embedder.encode(texts)
+
+    def encode_pipelined(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        with _ENCODING:
+            return self._embedder.encode_pipelined(texts, batch_size)
+
+    def truncated(self, texts: list[str]) -> list[bool]:
+        with _ENCODING:
+            return self._embedder.truncated(texts)
+
+
 MAX_TURN_CHARS = 1_000_000  # the sentencizer reads at most this many characters at once (spaCy's max_length)
 
 
@@ -134,9 +163,9 @@ class Coder:
 
     def __init__(self, settings: Settings, embedder: Embedder, catalog: CodebookCatalog):
         self.settings = settings
-        self.embedder = embedder
+        self.embedder = embedder if isinstance(embedder, SerialEmbedder) else SerialEmbedder(embedder)
         self.catalog = catalog
-        self.indexes = CodeIndexCache(embedder, settings.cache_dir)
+        self.indexes = CodeIndexCache(self.embedder, settings.cache_dir)
         self.served = ServedModels(settings.models_dir)
 
     def index_for(self, session: Session, codebook: str | None) -> tuple[ResolvedCodebook, CodeIndex]:
