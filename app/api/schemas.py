@@ -7,11 +7,13 @@ from typing import Annotated, Any, Literal
 from annotated_types import Ge, Le
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from app.validation import MAX_INT, check_value
+from app.validation import check_value
 
 Role = Literal["peer_worker", "supported_peer", "interviewer", "other"]
-# A stored row's id, in a path, query or body: larger ones cannot be in the database (and would overflow it).
-Id = Annotated[int, Ge(0), Le(MAX_INT)]
+# A stored row's id, in a path, query or body. Id columns are INTEGER: 32 bits on PostgreSQL (64 on SQLite), so
+# a larger number cannot name a row, and sending it to the database would overflow there (a 500, not a 404).
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Ge(0), Le(MAX_ID)]
 # Stored times are UTC; SQLite hands them back without the offset, which an RFC 3339 date-time must carry.
 Timestamp = Annotated[datetime, AfterValidator(lambda t: t if t.tzinfo else t.replace(tzinfo=UTC))]
 MAX_EXTRA = 20_000  # characters of a transcript's `extra` metadata, as JSON
