@@ -225,9 +225,10 @@ def agreement(
     import json
 
     from app.services import agreement as stats
+    from app.services.visibility import Visibility
 
     with _session() as session:
-        report = stats.compare(*stats.gather(session, transcript or None, coder or None))
+        report = stats.compare(*stats.gather(session, Visibility.everyone(), transcript or None, coder or None))
     typer.echo(json.dumps(dataclasses.asdict(report), indent=2) if json_out else stats.table(report))
 
 
@@ -545,10 +546,11 @@ def import_command(
 def _report_coding(session, coder, codebook, source, threshold=None):
     from app.errors import AutocoderError
     from app.services import reports
+    from app.services.visibility import Visibility
 
     try:
         book = coder.catalog.resolve(session, codebook or coder.settings.default_codebook)
-        return reports.gather(session, book, source=source, threshold=threshold)
+        return reports.gather(session, book, scope=Visibility.everyone(), source=source, threshold=threshold)
     except AutocoderError as exc:
         _fail(exc)
 
@@ -622,16 +624,18 @@ def _export_rows(out: Path, fmt: str, rows) -> None:
 def export_segments(out: Path, fmt: str = typer.Option("csv", "--format", help="csv, jsonl or parquet.")) -> None:
     """Every segment with its suggestions and each coder's codes."""
     from app.services import exports
+    from app.services.visibility import Visibility
 
-    _export_rows(out, fmt, exports.segment_rows)
+    _export_rows(out, fmt, lambda session: exports.segment_rows(session, Visibility.everyone()))
 
 
 @export_app.command("decisions")
 def export_decisions(out: Path, fmt: str = typer.Option("csv", "--format", help="csv, jsonl or parquet.")) -> None:
     """The decision trail."""
     from app.services import exports
+    from app.services.visibility import Visibility
 
-    _export_rows(out, fmt, exports.decision_rows)
+    _export_rows(out, fmt, lambda session: exports.decision_rows(session, Visibility.everyone()))
 
 
 @export_app.command("qdpx")
@@ -642,13 +646,14 @@ def export_qdpx(out: Path, codebook: str = typer.Option(None),
     from app.errors import AutocoderError
     from app.services import exports
     from app.services.codebooks import CodebookCatalog
+    from app.services.visibility import Visibility
 
     settings = get_settings()
     with _session() as session:
         try:
             book = CodebookCatalog.from_settings(settings).resolve(
                 session, codebook or exports.current_codebook_name(session, settings.default_codebook))
-            out.write_bytes(exports.project(session, book, name))
+            out.write_bytes(exports.project(session, Visibility.everyone(), book, name))
         except AutocoderError as exc:
             _fail(exc)
     typer.echo(f"wrote {out}")

@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     max_segments: int = 20_000
     max_import_bytes: int = 100_000_000  # a POST /transcripts/import upload: Word files and zips are large
     max_job_bytes: int = 500_000_000  # a POST /jobs manifest streams to disk, so it may be a whole dataset
+    # Archives (.zip uploads, and .docx files, which are zips) are read member by member while counting what
+    # comes out, so a small "zip bomb" is refused after at most these many bytes, never expanded whole.
+    max_member_bytes: int = Field(50_000_000, ge=1)  # one file inside an archive, expanded
+    max_archive_bytes: int = Field(200_000_000, ge=1)  # all files of one archive together, expanded
+    max_compression_ratio: int = Field(200, ge=1)  # expanded / compressed size of a member (text: ~3-10)
+    max_archive_members: int = Field(5000, ge=1)
+    # Values in an uploaded codebook once YAML aliases are expanded (BCTTv1 with its exemplars has ~3,000).
+    max_codebook_nodes: int = Field(200_000, ge=100)
     jobs_dir: Path = Path("data/jobs")
     models_dir: Path = Path("models")  # trained classifier versions, one folder each
     retrain_folds: int = Field(3, ge=2, le=10)  # grouped folds that calibrate and validate every fit

@@ -32,3 +32,7 @@ class Unauthorized(AutocoderError):
 
 class Forbidden(AutocoderError):
     """The user is known but their role does not allow this (maps to 403)."""
+
+
+class PayloadTooLarge(AutocoderError):
+    """The content is over a size limit, counted while reading it (maps to 413)."""

@@ -1,22 +1,36 @@
 """The FastAPI application: create_app() wires settings, database, embedder and routes together."""
 
 import gc
+import json
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from app.api.headers import SecurityHeaders
 from app.api.limits import BodySizeLimit
 from app.api.routes import codebooks, health, jobs, models, queue, reports, review, suggest, transcripts, users
+from app.api.schemas import ErrorOut
 from app.config import Settings, get_settings
 from app.db.accounts import list_users
 from app.db.migrate import upgrade
 from app.db.session import make_engine, make_session_factory
 from app.engine.embed import Embedder
-from app.errors import AutocoderError, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized, UnsupportedContent
+from app.errors import (
+    AutocoderError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedContent,
+)
 from app.services.codebooks import CodebookCatalog
 from app.services.coding import Coder
 from app.services.jobs import JobRunner
@@ -25,8 +39,16 @@ from app.services.queue import ReviewQueue
 from app.services.review import Review
 from app.web import routes as web
 
+
+class ErrorJSON(JSONResponse):
+    """An error body as ASCII JSON: a message quoting the request's text always encodes."""
+
+    def render(self, content) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 STATUS = {InvalidInput: 422, NotFound: 404, Conflict: 409, UnsupportedContent: 415, Unauthorized: 401,
-          Forbidden: 403}
+          Forbidden: 403, PayloadTooLarge: 413}
 
 
 def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
@@ -67,6 +89,9 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         version="0.1.0",
         description="Suggest Behaviour Change Technique codes for interview transcripts.",
         lifespan=lifespan,
+        responses={401: {"model": ErrorOut, "description": "No valid API token"},
+                   403: {"model": ErrorOut, "description": "The user's role does not allow this"},
+                   422: {"model": ErrorOut, "description": "Invalid request: the message and each problem"}},
     )
 
     @app.exception_handler(AutocoderError)
@@ -78,7 +103,16 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         if exc.details:
             body["problems"] = exc.details
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return JSONResponse(status_code=status, content=body, headers=headers)
+        return ErrorJSON(status_code=status, content=jsonable_encoder(body), headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        # The same shape as every other error (ErrorOut): a message, and the problems one by one. The offending
+        # input is left out: it may be megabytes, or text no response can carry.
+        problems = [{k: v for k, v in e.items() if k not in ("input", "ctx", "url")} for e in exc.errors()]
+        where = [f"{'.'.join(map(str, p.get('loc', ())))}: {p.get('msg', '')}" for p in problems[:5]]
+        return ErrorJSON(status_code=422, content={"detail": "invalid request: " + "; ".join(where),
+                                                   "problems": jsonable_encoder(problems)})
 
     @app.exception_handler(web.SignInRequired)
     async def sign_in(request: Request, _: web.SignInRequired) -> Response:
@@ -89,4 +123,5 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.mount("/ui/static", StaticFiles(directory=Path(web.__file__).parent / "static"), name="static")
     larger = {"/jobs": settings.max_job_bytes, "/transcripts/import": settings.max_import_bytes}
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, per_path=larger)
+    app.add_middleware(SecurityHeaders)  # outermost: the 413 of BodySizeLimit carries the headers too
     return app

@@ -38,12 +38,33 @@ def _location(loc: tuple, data: object) -> str:
     return out or "codebook"
 
 
-def parse_codebook(text: str, *, source: str = "codebook") -> Codebook:
+MAX_NODES = 200_000  # values in a codebook once YAML aliases are expanded (BCTTv1 with exemplars: ~3,000)
+MAX_DEPTH = 16
+
+
+def _check_size(data: object, source: str, max_nodes: int) -> None:
+    """Refuse data that YAML aliases (&a ... *a) expand past max_nodes values, or nested past MAX_DEPTH:
+    aliases share objects while parsing, but every copy is stored and validated, so 58 KB can become 96 MB."""
+    count, stack = 0, [(data, 0)]
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > max_nodes:
+            raise CodebookError(f"{source} expands to more than {max_nodes} values (YAML aliases repeat their "
+                                "content); write the content out, or split the codebook")
+        if isinstance(node, dict | list):
+            if depth >= MAX_DEPTH:
+                raise CodebookError(f"{source} is nested more than {MAX_DEPTH} levels deep")
+            items = list(node.keys()) + list(node.values()) if isinstance(node, dict) else node
+            stack.extend((item, depth + 1) for item in items)
+
+
+def parse_codebook(text: str, *, source: str = "codebook", max_nodes: int = MAX_NODES) -> Codebook:
     """Parse YAML or JSON text (JSON is a subset of YAML) into a validated Codebook."""
-    return _parse(text, source, Codebook)
+    return _parse(text, source, Codebook, max_nodes)
 
 
-def _parse(text: str, source: str, model: type[Codebook] | type[Supplement]):
+def _parse(text: str, source: str, model: type[Codebook] | type[Supplement], max_nodes: int = MAX_NODES):
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -51,6 +72,9 @@ def _parse(text: str, source: str, model: type[Codebook] | type[Supplement]):
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise CodebookError(f"{source} is not valid YAML or JSON{where}: {problem}") from None
+    except RecursionError:
+        raise CodebookError(f"{source} is nested too deeply") from None
+    _check_size(data, source, max_nodes)
     if not isinstance(data, dict):
         raise CodebookError(f"{source} must be a mapping with 'name' and 'codes', not {type(data).__name__}")
     try:

@@ -16,6 +16,7 @@ from app.services.jobs import JobRunner
 from app.services.learning import Learner
 from app.services.queue import ReviewQueue
 from app.services.review import Review
+from app.services.visibility import Visibility
 
 # auto_error=False: a missing header gets our 401 with a message, not FastAPI's bare 403.
 _bearer = HTTPBearer(auto_error=False, description="An API token from `autocoder users add NAME --role ROLE`.")
@@ -78,3 +79,12 @@ QueueDep = Annotated[ReviewQueue, Depends(get_queue)]
 Viewer = Annotated[User, Depends(role("viewer"))]
 CoderUser = Annotated[User, Depends(role("coder"))]
 Admin = Annotated[User, Depends(role("admin"))]
+
+
+def visibility(user: Viewer, review: ReviewDep) -> Visibility:
+    """What the signed-in user may read of coders' work (blind coding): reports, exports and agreement read
+    decisions, labels, memos and coder names only through it."""
+    return review.scope(user)
+
+
+Visible = Annotated[Visibility, Depends(visibility)]

@@ -1,5 +1,9 @@
 """Turn stored rows and engine results into response models."""
 
+from fastapi import Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
 from app.api.schemas import CodeSuggestion, Evidence, RunOut, SegmentOut, TranscriptOut, TranscriptSummary
 from app.db.tables import Segment, Suggestion, SuggestionRun, Transcript
 from app.engine.suggest import Candidate
@@ -62,3 +66,10 @@ def transcript_out(t: Transcript, run: SuggestionRun | None, suggestions: list[S
     summary = summary_out(t, len(t.segments))
     return TranscriptOut(**summary.model_dump(), text=t.text, run=run_out(run) if run else None,
                          segments=segments)
+
+
+def commit_rendered(session: Session, out: BaseModel, status_code: int = 200) -> Response:
+    """The response's bytes first, then the commit: a request whose response cannot be built stores nothing."""
+    body = out.model_dump_json().encode("utf-8")
+    session.commit()
+    return Response(body, status_code=status_code, media_type="application/json")

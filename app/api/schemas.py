@@ -1,11 +1,32 @@
 """Request and response models of the HTTP API."""
 
-from datetime import datetime
-from typing import Literal
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from annotated_types import Ge, Le
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from app.validation import check_value
 
 Role = Literal["peer_worker", "supported_peer", "interviewer", "other"]
+# A stored row's id, in a path, query or body. Id columns are INTEGER: 32 bits on PostgreSQL (64 on SQLite), so
+# a larger number cannot name a row, and sending it to the database would overflow there (a 500, not a 404).
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Ge(0), Le(MAX_ID)]
+# Stored times are UTC; SQLite hands them back without the offset, which an RFC 3339 date-time must carry.
+Timestamp = Annotated[datetime, AfterValidator(lambda t: t if t.tzinfo else t.replace(tzinfo=UTC))]
+MAX_EXTRA = 20_000  # characters of a transcript's `extra` metadata, as JSON
+
+
+class RequestIn(BaseModel):
+    """Every request body: its text is well-formed Unicode without NUL, nested at most a few levels, its
+    numbers finite and within 64 bits, checked once here before anything is stored (app/validation.py)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _clean(cls, data: Any) -> Any:
+        return check_value(data)
 
 
 class Evidence(BaseModel):
@@ -24,7 +45,7 @@ class CodeSuggestion(BaseModel):
     id: int | None = Field(None, description="stored suggestion id (absent for POST /suggest)")
 
 
-class SuggestIn(BaseModel):
+class SuggestIn(RequestIn):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"text": "I knew that whatever I told her would stay between the two of us.",
          "codebook": "bcttv1+relational-aspects", "top_k": 3}]})
@@ -57,7 +78,7 @@ class SuggestOut(BaseModel):
     segments: list[SnippetSegmentOut]
 
 
-class TurnIn(BaseModel):
+class TurnIn(RequestIn):
     model_config = ConfigDict(extra="forbid")
 
     speaker: str = Field(min_length=1, max_length=100)
@@ -67,7 +88,7 @@ class TurnIn(BaseModel):
     end: float | None = Field(None, ge=0)
 
 
-class TranscriptIn(BaseModel):
+class TranscriptIn(RequestIn):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"text": "Interviewer: How did you get on with your peer worker?\n"
                  "SP3: She never judged me. She came with me to the housing office and helped with the forms.\n",
@@ -84,17 +105,25 @@ class TranscriptIn(BaseModel):
     role: Role | None = Field(None, description="the participant's role")
     site: str | None = Field(None, max_length=100)
     trial_arm: str | None = Field(None, max_length=100)
-    extra: dict = Field(default_factory=dict, description="any other metadata to keep")
+    extra: dict = Field(default_factory=dict, description="any other metadata to keep (at most "
+                                                          f"{MAX_EXTRA} characters as JSON)")
     speaker_roles: dict[str, Role] = Field(default_factory=dict, description="speaker label -> role")
-    default_speaker: str | None = Field(None, description="speaker for text with no labels at all")
+    default_speaker: str | None = Field(None, max_length=100, description="speaker for text with no labels at all")
     code_interviewer: bool = False
-    codebook: str | None = None
+    codebook: str | None = Field(None, max_length=200)
     top_k: int | None = Field(None, ge=1, le=50)
     threshold: float | None = Field(None, ge=0, le=1)
     context: int = Field(0, ge=0, le=5)
 
+    @field_validator("extra")
+    @classmethod
+    def _extra_small(cls, value: dict) -> dict:
+        if len(json.dumps(value, ensure_ascii=False)) > MAX_EXTRA:
+            raise ValueError(f"extra is longer than {MAX_EXTRA} characters as JSON")
+        return value
 
-class RunIn(BaseModel):
+
+class RunIn(RequestIn):
     model_config = ConfigDict(extra="forbid")
 
     codebook: str | None = None
@@ -132,7 +161,7 @@ class RunOut(BaseModel):
     threshold: float
     evidence_k: int
     context: int
-    created_at: datetime
+    created_at: Timestamp
 
 
 class TranscriptSummary(BaseModel):
@@ -144,7 +173,7 @@ class TranscriptSummary(BaseModel):
     trial_arm: str | None
     extra: dict
     source_format: str
-    created_at: datetime
+    created_at: Timestamp
     segment_count: int
 
 
@@ -211,7 +240,7 @@ UserRole = Literal["viewer", "coder", "admin"]
 Action = Literal["accept", "reject", "change", "add", "remove", "memo"]
 
 
-class UserIn(BaseModel):
+class UserIn(RequestIn):
     name: str = Field(min_length=1, max_length=100)
     role: UserRole
 
@@ -220,7 +249,7 @@ class UserOut(BaseModel):
     name: str
     role: UserRole
     active: bool
-    created_at: datetime
+    created_at: Timestamp
 
 
 class NewTokenOut(BaseModel):
@@ -228,30 +257,30 @@ class NewTokenOut(BaseModel):
     token: str = Field(description="Shown this once; only its hash is stored. Send as 'Authorization: Bearer …'.")
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(RequestIn):
     """One decision. accept / reject answer a suggestion; change replaces a suggestion's code with `code`;
     add puts `code` on the segment; remove takes off a code you added or accepted; memo attaches a note."""
 
     model_config = {"json_schema_extra": {"examples": [{"action": "accept", "suggestion_id": 12, "run_id": 1},
                                                         {"action": "add", "code": "17.2"}]}}
     action: Action
-    suggestion_id: int | None = None
+    suggestion_id: Id | None = None
     code: str | None = Field(None, max_length=64)
     memo: str | None = Field(None, max_length=4000)
-    run_id: int | None = Field(None, description="The suggestion run you were looking at: 409 if it was replaced.")
+    run_id: Id | None = Field(None, description="The suggestion run you were looking at: 409 if it was replaced.")
 
 
 class SegmentDecisionIn(DecisionIn):
-    segment_id: int
+    segment_id: Id
 
 
-class BatchIn(BaseModel):
+class BatchIn(RequestIn):
     decisions: list[SegmentDecisionIn] = Field(min_length=1, max_length=5000)
 
 
-class AcceptOverIn(BaseModel):
+class AcceptOverIn(RequestIn):
     min_score: float = Field(ge=0, le=1)
-    run_id: int | None = None
+    run_id: Id | None = None
 
 
 class DecisionOut(BaseModel):
@@ -269,7 +298,7 @@ class DecisionOut(BaseModel):
     codebook_version: str | None
     memo: str | None
     batch_id: str | None
-    created_at: datetime
+    created_at: Timestamp
 
 
 class SegmentLabelsOut(BaseModel):
@@ -315,7 +344,7 @@ class AgreementOut(BaseModel):
     per_code: list[CodeAgreementOut]
 
 
-class RetrainIn(BaseModel):
+class RetrainIn(RequestIn):
     model_config = ConfigDict(extra="forbid")
 
     codebook: str | None = None
@@ -332,8 +361,8 @@ class ModelVersionOut(BaseModel):
     forced: bool
     serving: bool
     message: str | None
-    created_at: datetime
-    finished_at: datetime | None
+    created_at: Timestamp
+    finished_at: Timestamp | None
     card: dict | None = None
 
 
@@ -342,10 +371,10 @@ class ServingOut(BaseModel):
     version: int | None = Field(description="null: similarity to the codebook alone")
     reason: str | None
     changed_by: str | None
-    changed_at: datetime | None
+    changed_at: Timestamp | None
 
 
-class RollbackIn(BaseModel):
+class RollbackIn(RequestIn):
     model_config = ConfigDict(extra="forbid")
 
     codebook: str | None = None

@@ -36,8 +36,10 @@ class Source:
     meta: dict = field(default_factory=dict)
 
 
-def discover(input_path: Path) -> list[Source]:
-    """Every transcript of a folder (sorted by path) or a manifest (in row order)."""
+def discover(input_path: Path, *, allow_paths: bool = True) -> list[Source]:
+    """Every transcript of a folder (sorted by path) or a manifest (in row order). allow_paths=False (a
+    manifest posted to the service) refuses every 'path' row alike, before looking at the file system, so
+    the answer never tells whether a server file exists."""
     if input_path.is_dir():
         files = sorted(p for p in input_path.rglob("*") if p.is_file() and p.suffix.lower() in TRANSCRIPT_SUFFIXES)
         if not files:
@@ -47,15 +49,21 @@ def discover(input_path: Path) -> list[Source]:
         raise InputError(f"{input_path}: no such file or folder")
     suffix = input_path.suffix.lower()
     if suffix == ".csv":
-        return _csv_manifest(input_path)
+        return _csv_manifest(input_path, allow_paths)
     if suffix == ".jsonl":
-        return _jsonl_manifest(input_path)
+        return _jsonl_manifest(input_path, allow_paths)
     if suffix in TRANSCRIPT_SUFFIXES:
         return [Source(0, input_path.name, input_path)]
     raise InputError(f"{input_path}: not a folder, a manifest ({', '.join(MANIFEST_SUFFIXES)}) or a transcript")
 
 
-def _row_source(manifest: Path, index: int, line: int, row: dict, offset: int | None) -> Source:
+PATHS_REFUSED = "a manifest sent to the service carries each transcript inline ('text' or 'turns'), not 'path'"
+
+
+def _row_source(manifest: Path, index: int, line: int, row: dict, offset: int | None,
+                allow_paths: bool = True) -> Source:
+    if row.get("path") and not allow_paths:
+        raise InputError(f"{manifest}:{line}: {PATHS_REFUSED}")
     meta = {k: row[k] for k in META if row.get(k) not in (None, "")}
     meta["extra"] = {k: v for k, v in row.items() if k not in (*META, "path", "text", "turns") and v not in (None, "")}
     if row.get("path"):
@@ -69,15 +77,15 @@ def _row_source(manifest: Path, index: int, line: int, row: dict, offset: int | 
     return Source(index, f"{manifest.name}:{line}", manifest, offset, meta)
 
 
-def _csv_manifest(manifest: Path) -> list[Source]:
+def _csv_manifest(manifest: Path, allow_paths: bool = True) -> list[Source]:
     with manifest.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
         if not reader.fieldnames or "path" not in reader.fieldnames:
             raise InputError(f"{manifest}: a CSV manifest needs a 'path' column (transcript files, relative to it)")
-        return [_row_source(manifest, i, i + 2, row, None) for i, row in enumerate(reader)]
+        return [_row_source(manifest, i, i + 2, row, None, allow_paths) for i, row in enumerate(reader)]
 
 
-def _jsonl_manifest(manifest: Path) -> list[Source]:
+def _jsonl_manifest(manifest: Path, allow_paths: bool = True) -> list[Source]:
     sources: list[Source] = []
     with manifest.open("rb") as handle:
         line, offset = 0, 0
@@ -90,9 +98,11 @@ def _jsonl_manifest(manifest: Path) -> list[Source]:
                 row = json.loads(raw)
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise InputError(f"{manifest}:{line}: not a JSON object ({exc})") from None
+            except RecursionError:
+                raise InputError(f"{manifest}:{line}: JSON nested too deeply") from None
             if not isinstance(row, dict):
                 raise InputError(f"{manifest}:{line}: not a JSON object")
-            sources.append(_row_source(manifest, len(sources), line, row, start))
+            sources.append(_row_source(manifest, len(sources), line, row, start, allow_paths))
     if not sources:
         raise InputError(f"{manifest}: the manifest has no rows")
     return sources

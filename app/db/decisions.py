@@ -3,9 +3,9 @@
 Callers own the transaction: nothing here commits.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db.tables import CodebookSnapshot, Decision, Segment, Suggestion, SuggestionRun
@@ -40,8 +40,8 @@ def add_decisions(session: Session, *, rows: Sequence[dict]) -> list[Decision]:
 
 def decisions(session: Session, *, transcript_ids: Sequence[int] | None = None,
               segment_ids: Sequence[int] | None = None, coder_id: int | None = None,
-              until_id: int | None = None) -> list[Decision]:
-    """Decisions in the order they were made (id order), filtered."""
+              coder_ids: Iterable[int] | None = None, until_id: int | None = None) -> list[Decision]:
+    """Decisions in the order they were made (id order), filtered (coder_ids None: every coder's)."""
     query = select(Decision)
     if until_id is not None:
         query = query.where(Decision.id <= until_id)
@@ -51,7 +51,14 @@ def decisions(session: Session, *, transcript_ids: Sequence[int] | None = None,
         query = query.where(Decision.segment_id.in_(segment_ids))
     if coder_id is not None:
         query = query.where(Decision.coder_id == coder_id)
+    if coder_ids is not None:
+        query = query.where(Decision.coder_id.in_(sorted(coder_ids)))
     return list(session.scalars(query.order_by(Decision.id)))
+
+
+def decided_segment_ids(session: Session, *, coder_id: int) -> list[int]:
+    """The segments one coder made any decision on."""
+    return list(session.scalars(select(Decision.segment_id).where(Decision.coder_id == coder_id).distinct()))
 
 
 def current_runs(session: Session, *, transcript_ids: Sequence[int] | None = None) -> list[SuggestionRun]:
@@ -88,3 +95,11 @@ def segment_vectors(session: Session, *, ids: Sequence[int], model_id: str,
             Segment.embedding.is_not(None))
         out |= {sid: (tid, emb) for sid, tid, emb in session.execute(query)}
     return out
+
+
+def decided_per_transcript(session: Session, *, coder_id: int, transcript_ids: Sequence[int]) -> dict[int, int]:
+    """transcript id -> segments one coder made any decision on there."""
+    query = (select(Decision.transcript_id, func.count(func.distinct(Decision.segment_id)))
+             .where(Decision.transcript_id.in_(transcript_ids), Decision.coder_id == coder_id)
+             .group_by(Decision.transcript_id))
+    return {tid: n for tid, n in session.execute(query)}

@@ -21,6 +21,18 @@ def latest_uploaded_codebook(session: Session, *, name: str) -> UploadedCodebook
     return session.scalars(query.limit(1)).first()
 
 
+def latest_uploaded_digest(session: Session, *, name: str) -> tuple[int, str] | None:
+    """(row id, digest) of the newest upload under `name`, without loading its content."""
+    query = (select(UploadedCodebook.id, UploadedCodebook.digest).where(UploadedCodebook.name == name)
+             .order_by(UploadedCodebook.id.desc()).limit(1))
+    row = session.execute(query).first()
+    return (row[0], row[1]) if row else None
+
+
+def uploaded_codebook(session: Session, *, row_id: int) -> UploadedCodebook | None:
+    return session.get(UploadedCodebook, row_id)
+
+
 def uploaded_codebook_names(session: Session) -> list[str]:
     return list(session.scalars(select(UploadedCodebook.name).distinct().order_by(UploadedCodebook.name)))
 

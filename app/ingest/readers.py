@@ -6,6 +6,11 @@ consecutive cues of one speaker become one turn, keeping the first cue's start a
 .csv / .jsonl with one turn a row (speaker, text; optional transcript, role of the speaker, start, end, and
 title, participant_id, site, trial_arm),
 and a .zip of any of these. Every problem names the file and the line (or paragraph, or row).
+
+Archives (.zip, and .docx, which is a zip) are never expanded whole: members are streamed a chunk at a time
+while the bytes that come out are counted against ReadLimits (per member, per archive, the compression
+ratio and the number of members), so a small upload that would expand to gigabytes is refused (TooLarge)
+after at most a limit's worth of work. Limits on turns are checked row by row, while reading.
 """
 
 import csv
@@ -13,6 +18,8 @@ import io
 import json
 import re
 import zipfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -21,11 +28,27 @@ from charset_normalizer import from_bytes
 TEXT, DOCX, CAPTIONS, TABLE = ".txt", ".docx", (".vtt", ".srt"), (".csv", ".jsonl")
 SUPPORTED = (TEXT, DOCX, *CAPTIONS, *TABLE, ".zip")
 METADATA = ("title", "participant_id", "site", "trial_arm")  # per transcript: taken from its first row
-MAX_MEMBERS = 5000
+CHUNK = 1 << 20
+RATIO_FLOOR = 1 << 20  # the compression ratio is judged once a member has expanded past this many bytes
 
 
 class ReadError(ValueError):
     """A file that cannot be read as a transcript; the message names the file and where."""
+
+
+class TooLarge(ReadError):
+    """A file (or archive member) over a size limit: reading stops at once."""
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Bounds on what one upload may expand to (app/config.py sets them from the settings)."""
+
+    member_bytes: int = 50_000_000
+    archive_bytes: int = 200_000_000
+    compression_ratio: int = 200
+    members: int = 5000
+    turns: int = 20_000  # turns of one transcript (each is at least one sentence)
 
 
 @dataclass
@@ -55,11 +78,13 @@ def decode(name: str, data: bytes) -> str:
     return str(best)
 
 
-def read_file(name: str, data: bytes) -> tuple[list[ParsedTranscript], list[str]]:
+def read_file(name: str, data: bytes,
+              limits: ReadLimits | None = None) -> tuple[list[ParsedTranscript], list[str]]:
     """The transcripts in one uploaded file, and the names of zip members skipped (hidden or unsupported)."""
+    limits = limits or ReadLimits()
     suffix = PurePosixPath(name).suffix.lower()
     if suffix == ".zip":
-        return _read_zip(name, data)
+        return _read_zip(name, data, limits)
     if suffix not in SUPPORTED:
         raise ReadError(f"{name}: unsupported file type {suffix or '(none)'}; use one of {', '.join(SUPPORTED)}")
     if suffix == TEXT:
@@ -68,29 +93,78 @@ def read_file(name: str, data: bytes) -> tuple[list[ParsedTranscript], list[str]
             raise ReadError(f"{name}: the file is empty")
         return [ParsedTranscript(name, "txt", text=text)], []
     if suffix == DOCX:
-        return [_read_docx(name, data)], []
+        return [_read_docx(name, data, limits)], []
     if suffix in CAPTIONS:
         return [_read_captions(name, decode(name, data), suffix)], []
-    return _read_table(name, decode(name, data), suffix), []
+    return _read_table(name, decode(name, data), suffix, limits), []
 
 
-def _read_zip(name: str, data: bytes) -> tuple[list[ParsedTranscript], list[str]]:
+def _open_archive(name: str, data: bytes, limits: ReadLimits, what: str = "zip archive") -> zipfile.ZipFile:
+    """A zip whose declared sizes are within the limits (the real sizes are counted as members are read)."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise ReadError(f"{name}: not a readable zip archive") from None
-    members = [m for m in archive.infolist() if not m.is_dir()]
-    if len(members) > MAX_MEMBERS:
-        raise ReadError(f"{name}: {len(members)} files is more than {MAX_MEMBERS}; split the archive")
-    found, skipped = [], []
-    for member in sorted(members, key=lambda m: m.filename):
+        members = [m for m in archive.infolist() if not m.is_dir()]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+        why = f" ({type(exc).__name__})" if what != "zip archive" else ""
+        raise ReadError(f"{name}: not a readable {what}{why}") from None
+    if len(members) > limits.members:
+        raise TooLarge(f"{name}: {len(members)} files is more than {limits.members} "
+                       "(AUTOCODER_MAX_ARCHIVE_MEMBERS); split the archive")
+    for m in members:
+        _check_member(name, m, m.file_size, limits)
+    declared = sum(m.file_size for m in members)
+    if declared > limits.archive_bytes:
+        raise TooLarge(f"{name}: its files expand to {declared} bytes, more than the limit of "
+                       f"{limits.archive_bytes} (AUTOCODER_MAX_ARCHIVE_BYTES); split the archive")
+    return archive
+
+
+def _check_member(name: str, member: zipfile.ZipInfo, size: int, limits: ReadLimits) -> None:
+    if size > limits.member_bytes:
+        raise TooLarge(f"{name}/{member.filename}: expands to more than {limits.member_bytes} bytes "
+                       "(AUTOCODER_MAX_MEMBER_BYTES); split it")
+    if size > RATIO_FLOOR and size > limits.compression_ratio * max(member.compress_size, 1):
+        raise TooLarge(f"{name}/{member.filename}: expands more than {limits.compression_ratio} times its "
+                       "compressed size (AUTOCODER_MAX_COMPRESSION_RATIO); this looks like a zip bomb")
+
+
+def _members(name: str, archive: zipfile.ZipFile, members: list[zipfile.ZipInfo],
+             limits: ReadLimits) -> Iterator[tuple[zipfile.ZipInfo, bytes]]:
+    """Each member's bytes, streamed and counted: refused as soon as any limit is passed, whatever the
+    archive's headers claim."""
+    total = 0
+    for member in members:
+        parts, size = [], 0
+        try:
+            with archive.open(member) as handle:
+                while piece := handle.read(CHUNK):
+                    size += len(piece)
+                    total += len(piece)
+                    _check_member(name, member, size, limits)
+                    if total > limits.archive_bytes:
+                        raise TooLarge(f"{name}: its files expand to more than {limits.archive_bytes} bytes "
+                                       "(AUTOCODER_MAX_ARCHIVE_BYTES); split the archive")
+                    parts.append(piece)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError, EOFError,
+                OSError, zlib.error) as exc:
+            if isinstance(exc, TooLarge):
+                raise
+            raise ReadError(f"{name}/{member.filename}: cannot be read from the archive ({exc})") from None
+        yield member, b"".join(parts)
+
+
+def _read_zip(name: str, data: bytes, limits: ReadLimits) -> tuple[list[ParsedTranscript], list[str]]:
+    archive = _open_archive(name, data, limits)
+    found, skipped, wanted = [], [], []
+    for member in sorted((m for m in archive.infolist() if not m.is_dir()), key=lambda m: m.filename):
         path = PurePosixPath(member.filename)
-        inner = f"{name}/{member.filename}"
         hidden = any(part.startswith((".", "__MACOSX")) for part in path.parts)
         if hidden or path.suffix.lower() not in SUPPORTED or path.suffix.lower() == ".zip":
-            skipped.append(inner)
-            continue
-        found += read_file(inner, archive.read(member))[0]
+            skipped.append(f"{name}/{member.filename}")
+        else:
+            wanted.append(member)
+    for member, content in _members(name, archive, wanted, limits):
+        found += read_file(f"{name}/{member.filename}", content, limits)[0]
     if not found:
         raise ReadError(f"{name}: no transcript in the archive (supported: {', '.join(SUPPORTED[:-1])})")
     return found, skipped
@@ -101,9 +175,12 @@ def _read_zip(name: str, data: bytes) -> tuple[list[ParsedTranscript], list[str]
 _PREFIX = re.compile(r"^\s*([A-Za-z][\w.'’ -]{0,40}?)\s*:\s")
 
 
-def _read_docx(name: str, data: bytes) -> ParsedTranscript:
+def _read_docx(name: str, data: bytes, limits: ReadLimits) -> ParsedTranscript:
     import docx  # python-docx; imported here so the service starts without touching it
 
+    archive = _open_archive(name, data, limits, "Word (.docx) file")  # a .docx is a zip: count it first
+    for _ in _members(name, archive, [m for m in archive.infolist() if not m.is_dir()], limits):
+        pass
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises several kinds for a damaged or non-Word file
@@ -194,28 +271,38 @@ def _read_captions(name: str, text: str, suffix: str) -> ParsedTranscript:
 
 # -- one turn a row --------------------------------------------------------------------------------------------
 
-def _read_table(name: str, text: str, suffix: str) -> list[ParsedTranscript]:
-    rows: list[tuple[int, dict]] = []
-    if suffix == ".csv":
-        reader = csv.DictReader(io.StringIO(text))
+def _csv_rows(name: str, text: str) -> Iterator[tuple[int, dict]]:
+    reader = csv.DictReader(io.StringIO(text))
+    try:
         fields = {f.strip().lower() for f in reader.fieldnames or []}
         missing = {"speaker", "text"} - fields
         if missing:
             raise ReadError(f"{name}, line 1: the header needs the columns {', '.join(sorted(missing))} "
                             f"(one turn a row); it has {', '.join(sorted(fields)) or 'none'}")
-        rows = [(n, {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()})
-                for n, row in enumerate(reader, start=2)]
-    else:
-        for n, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ReadError(f"{name}, line {n}: not JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise ReadError(f"{name}, line {n}: each line is one JSON object (a turn)")
-            rows.append((n, {k.lower(): v for k, v in row.items()}))
+        for row in reader:
+            yield reader.line_num, {(k or "").strip().lower(): (v if isinstance(v, str) else "").strip()
+                                    for k, v in row.items()}
+    except csv.Error as exc:  # e.g. a cell longer than the csv module's limit of 131,072 characters
+        raise ReadError(f"{name}, line {reader.line_num}: cannot read this CSV ({exc}); split long cells") from None
+
+
+def _jsonl_rows(name: str, text: str) -> Iterator[tuple[int, dict]]:
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ReadError(f"{name}, line {n}: not JSON ({exc.msg})") from None
+        except RecursionError:
+            raise ReadError(f"{name}, line {n}: JSON nested too deeply") from None
+        if not isinstance(row, dict):
+            raise ReadError(f"{name}, line {n}: each line is one JSON object (a turn)")
+        yield n, {str(k).lower(): v for k, v in row.items()}
+
+
+def _read_table(name: str, text: str, suffix: str, limits: ReadLimits) -> list[ParsedTranscript]:
+    rows = _csv_rows(name, text) if suffix == ".csv" else _jsonl_rows(name, text)
     groups: dict[str, ParsedTranscript] = {}
     for n, row in rows:
         speaker, words = str(row.get("speaker") or "").strip(), str(row.get("text") or "").strip()
@@ -238,6 +325,9 @@ def _read_table(name: str, text: str, suffix: str) -> list[ParsedTranscript]:
         if row.get("role"):
             turn["role"] = str(row["role"])
         groups[key].turns.append(turn)
+        if len(groups[key].turns) > limits.turns:  # each turn is at least one sentence: refuse while reading
+            raise TooLarge(f"{name}, line {n}: more than {limits.turns} turns for one transcript "
+                           "(AUTOCODER_MAX_SEGMENTS); split it")
     if not groups:
         raise ReadError(f"{name}: no turns in the file")
     return list(groups.values())

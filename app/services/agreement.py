@@ -22,9 +22,8 @@ import numpy as np
 from sklearn.metrics import cohen_kappa_score
 from sqlalchemy.orm import Session
 
-from app.db import accounts
 from app.db import decisions as db
-from app.services.review import replay
+from app.services.visibility import Visibility, replay
 
 MODEL = "model"
 Ratings = dict[int, frozenset[str]]  # segment id -> codes
@@ -118,17 +117,17 @@ def compare(coders: dict[str, Ratings], model: Ratings | None = None) -> Agreeme
     return report
 
 
-def gather(session: Session, transcript_ids: list[int] | None,
+def gather(session: Session, scope: Visibility, transcript_ids: list[int] | None,
            coder_names: list[str] | None = None) -> tuple[dict[str, Ratings], Ratings]:
-    """Each coder's labels on the segments they decided on, and the model's shown codes, from the database."""
-    states = replay(db.decisions(session, transcript_ids=transcript_ids))
-    people = accounts.users_by_id(session, ids={coder for _, coder in states})
+    """Each coder's labels on the segments they decided on, and the model's shown codes, from the database.
+    Agreement compares coders, so under blind coding only admins and viewers may see it."""
+    scope.require_everyone("agreement")
+    decisions = scope.decisions(session, transcript_ids=transcript_ids, coders=coder_names)
+    people = scope.names(session, decisions)
     coders: dict[str, Ratings] = {}
-    for (segment, coder), state in states.items():
+    for (segment, coder), state in replay(decisions).items():
         if state.codes:  # a memo alone is not a coding decision
-            coders.setdefault(people[coder].name, {})[segment] = frozenset(state.labels)
-    if coder_names:
-        coders = {n: r for n, r in coders.items() if n in coder_names}
+            coders.setdefault(people[coder], {})[segment] = frozenset(state.labels)
     runs = db.current_runs(session, transcript_ids=transcript_ids)
     model: dict[int, set[str]] = {}
     for s in db.shown_suggestions(session, run_ids=[r.id for r in runs]):

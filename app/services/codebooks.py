@@ -5,10 +5,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from app import validation
 from app.config import Settings
 from app.db import store
 from app.errors import Conflict, InvalidInput, NotFound
 from taxonomy import Codebook, CodebookError, ResolvedCodebook, load_builtin, parse_codebook, resolve
+from taxonomy.loader import MAX_NODES
 
 
 @dataclass(frozen=True)
@@ -23,22 +25,33 @@ class CatalogEntry:
 
 
 class CodebookCatalog:
-    """Finds codebooks by name; an uploaded codebook never replaces a built-in one."""
+    """Finds codebooks by name; an uploaded codebook never replaces a built-in one.
 
-    def __init__(self, taxonomy_dir: Path, *, third_party: bool = True):
+    An upload is validated once, when it is stored; reads look up the newest upload's digest and take the
+    parsed codebook from a cache by digest (content-addressed, so it is never stale), loading and parsing the
+    stored content only the first time this process meets that digest."""
+
+    def __init__(self, taxonomy_dir: Path, max_nodes: int = MAX_NODES, *, third_party: bool = True):
+        self.max_nodes = max_nodes
+        self._parsed: dict[str, Codebook] = {}  # digest -> uploaded codebook, validated
         # A broken built-in codebook (or supplement) should stop start-up loudly.
         self.builtin: dict[str, Codebook] = load_builtin(taxonomy_dir, third_party=third_party)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "CodebookCatalog":
-        return cls(settings.taxonomy_dir, third_party=settings.third_party_text)
+        return cls(settings.taxonomy_dir, settings.max_codebook_nodes, third_party=settings.third_party_text)
 
     def _lookup(self, session: Session):
         def lookup(name: str) -> Codebook | None:
             if name in self.builtin:
                 return self.builtin[name]
-            row = store.latest_uploaded_codebook(session, name=name)
-            return Codebook.model_validate(row.content) if row else None
+            latest = store.latest_uploaded_digest(session, name=name)
+            if latest is None:
+                return None
+            row_id, digest = latest
+            if digest not in self._parsed:
+                self._parsed[digest] = Codebook.model_validate(store.uploaded_codebook(session, row_id=row_id).content)
+            return self._parsed[digest]
 
         return lookup
 
@@ -69,9 +82,12 @@ class CodebookCatalog:
     def upload(self, session: Session, text: str) -> tuple[ResolvedCodebook, bool]:
         """Validate and store a codebook; returns it resolved and whether it was new."""
         try:
-            book = parse_codebook(text, source="uploaded codebook")
+            book = parse_codebook(text, source="uploaded codebook", max_nodes=self.max_nodes)
+            validation.check_value(book.model_dump(), "codebook")
         except CodebookError as exc:
             raise InvalidInput(exc.message, exc.problems) from None
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
         if book.name in self.builtin:
             raise Conflict(f"{book.name!r} is a built-in codebook; upload yours under another name "
                            f"(it can extend {book.name!r})")
@@ -86,4 +102,5 @@ class CodebookCatalog:
             return resolved, False
         store.add_uploaded_codebook(session, name=book.name, version=book.version, digest=own_digest,
                                     content=book.model_dump())
+        self._parsed[own_digest] = book
         return resolved, True

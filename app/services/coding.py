@@ -1,11 +1,13 @@
 """Coding use cases: suggest codes for a snippet, and segment, embed, suggest and store a transcript."""
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy.orm import Session
 
+from app import validation
 from app.config import Settings
 from app.db import store
 from app.db.tables import SuggestionRun, Transcript, User
@@ -95,13 +97,60 @@ class Scorer:
         return lambda similarity: served_scores(self.model, raw_vectors, similarity)
 
 
+_ENCODING = threading.Lock()
+
+
+class SerialEmbedder:
+    """The process's embedder, one call at a time across request threads, jobs and retraining. The
+    tokenizer keeps its truncation and padding settings as shared state that every call sets, so two calls
+    at once (encode beside truncated) corrupt each other's batches: under load a request failed with
+    'Unable to create tensor ...'. Everything else is the wrapped Embedder's."""
+
+    def __init__(self, embedder: Embedder):
+        self._embedder = embedder
+
+    def __getattr__(self, name: str):
+        return getattr(self._embedder, name)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        with _ENCODING:
+            return self._embedder.encode(texts)
+
+    def encode_pipelined(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        with _ENCODING:
+            return self._embedder.encode_pipelined(texts, batch_size)
+
+    def truncated(self, texts: list[str]) -> list[bool]:
+        with _ENCODING:
+            return self._embedder.truncated(texts)
+
+
+MAX_TURN_CHARS = 1_000_000  # the sentencizer reads at most this many characters at once (spaCy's max_length)
+
+
 def check_text(text: str, what: str = "text") -> str:
     """Refuse empty text and binary content with a message that says which."""
     if "\x00" in text:
         raise InvalidInput(f"{what} contains NUL bytes: it looks like a binary file, not a transcript")
+    try:
+        validation.check_text(text, what)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
     if not text.strip():
         raise InvalidInput(f"{what} is empty")
     return text
+
+
+def check_input(data: "TranscriptInput") -> None:
+    """Every string of a transcript's input is well-formed, NUL-free text, its metadata shallow and finite
+    (app/validation.py): files and job manifests reach here without passing the API's request models."""
+    fields = dict(title=data.title, participant_id=data.participant_id, site=data.site, trial_arm=data.trial_arm,
+                  extra=data.extra, speaker_roles=data.speaker_roles, default_speaker=data.default_speaker,
+                  speakers=[t.get("speaker") for t in data.turns or []])
+    try:
+        validation.check_value(fields, "transcript")
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 def status_of(scores: list[float], threshold: float, skip_reason: str | None = None) -> str:
@@ -116,9 +165,9 @@ class Coder:
 
     def __init__(self, settings: Settings, embedder: Embedder, catalog: CodebookCatalog):
         self.settings = settings
-        self.embedder = embedder
+        self.embedder = embedder if isinstance(embedder, SerialEmbedder) else SerialEmbedder(embedder)
         self.catalog = catalog
-        self.indexes = CodeIndexCache(embedder, settings.cache_dir)
+        self.indexes = CodeIndexCache(self.embedder, settings.cache_dir)
         self.served = ServedModels(settings.models_dir)
         self.confirmed = ConfirmedCache()
 
@@ -163,13 +212,14 @@ class Coder:
         return SnippetResult(index, threshold, segments, scorer.classifier_id)
 
     def code_transcript(self, session: Session, data: TranscriptInput,
-                        who: User | None = None) -> tuple[Transcript, SuggestionRun]:
+                        who: User | None = None, commit: bool = True) -> tuple[Transcript, SuggestionRun]:
         """Segment, embed, suggest and store a transcript, all in one transaction."""
-        return self.code_transcripts(session, [data], who=who)[0]
+        return self.code_transcripts(session, [data], who=who, commit=commit)[0]
 
     def code_transcripts(self, session: Session, inputs: list[TranscriptInput], names: list[str] | None = None,
-                         who: User | None = None) -> list[tuple[Transcript, SuggestionRun]]:
-        """Several transcripts in one transaction: all are stored, or none (the error names which failed)."""
+                         who: User | None = None, commit: bool = True) -> list[tuple[Transcript, SuggestionRun]]:
+        """Several transcripts in one transaction: all are stored, or none (the error names which failed).
+        commit=False leaves the commit to the caller (who first builds the response from the flushed rows)."""
         prepared = []
         for n, data in enumerate(inputs):
             try:
@@ -190,7 +240,8 @@ class Coder:
             # Everything for this transcript is computed; write it, and commit once all are written.
             stored.append(self.store_coded(session, data, text, source_format, segments, skips, list(vectors),
                                            rows, codebook, index, classifier_id=scorer.classifier_id))
-        session.commit()
+        if commit:
+            session.commit()
         return stored
 
     def store_coded(self, session: Session, data: TranscriptInput, text: str, source_format: str,
@@ -258,6 +309,7 @@ class Coder:
 
 def segment_transcript(data: TranscriptInput, settings: Settings) -> tuple[str, str, list[Segment]]:
     """The stored text, its format, and its sentences, or InvalidInput saying what is wrong."""
+    check_input(data)
     roles = RoleMapper(settings.role_patterns, data.speaker_roles, check_role(data.role))
     if data.turns is not None:
         if not data.turns:
@@ -272,6 +324,15 @@ def segment_transcript(data: TranscriptInput, settings: Settings) -> tuple[str, 
         source_format = "text"
     else:
         raise InvalidInput("send either 'text' (labelled plain text) or 'turns' (a list of turns)")
+    # Lower bounds on the sentence count, checked before the (slow) sentence splitting: every turn is at least
+    # one sentence, and no sentence is longer than max_sentence_words.
+    words = len(text.split())
+    if max(len(turns), words // settings.max_sentence_words) > settings.max_segments:
+        raise InvalidInput(f"the transcript has more than {settings.max_segments} sentences, the limit for one "
+                           "transcript (AUTOCODER_MAX_SEGMENTS); split it")
+    longest = max((t.end - t.start for t in turns), default=0)
+    if longest > MAX_TURN_CHARS:
+        raise InvalidInput(f"one turn is {longest} characters, more than {MAX_TURN_CHARS}; split it")
     segments = split_sentences(text, turns, settings.max_sentence_words)
     if not segments:
         raise InvalidInput("the transcript has speaker labels but no words after them")

@@ -11,20 +11,36 @@ import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import accounts
 from app.db import decisions as db
 from app.db.tables import Segment, Suggestion, Transcript
 from app.errors import InvalidInput
 from app.exchange.refi import Selection, SourceDoc, project_qdpx
-from app.services.review import replay
+from app.services.visibility import Visibility, replay
 from taxonomy import ResolvedCodebook
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson",
            "parquet": "application/vnd.apache.parquet"}
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection): such text cells get a
+# leading apostrophe, which spreadsheets show as text and hide. Numbers are written as they are.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, list):
+        value = "; ".join(map(str, value))
+    elif isinstance(value, dict):
+        value = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def encode(rows: list[dict], fmt: str) -> bytes:
-    """Rows as a file. CSV joins list values with '; ' (codes stay text: 10.10 is not 10.1)."""
+    """Rows as a file. CSV joins list values with '; ' (codes stay text: 10.10 is not 10.1) and is
+    formula-safe: a text cell starting with = + - @ tab or CR is prefixed with ' (JSONL and Parquet keep
+    every value exactly)."""
     if fmt == "jsonl":
         return "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows).encode("utf-8")
     if fmt == "csv":
@@ -33,9 +49,7 @@ def encode(rows: list[dict], fmt: str) -> bytes:
             writer = csv.DictWriter(out, fieldnames=list(rows[0]))
             writer.writeheader()
             for r in rows:
-                writer.writerow({k: "; ".join(map(str, v)) if isinstance(v, list) else
-                                 json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v
-                                 for k, v in r.items()})
+                writer.writerow({k: _cell(v) for k, v in r.items()})
         return out.getvalue().encode("utf-8")
     if fmt == "parquet":
         table = pa.Table.from_pylist([{k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v
@@ -53,17 +67,17 @@ def _scope(session: Session, transcript_ids: list[int] | None) -> list[Transcrip
     return list(session.scalars(query))
 
 
-def segment_rows(session: Session, transcript_ids: list[int] | None = None) -> list[dict]:
+def segment_rows(session: Session, scope: Visibility, transcript_ids: list[int] | None = None) -> list[dict]:
     """One row per segment: transcript metadata, speaker and role, offsets and times, the current run's
-    shown suggestions (codes and scores), and every coder's current codes and rejections."""
+    shown suggestions (codes and scores), and the current codes and rejections of every coder `scope` shows."""
     transcripts = _scope(session, transcript_ids)
     ids = [t.id for t in transcripts]
     runs = {r.transcript_id: r for r in db.current_runs(session, transcript_ids=ids)}
     shown: dict[int, list[Suggestion]] = defaultdict(list)
     for s in db.shown_suggestions(session, run_ids=[r.id for r in runs.values()]):
         shown[s.segment_id].append(s)
-    decisions = db.decisions(session, transcript_ids=ids)
-    names = accounts.coder_names(session, decisions)
+    decisions = scope.decisions(session, transcript_ids=ids)
+    names = scope.names(session, decisions)
     labels: dict[int, dict[str, list[str]]] = defaultdict(dict)
     rejected: dict[int, dict[str, list[str]]] = defaultdict(dict)
     for (segment_id, coder_id), state in replay(decisions).items():
@@ -90,9 +104,10 @@ def segment_rows(session: Session, transcript_ids: list[int] | None = None) -> l
     return rows
 
 
-def decision_rows(session: Session, transcript_ids: list[int] | None = None) -> list[dict]:
-    decisions = db.decisions(session, transcript_ids=transcript_ids)
-    names = accounts.coder_names(session, decisions)
+def decision_rows(session: Session, scope: Visibility, transcript_ids: list[int] | None = None) -> list[dict]:
+    """The decision trail (with memos) of the coders `scope` shows."""
+    decisions = scope.decisions(session, transcript_ids=transcript_ids)
+    names = scope.names(session, decisions)
     return [{"decision_id": d.id, "transcript_id": d.transcript_id, "segment_id": d.segment_id,
              "coder": names[d.coder_id], "action": d.action, "code": d.code_id, "from_code": d.from_code_id,
              "suggestion_id": d.suggestion_id, "run_id": d.run_id, "model": d.model_id,
@@ -100,13 +115,14 @@ def decision_rows(session: Session, transcript_ids: list[int] | None = None) -> 
              "batch_id": d.batch_id, "created_at": d.created_at.isoformat()} for d in decisions]
 
 
-def project(session: Session, book: ResolvedCodebook, name: str,
+def project(session: Session, scope: Visibility, book: ResolvedCodebook, name: str,
             transcript_ids: list[int] | None = None) -> bytes:
-    """The coded project as .qdpx: each transcript a text source, each coder's confirmed codes as codings."""
+    """The coded project as .qdpx: each transcript a text source, the confirmed codes of each coder `scope`
+    shows as codings."""
     transcripts = _scope(session, transcript_ids)
     codable = {c.id for c in book.leaves}
-    decisions = db.decisions(session, transcript_ids=[t.id for t in transcripts])
-    names = accounts.coder_names(session, decisions)
+    decisions = scope.decisions(session, transcript_ids=[t.id for t in transcripts])
+    names = scope.names(session, decisions)
     codings: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for (segment_id, coder_id), state in sorted(replay(decisions).items()):
         codings[segment_id] += [(names[coder_id], c) for c in state.labels if c in codable]

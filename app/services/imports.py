@@ -5,9 +5,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from app.config import Settings
 from app.db.tables import SuggestionRun, Transcript, User
-from app.errors import InvalidInput
-from app.ingest.readers import ParsedTranscript, ReadError, read_file
+from app.errors import InvalidInput, PayloadTooLarge
+from app.ingest.readers import ParsedTranscript, ReadError, ReadLimits, TooLarge, read_file
 from app.services.accounts import require
 from app.services.coding import Coder, SuggestOptions, TranscriptInput
 
@@ -18,12 +19,23 @@ class Imported:
     skipped: list[str]  # zip members that are hidden or of an unsupported type
 
 
-def read_all(files: list[tuple[str, bytes]]) -> tuple[list[ParsedTranscript], list[str]]:
-    """Every transcript in every file, or InvalidInput listing every unreadable file."""
+def limits(settings: Settings) -> ReadLimits:
+    """The reading limits the settings ask for."""
+    return ReadLimits(member_bytes=settings.max_member_bytes, archive_bytes=settings.max_archive_bytes,
+                      compression_ratio=settings.max_compression_ratio, members=settings.max_archive_members,
+                      turns=settings.max_segments)
+
+
+def read_all(files: list[tuple[str, bytes]],
+             bounds: ReadLimits | None = None) -> tuple[list[ParsedTranscript], list[str]]:
+    """Every transcript in every file, or InvalidInput listing every unreadable file (PayloadTooLarge at
+    once for a file over a size limit: nothing more is read)."""
     parsed, skipped, problems = [], [], []
     for name, data in files:
         try:
-            found, left = read_file(name, data)
+            found, left = read_file(name, data, bounds or ReadLimits())
+        except TooLarge as exc:
+            raise PayloadTooLarge(f"{exc}; nothing was stored") from None
         except ReadError as exc:
             problems.append(str(exc))
             continue
@@ -38,12 +50,13 @@ def read_all(files: list[tuple[str, bytes]]) -> tuple[list[ParsedTranscript], li
 
 def import_files(session: Session, user: User | None, coder: Coder, files: list[tuple[str, bytes]],
                  options: SuggestOptions, metadata: dict | None = None,
-                 code_interviewer: bool = False) -> Imported:
+                 code_interviewer: bool = False, commit: bool = True) -> Imported:
     if user is not None:
         require(user, "coder")
-    parsed, skipped = read_all(files)
+    parsed, skipped = read_all(files, limits(coder.settings))
     inputs = [TranscriptInput(
         text=p.text, turns=p.turns, **{"title": p.title, **(metadata or {}), **p.metadata},
         extra={"source_file": p.source, "source_format": p.source_format}, code_interviewer=code_interviewer,
         options=options) for p in parsed]
-    return Imported(coder.code_transcripts(session, inputs, [p.source for p in parsed], who=user), skipped)
+    return Imported(coder.code_transcripts(session, inputs, [p.source for p in parsed], who=user, commit=commit),
+                    skipped)

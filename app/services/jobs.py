@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.batch.cache import EmbeddingCache
-from app.batch.inputs import InputError, discover
+from app.batch.inputs import PATHS_REFUSED, InputError, discover
 from app.batch.precode import LocalEncoder, PrecodeOptions, Precoder, Prepared, Progress
 from app.config import Settings
 from app.db.tables import Classifier, Job, Transcript, User, utcnow
@@ -64,11 +64,11 @@ class JobRunner:
         """Register a job whose manifest was written to folder(job_id)/manifest.jsonl, and queue it."""
         manifest = self.folder(job_id) / "manifest.jsonl"
         try:
-            sources = discover(manifest)
+            sources = discover(manifest, allow_paths=False)
         except InputError as exc:
             raise InvalidInput(str(exc).replace(str(manifest), "manifest")) from None
         if any(s.offset is None for s in sources):
-            raise InvalidInput("a job's manifest carries each transcript inline ('text' or 'turns'), not 'path'")
+            raise InvalidInput(f"manifest: {PATHS_REFUSED}")
         _, index = self.coder.index_for(session, options.get("codebook"))  # unknown codebook: 404 now, not later
         # The classifier served now scores the whole job, resumed or not: every chunk is scored alike.
         options = options | {"classifier": self.coder.scorer(session, index).classifier_id}

@@ -15,9 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import decisions as db
-from app.db.tables import Decision, Segment, Suggestion, SuggestionRun, User
+from app.db.tables import Segment, Suggestion, SuggestionRun, User
 from app.errors import NotFound
 from app.services.accounts import require
+from app.services.visibility import Visibility
 
 POOL_PER_ITEM = 10
 MAX_POOL = 1000
@@ -72,7 +73,7 @@ class ReviewQueue:
         runs = {r.id: r for r in session.scalars(runs_query)}
         if not runs:
             return []
-        decided = set(session.scalars(select(Decision.segment_id).where(Decision.coder_id == user.id).distinct()))
+        decided = Visibility(user).decided_segment_ids(session)
         top_two: dict[int, list[Suggestion]] = {}
         query = select(Suggestion).where(Suggestion.run_id.in_(runs), Suggestion.rank <= 2)
         for s in session.scalars(query.order_by(Suggestion.segment_id, Suggestion.rank)):
@@ -112,7 +113,7 @@ class ReviewQueue:
         vector = np.frombuffer(target.embedding, dtype=np.float32)
         skip = {segment_id}
         if undecided_only:
-            skip |= set(session.scalars(select(Decision.segment_id).where(Decision.coder_id == user.id)))
+            skip |= Visibility(user).decided_segment_ids(session)
         best_ids, best_sims = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         query = (select(Segment.id, Segment.embedding)
                  .where(Segment.skip_reason.is_(None), Segment.embedding_model == target.embedding_model)

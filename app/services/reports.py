@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import accounts
 from app.db import decisions as db
 from app.db.tables import Segment, Suggestion, SuggestionRun, Transcript
 from app.engine.presence import present_codes
-from app.errors import InvalidInput, NotFound
-from app.services.review import replay
+from app.errors import InvalidInput
+from app.services.visibility import Visibility, replay
 from taxonomy import ResolvedCodebook
 
 CONFIRMED, SUGGESTED = "confirmed", "suggested"
@@ -50,25 +49,16 @@ class Coding:
         return out
 
 
-def gather(session: Session, book: ResolvedCodebook, *, source: str = CONFIRMED,
+def gather(session: Session, book: ResolvedCodebook, *, scope: Visibility, source: str = CONFIRMED,
            transcript_ids: list[int] | None = None, coders: list[str] | None = None,
            threshold: float | None = None) -> Coding:
+    """The coding of one source; confirmed codes only of the coders `scope` shows (blind coding)."""
     codes = {c.id for c in book.leaves}
     if source == CONFIRMED:
-        coder_ids = None
-        if coders:
-            users = [accounts.get_user(session, name=n) for n in coders]
-            found = {u.name: u.id for u in users if u is not None}
-            missing = sorted(set(coders) - set(found))
-            if missing:
-                raise NotFound(f"no user {', '.join(missing)}")
-            coder_ids = set(found.values())
-        decisions = db.decisions(session, transcript_ids=transcript_ids)
-        names = accounts.coder_names(session, decisions)
+        decisions = scope.decisions(session, transcript_ids=transcript_ids, coders=coders)
+        names = scope.names(session, decisions)
         who: dict[tuple[int, str], list[str]] = defaultdict(list)
         for (segment_id, coder_id), state in replay(decisions).items():
-            if coder_ids is not None and coder_id not in coder_ids:
-                continue
             for code in state.labels:
                 if code in codes:
                     who[(segment_id, code)].append(names[coder_id])

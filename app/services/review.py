@@ -10,20 +10,21 @@ silently applied to the wrong suggestions.
 """
 
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from app.db import accounts, store
 from app.db import decisions as db
+from app.db import store
 from app.db.tables import Decision, Segment, SuggestionRun, User
-from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput, NotFound
 from app.services.accounts import require
+from app.services.visibility import ACCEPTED, ADDED, SegmentLabels, Visibility, apply, replay
+
+__all__ = ["ACTIONS", "DecisionInput", "Review", "SegmentLabels", "Visibility", "apply", "replay"]
 from taxonomy import Codebook, ResolvedCodebook
 
 ACTIONS = ("accept", "reject", "change", "add", "remove", "memo")
-ACCEPTED, ADDED, REJECTED = "accepted", "added", "rejected"
 MAX_MEMO = 4000
 
 
@@ -35,48 +36,6 @@ class DecisionInput:
     code: str | None = None
     memo: str | None = None
     run_id: int | None = None  # the run the coder was looking at; refused with 409 if it is no longer current
-
-
-@dataclass
-class SegmentLabels:
-    """One coder's state on one segment: code -> accepted / added / rejected, and memos in order."""
-
-    codes: dict[str, str] = field(default_factory=dict)
-    memos: list[str] = field(default_factory=list)
-
-    @property
-    def labels(self) -> list[str]:
-        return sorted(c for c, state in self.codes.items() if state in (ACCEPTED, ADDED))
-
-    @property
-    def rejected(self) -> list[str]:
-        return sorted(c for c, state in self.codes.items() if state == REJECTED)
-
-
-def apply(state: SegmentLabels, action: str, code: str | None, from_code: str | None, memo: str | None) -> None:
-    """One decision's effect on a coder's labels for a segment."""
-    if action == "accept":
-        state.codes[code] = ACCEPTED
-    elif action == "reject":
-        state.codes[code] = REJECTED
-    elif action == "change":
-        state.codes[from_code] = REJECTED
-        state.codes[code] = ACCEPTED
-    elif action == "add":
-        state.codes[code] = ADDED
-    elif action == "remove":
-        state.codes.pop(code, None)
-    elif action == "memo":
-        state.memos.append(memo or "")
-
-
-def replay(decisions: Iterable[Decision]) -> dict[tuple[int, int], SegmentLabels]:
-    """(segment id, coder id) -> current labels, from decisions in the order they were made."""
-    states: dict[tuple[int, int], SegmentLabels] = {}
-    for d in decisions:
-        apply(states.setdefault((d.segment_id, d.coder_id), SegmentLabels()), d.action, d.code_id,
-              d.from_code_id, d.memo)
-    return states
 
 
 class Review:
@@ -110,7 +69,7 @@ class Review:
         if run is None:
             raise Conflict(f"transcript {tid} has no suggestions yet")
         suggestions = db.suggestions_by_id(session, ids={i.suggestion_id for i in items if i.suggestion_id})
-        states = replay(db.decisions(session, segment_ids=list(segments), coder_id=user.id))
+        states = self.scope(user).labels(session, segment_ids=list(segments), coders=[user.name])
         batch = str(uuid.uuid4()) if len(items) > 1 else None
         rows = []
         for n, item in enumerate(items):
@@ -198,35 +157,26 @@ class Review:
 
     # -- reading ---------------------------------------------------------------------------------------------
 
-    def coder_for(self, session: Session, viewer: User, name: str | None) -> User:
-        """Whose labels `viewer` may read: their own, or anyone's unless blind coding hides them from coders."""
-        if name is None or name == viewer.name:
-            return viewer
-        if self.blind and viewer.role == "coder":
-            raise Forbidden("coding is blind: coders see only their own decisions until an admin shows them")
-        other = accounts.get_user(session, name=name)
-        if other is None:
-            raise NotFound(f"no user {name!r}")
-        return other
+    def scope(self, viewer: User) -> Visibility:
+        """What `viewer` may read of coders' work: every read of decisions, labels and memos goes through it."""
+        return Visibility(viewer, blind=self.blind)
 
     def visible_decisions(self, session: Session, viewer: User, transcript_id: int, *, coder: str | None = None,
                           segment_id: int | None = None) -> list[Decision]:
         """The audit trail: every decision on the transcript (or one segment), oldest first, that viewer may see."""
         if store.get_transcript(session, transcript_id=transcript_id) is None:
             raise NotFound(f"no transcript with id {transcript_id}")
-        sees_all = not self.blind or viewer.role in ("admin", "viewer")
-        coder_id = self.coder_for(session, viewer, coder).id if coder or not sees_all else None
-        return db.decisions(session, transcript_ids=[transcript_id], coder_id=coder_id,
-                            segment_ids=[segment_id] if segment_id is not None else None)
+        return self.scope(viewer).decisions(session, transcript_ids=[transcript_id], coders=[coder] if coder else None,
+                                            segment_ids=[segment_id] if segment_id is not None else None)
 
     def labels(self, session: Session, viewer: User, transcript_id: int, coder: str | None = None,
                segment_ids: list[int] | None = None) -> tuple[User, dict[int, SegmentLabels]]:
         """A coder's current labels on the segments of a transcript they decided on (or only on segment_ids)."""
-        who = self.coder_for(session, viewer, coder)
+        scope = self.scope(viewer)
+        who = scope.coder(session, coder)
         if store.get_transcript(session, transcript_id=transcript_id) is None:
             raise NotFound(f"no transcript with id {transcript_id}")
-        states = replay(db.decisions(session, transcript_ids=[transcript_id], coder_id=who.id,
-                                     segment_ids=segment_ids))
+        states = scope.labels(session, transcript_ids=[transcript_id], segment_ids=segment_ids, coders=[who.name])
         return who, {segment: state for (segment, _), state in states.items()}
 
     def segment_transcript(self, session: Session, segment_id: int) -> int:

@@ -2,17 +2,19 @@
 every page and decision then acts as that user through the same services, roles and rules as the JSON API
 (a stale decision is refused with 409 here too). Decisions are posted by htmx, which sends an HX-Request
 header: a cross-site form cannot, so requiring it (with the SameSite cookie) keeps other sites from
-deciding in a coder's name."""
+deciding in a coder's name. Every form post (sign-in and sign-out included, which have no cookie to protect
+them) is also refused when the browser says it comes from another site (Sec-Fetch-Site, or Origin)."""
 
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from app.api.deps import CoderDep, QueueDep, ReviewDep, SessionDep
+from app.api.schemas import Id
 from app.db import store
 from app.db.tables import User
 from app.errors import AutocoderError, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
@@ -47,6 +49,21 @@ def sign_in_redirect(request: Request) -> Response:
     return RedirectResponse(target, status_code=303)
 
 
+def same_origin(request: Request) -> None:
+    """Refuse a cross-site form post (CSRF): by the browser's Sec-Fetch-Site, else by Origin against our own
+    address. Clients that send neither (curl, scripts) are not browsers carrying someone's cookie."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        raise Forbidden("this form can only be sent from the service's own pages")
+    origin = request.headers.get("origin")
+    # Host only, not scheme: behind a TLS-terminating proxy the service sees http for an https page.
+    if origin is not None and urlsplit(origin).netloc != request.headers.get("host", request.url.netloc):
+        raise Forbidden("this form can only be sent from the service's own pages")
+
+
+SameOrigin = Depends(same_origin)
+
+
 def _safe_next(value: str | None) -> str:
     return value if value and value.startswith("/ui") and not value.startswith("//") else "/ui/transcripts"
 
@@ -61,7 +78,7 @@ def login_page(request: Request, next: str | None = None) -> Response:
     return templates.TemplateResponse(request, "login.html", {"next": _safe_next(next), "error": None})
 
 
-@router.post("/login", response_class=HTMLResponse)
+@router.post("/login", response_class=HTMLResponse, dependencies=[SameOrigin])
 def login(request: Request, session: SessionDep, token: Annotated[str, Form()] = "",
           next: Annotated[str, Form()] = "") -> Response:
     try:
@@ -75,7 +92,7 @@ def login(request: Request, session: SessionDep, token: Annotated[str, Form()] =
     return response
 
 
-@router.post("/logout")
+@router.post("/logout", dependencies=[SameOrigin])
 def logout() -> Response:
     response = RedirectResponse("/ui/login", status_code=303)
     response.delete_cookie(COOKIE, path="/ui")
@@ -83,7 +100,8 @@ def logout() -> Response:
 
 
 @router.get("/transcripts", response_class=HTMLResponse)
-def transcripts(request: Request, user: WebUser, session: SessionDep, page: int = 1) -> Response:
+def transcripts(request: Request, user: WebUser, session: SessionDep,
+                page: Annotated[int, Query(ge=1, le=1_000_000)] = 1) -> Response:
     page = max(page, 1)
     total, rows = views.transcript_rows(session, user, PAGE, (page - 1) * PAGE)
     return templates.TemplateResponse(request, "transcripts.html", {
@@ -91,7 +109,7 @@ def transcripts(request: Request, user: WebUser, session: SessionDep, page: int 
 
 
 @router.get("/transcripts/{transcript_id}", response_class=HTMLResponse)
-def transcript(request: Request, transcript_id: int, user: WebUser, session: SessionDep, review: ReviewDep,
+def transcript(request: Request, transcript_id: Id, user: WebUser, session: SessionDep, review: ReviewDep,
                coder: CoderDep, code: str = "", group: str = "", role: str = "", min_score: str = "") -> Response:
     found = store.get_transcript(session, transcript_id=transcript_id)
     if found is None:
@@ -126,10 +144,10 @@ def _segment_fragment(request: Request, session, review, coder, user: User, segm
         status_code=status)
 
 
-@router.post("/segments/{segment_id}/decide", response_class=HTMLResponse)
-def decide(request: Request, segment_id: int, user: WebUser, session: SessionDep, review: ReviewDep,
-           coder: CoderDep, action: Annotated[str, Form()], suggestion_id: Annotated[int | None, Form()] = None,
-           code: Annotated[str, Form()] = "", run_id: Annotated[int | None, Form()] = None) -> Response:
+@router.post("/segments/{segment_id}/decide", response_class=HTMLResponse, dependencies=[SameOrigin])
+def decide(request: Request, segment_id: Id, user: WebUser, session: SessionDep, review: ReviewDep,
+           coder: CoderDep, action: Annotated[str, Form()], suggestion_id: Annotated[Id | None, Form()] = None,
+           code: Annotated[str, Form()] = "", run_id: Annotated[Id | None, Form()] = None) -> Response:
     if not request.headers.get("HX-Request"):
         raise Forbidden("decisions from the page are sent by its script (HX-Request header)")
     item = DecisionInput(segment_id, action, suggestion_id, code.split(" ")[0].strip() or None, None, run_id)

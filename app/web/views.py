@@ -7,9 +7,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db import store
-from app.db.tables import Decision, Segment, Suggestion, SuggestionRun, Transcript, User
+from app.db.tables import Segment, Suggestion, SuggestionRun, Transcript, User
 from app.services.coding import Coder
 from app.services.review import Review, SegmentLabels
+from app.services.visibility import Visibility
 from taxonomy import ResolvedCodebook
 
 
@@ -71,9 +72,7 @@ def transcript_rows(session: Session, user: User, limit: int, offset: int) -> tu
         select(Segment.transcript_id, func.count()).where(Segment.transcript_id.in_(ids),
                                                           Segment.skip_reason.is_(None))
         .group_by(Segment.transcript_id)).all())
-    decided = dict(session.execute(
-        select(Decision.transcript_id, func.count(func.distinct(Decision.segment_id)))
-        .where(Decision.transcript_id.in_(ids), Decision.coder_id == user.id).group_by(Decision.transcript_id)).all())
+    decided = Visibility(user).decided_per_transcript(session, transcript_ids=ids)
     return total, [TranscriptRow(t, codable.get(t.id, 0), decided.get(t.id, 0)) for t in transcripts]
 
 

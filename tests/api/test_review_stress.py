@@ -8,7 +8,7 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -132,4 +132,10 @@ def test_decisions_racing_re_suggestion_are_applied_or_refused_never_stale(serve
     for d in trail:
         assert run_of[d["suggestion_id"]] == d["run_id"]
         later = [rid for rid in created if rid > d["run_id"]]
-        assert all(created[rid] >= datetime.fromisoformat(d["created_at"]) for rid in later)
+        decided = aware(datetime.fromisoformat(d["created_at"]))
+        assert all(aware(created[rid]) >= decided for rid in later)
+
+
+def aware(moment: datetime) -> datetime:
+    """Stored times are UTC; SQLite returns them without the offset the API's answers carry."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

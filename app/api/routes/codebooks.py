@@ -4,6 +4,7 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import Admin, CatalogDep, SessionDep, Viewer
 from app.api.schemas import CodebookOut, CodebookSummary, CodebookUploaded, ErrorOut
@@ -35,10 +36,10 @@ async def import_qdc(request: Request, response: Response, _: Admin, session: Se
                      name: Annotated[str, Query(description="Name to store the codebook under")]) -> dict:
     """Import a REFI-QDA .qdc codebook (a code's number is read from the start of its name)."""
     try:
-        book = read_qdc(await request.body(), name)
+        book = await run_in_threadpool(read_qdc, await request.body(), name)
     except (RefiError, ValueError) as exc:
         raise InvalidInput(f"cannot import this .qdc: {exc}") from None
-    return await _store(response, session, catalog, json.dumps(book.model_dump()))
+    return await run_in_threadpool(_store, response, session, catalog, json.dumps(book.model_dump()))
 
 
 @router.get("/{name}", response_model=CodebookOut, responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
@@ -59,10 +60,12 @@ def get_codebook(name: str, _: Viewer, session: SessionDep, catalog: CatalogDep)
 async def upload_codebook(request: Request, response: Response, _: Admin, session: SessionDep,
                           catalog: CatalogDep) -> dict:
     """Upload a codebook as YAML or JSON. Same name, new content: a new version. Same content: no change."""
-    return await _store(response, session, catalog, await read_text_body(request))
+    text = await read_text_body(request)
+    return await run_in_threadpool(_store, response, session, catalog, text)
 
 
-async def _store(response: Response, session: SessionDep, catalog: CatalogDep, text: str) -> dict:
+def _store(response: Response, session: SessionDep, catalog: CatalogDep, text: str) -> dict:
+    """Parse and validate (CPU work: the caller runs it in a worker thread), then store."""
     book, created = catalog.upload(session, text)
     session.commit()
     if not created:

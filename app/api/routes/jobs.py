@@ -4,6 +4,7 @@ import shutil
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -71,7 +72,7 @@ async def create_job(request: Request, user: CoderUser, session: SessionDep, job
         options = {"codebook": codebook, "top_k": top_k or settings.top_k,
                    "threshold": settings.threshold if threshold is None else threshold,
                    "chunk_size": chunk_size, "store": store}
-        job = jobs.create(session, user, job_id, options)
+        job = await run_in_threadpool(jobs.create, session, user, job_id, options)  # reads the whole manifest
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)  # nothing half-made is left behind
         raise

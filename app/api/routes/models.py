@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from app.api.deps import Admin, LearnerDep, SessionDep, Viewer
-from app.api.schemas import ErrorOut, ModelVersionOut, RetrainIn, RollbackIn, ServingOut
+from app.api.schemas import ErrorOut, Id, ModelVersionOut, RetrainIn, RollbackIn, ServingOut
 from app.db import accounts
 from app.db import classifiers as db
 from app.db.tables import Classifier, ServingChange
@@ -54,14 +54,14 @@ def serving(_: Viewer, session: SessionDep, learner: LearnerDep, codebook: str |
 
 
 @router.get("/{version}", response_model=ModelVersionOut, responses=ERRORS)
-def get_version(version: int, _: Viewer, session: SessionDep, learner: LearnerDep) -> ModelVersionOut:
+def get_version(version: Id, _: Viewer, session: SessionDep, learner: LearnerDep) -> ModelVersionOut:
     """A version with its model card: data counts, cross-validated figures per code, the promotion verdict."""
     row = learner.get(session, version)
     return _version_out(session, row, learner.card(row))
 
 
 @router.post("/{version}/promote", response_model=ServingOut, responses=ERRORS)
-def promote(version: int, user: Admin, session: SessionDep, learner: LearnerDep) -> ServingOut:
+def promote(version: Id, user: Admin, session: SessionDep, learner: LearnerDep) -> ServingOut:
     """Serve this version from the next request on, whatever its figures (an admin's call)."""
     change = learner.promote(session, user, version)
     return _serving_out(session, change.codebook_name, change)

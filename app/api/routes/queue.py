@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 
 from app.api.deps import CoderUser, QueueDep, SessionDep, Viewer
 from app.api.presenters import segment_out
-from app.api.schemas import ErrorOut, QueueItemOut, ReviewQueueOut, SimilarOut
+from app.api.schemas import ErrorOut, Id, QueueItemOut, ReviewQueueOut, SimilarOut
 
 router = APIRouter(tags=["review queue"])
 
@@ -23,7 +23,7 @@ def review_queue(user: CoderUser, session: SessionDep, queue: QueueDep,
 
 
 @router.get("/segments/{segment_id}/similar", response_model=list[SimilarOut], responses={404: {"model": ErrorOut}})
-def more_like_this(segment_id: int, user: Viewer, session: SessionDep, queue: QueueDep,
+def more_like_this(segment_id: Id, user: Viewer, session: SessionDep, queue: QueueDep,
                    limit: Annotated[int, Query(ge=1, le=200)] = 10, undecided: bool = False) -> list[SimilarOut]:
     """The segments of every transcript most similar in meaning to this one (undecided: only those you have
     not decided on yet)."""

@@ -5,21 +5,21 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from app.api.deps import CoderDep, SessionDep, Viewer
-from app.api.schemas import ErrorOut
+from app.api.deps import CoderDep, SessionDep, Visible
+from app.api.schemas import ErrorOut, Id
 from app.errors import InvalidInput
 from app.services import exports, plots, reports
 
 router = APIRouter(tags=["reports and exports"])
 ERRORS = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
 Source = Literal["confirmed", "suggested"]
-Transcripts = Annotated[list[int] | None, Query(alias="transcript", description="Transcript id(s); all by default")]
+Transcripts = Annotated[list[Id] | None, Query(alias="transcript", description="Transcript id(s); all by default")]
 Coders = Annotated[list[str] | None, Query(alias="coder", description="Coder name(s); everyone by default")]
 
 
-def _coding(session, coder, codebook, source, transcripts, coders, threshold) -> reports.Coding:
+def _coding(session, scope, coder, codebook, source, transcripts, coders, threshold) -> reports.Coding:
     book = coder.catalog.resolve(session, codebook or coder.settings.default_codebook)
-    return reports.gather(session, book, source=source, transcript_ids=transcripts, coders=coders,
+    return reports.gather(session, book, scope=scope, source=source, transcript_ids=transcripts, coders=coders,
                           threshold=threshold)
 
 
@@ -29,13 +29,13 @@ def _file(data: bytes, fmt: str, name: str) -> Response:
 
 
 @router.get("/reports/table2", responses=ERRORS)
-def table2(_: Viewer, session: SessionDep, coder: CoderDep, codebook: str | None = None,
+def table2(scope: Visible, session: SessionDep, coder: CoderDep, codebook: str | None = None,
            source: Source = "confirmed", threshold: Annotated[float | None, Query(ge=0, le=1)] = None,
            transcript: Transcripts = None, coders: Coders = None,
            format: Literal["json", "markdown", "csv", "jsonl", "parquet"] = "json") -> Response:
     """For every code: its group, and whether peer workers, supported peers, both or neither gave a quote
     (source=suggested: from suggestions at or over the threshold, marked UNCONFIRMED)."""
-    coding = _coding(session, coder, codebook, source, transcript, coders, threshold)
+    coding = _coding(session, scope, coder, codebook, source, transcript, coders, threshold)
     rows = reports.table2(coding)
     if format == "markdown":
         return PlainTextResponse(reports.table2_markdown(coding, rows), media_type="text/markdown")
@@ -48,12 +48,12 @@ def table2(_: Viewer, session: SessionDep, coder: CoderDep, codebook: str | None
 
 
 @router.get("/reports/exemplars", responses=ERRORS)
-def exemplar_quotes(_: Viewer, session: SessionDep, coder: CoderDep, codebook: str | None = None,
+def exemplar_quotes(scope: Visible, session: SessionDep, coder: CoderDep, codebook: str | None = None,
                     source: Source = "confirmed", per_code: Annotated[int, Query(ge=1, le=50)] = 3,
                     transcript: Transcripts = None, coders: Coders = None,
                     format: Literal["json", "markdown"] = "json") -> Response:
     """Quotes per code with speaker, role and transcript (longest first, varied across transcripts)."""
-    coding = _coding(session, coder, codebook, source, transcript, coders, None)
+    coding = _coding(session, scope, coder, codebook, source, transcript, coders, None)
     quotes = reports.exemplars(coding, per_code)
     if format == "markdown":
         return PlainTextResponse(reports.exemplars_markdown(coding, quotes), media_type="text/markdown")
@@ -64,45 +64,45 @@ def exemplar_quotes(_: Viewer, session: SessionDep, coder: CoderDep, codebook: s
 
 
 @router.get("/reports/counts", responses=ERRORS)
-def counts(_: Viewer, session: SessionDep, coder: CoderDep, codebook: str | None = None,
+def counts(scope: Visible, session: SessionDep, coder: CoderDep, codebook: str | None = None,
            by: Literal["role", "transcript", "group"] = "role", source: Source = "confirmed",
            transcript: Transcripts = None, coders: Coders = None,
            format: Literal["csv", "jsonl", "parquet"] = "csv") -> Response:
     """Segments per code x role, or the transcript x code (or x group) matrix."""
-    coding = _coding(session, coder, codebook, source, transcript, coders, None)
+    coding = _coding(session, scope, coder, codebook, source, transcript, coders, None)
     rows = reports.code_by_role(coding) if by == "role" else reports.transcript_by(
         coding, "code" if by == "transcript" else "group")[1]
     return _file(exports.encode(rows, format), format, f"counts-by-{by}")
 
 
 @router.get("/reports/plots/{name}.{fmt}", responses=ERRORS, response_class=Response)
-def plot(name: str, fmt: str, _: Viewer, session: SessionDep, coder: CoderDep, codebook: str | None = None,
+def plot(name: str, fmt: str, scope: Visible, session: SessionDep, coder: CoderDep, codebook: str | None = None,
          source: Source = "confirmed", transcript: Transcripts = None, coders: Coders = None) -> Response:
     """code-frequency (codes by speaker role) or group-heatmap (transcripts x code groups), as png or svg."""
     if name not in plots.PLOTS or fmt not in plots.FORMATS:
         raise InvalidInput(f"plots are {', '.join(plots.PLOTS)} as {' or '.join(plots.FORMATS)}")
-    coding = _coding(session, coder, codebook, source, transcript, coders, None)
+    coding = _coding(session, scope, coder, codebook, source, transcript, coders, None)
     media = "image/png" if fmt == "png" else "image/svg+xml"
     return Response(plots.PLOTS[name](coding, fmt), media_type=media)
 
 
 @router.get("/exports/segments.{fmt}", responses=ERRORS, response_class=Response)
-def export_segments(fmt: str, _: Viewer, session: SessionDep, transcript: Transcripts = None) -> Response:
+def export_segments(fmt: str, scope: Visible, session: SessionDep, transcript: Transcripts = None) -> Response:
     """Every segment with its suggestions and each coder's codes and rejections (csv, jsonl or parquet)."""
-    return _file(exports.encode(exports.segment_rows(session, transcript), fmt), fmt, "segments")
+    return _file(exports.encode(exports.segment_rows(session, scope, transcript), fmt), fmt, "segments")
 
 
 @router.get("/exports/decisions.{fmt}", responses=ERRORS, response_class=Response)
-def export_decisions(fmt: str, _: Viewer, session: SessionDep, transcript: Transcripts = None) -> Response:
+def export_decisions(fmt: str, scope: Visible, session: SessionDep, transcript: Transcripts = None) -> Response:
     """The decision trail: who decided what, when, on which suggestion and model (csv, jsonl or parquet)."""
-    return _file(exports.encode(exports.decision_rows(session, transcript), fmt), fmt, "decisions")
+    return _file(exports.encode(exports.decision_rows(session, scope, transcript), fmt), fmt, "decisions")
 
 
 @router.get("/exports/project.qdpx", responses=ERRORS, response_class=Response)
-def export_project(_: Viewer, session: SessionDep, coder: CoderDep, codebook: str | None = None,
+def export_project(scope: Visible, session: SessionDep, coder: CoderDep, codebook: str | None = None,
                    transcript: Transcripts = None, name: str = "bct-autocoder project") -> Response:
     """The coded project for NVivo, ATLAS.ti or MAXQDA (REFI-QDA): sources, coded segments, codes, coders."""
     book = coder.catalog.resolve(session, codebook or exports.current_codebook_name(
         session, coder.settings.default_codebook))
-    return Response(exports.project(session, book, name, transcript), media_type="application/zip",
+    return Response(exports.project(session, scope, book, name, transcript), media_type="application/zip",
                     headers={"Content-Disposition": 'attachment; filename="project.qdpx"'})

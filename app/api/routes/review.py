@@ -14,15 +14,15 @@ from app.api.schemas import (
     DecisionIn,
     DecisionOut,
     ErrorOut,
+    Id,
     LabelsOut,
     SegmentLabelsOut,
 )
-from app.db import accounts
 from app.db.tables import Decision, User
-from app.errors import Forbidden
 from app.services import agreement
 from app.services.learning import Learner
 from app.services.review import DecisionInput, Review, SegmentLabels
+from app.services.visibility import Visibility
 
 router = APIRouter(tags=["review"])
 ERRORS = {404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}}
@@ -32,8 +32,8 @@ def _labels_out(segment_id: int, state: SegmentLabels) -> SegmentLabelsOut:
     return SegmentLabelsOut(segment_id=segment_id, labels=state.labels, rejected=state.rejected, memos=state.memos)
 
 
-def _decisions_out(session: SessionDep, rows: list[Decision]) -> list[DecisionOut]:
-    names = accounts.coder_names(session, rows)
+def _decisions_out(session: SessionDep, scope: Visibility, rows: list[Decision]) -> list[DecisionOut]:
+    names = scope.names(session, rows)
     return [DecisionOut(id=d.id, segment_id=d.segment_id, transcript_id=d.transcript_id, coder=names[d.coder_id],
                         action=d.action, code_id=d.code_id, from_code_id=d.from_code_id,
                         suggestion_id=d.suggestion_id, run_id=d.run_id, model=d.model_id,
@@ -47,12 +47,12 @@ def _decided(session: SessionDep, review: Review, user: User, rows: list[Decisio
     learner.after_decisions(session)  # a fit starts in the background if AUTOCODER_RETRAIN_EVERY is reached
     touched = sorted({d.segment_id for d in rows})
     _, labels = review.labels(session, user, rows[0].transcript_id, segment_ids=touched)
-    return DecidedOut(decisions=_decisions_out(session, rows),
+    return DecidedOut(decisions=_decisions_out(session, review.scope(user), rows),
                       labels=[_labels_out(s, labels.get(s, SegmentLabels())) for s in touched])
 
 
 @router.post("/segments/{segment_id}/decisions", status_code=201, response_model=DecidedOut, responses=ERRORS)
-def decide(segment_id: int, body: DecisionIn, user: CoderUser, session: SessionDep, review: ReviewDep,
+def decide(segment_id: Id, body: DecisionIn, user: CoderUser, session: SessionDep, review: ReviewDep,
            learner: LearnerDep) -> DecidedOut:
     """Accept, reject, change, add, remove or memo, on one segment."""
     item = DecisionInput(segment_id, body.action, body.suggestion_id, body.code, body.memo, body.run_id)
@@ -60,15 +60,15 @@ def decide(segment_id: int, body: DecisionIn, user: CoderUser, session: SessionD
 
 
 @router.get("/segments/{segment_id}/decisions", response_model=list[DecisionOut], responses=ERRORS)
-def segment_history(segment_id: int, user: Viewer, session: SessionDep, review: ReviewDep,
+def segment_history(segment_id: Id, user: Viewer, session: SessionDep, review: ReviewDep,
                     coder: str | None = None) -> list[DecisionOut]:
     transcript_id = review.segment_transcript(session, segment_id)
     rows = review.visible_decisions(session, user, transcript_id, coder=coder, segment_id=segment_id)
-    return _decisions_out(session, rows)
+    return _decisions_out(session, review.scope(user), rows)
 
 
 @router.post("/transcripts/{transcript_id}/decisions", status_code=201, response_model=DecidedOut, responses=ERRORS)
-def decide_batch(transcript_id: int, body: BatchIn, user: CoderUser, session: SessionDep,
+def decide_batch(transcript_id: Id, body: BatchIn, user: CoderUser, session: SessionDep,
                  review: ReviewDep, learner: LearnerDep) -> DecidedOut:
     """Several decisions on one transcript in one transaction: all are kept, or none (the error says which)."""
     items = [DecisionInput(d.segment_id, d.action, d.suggestion_id, d.code, d.memo, d.run_id) for d in body.decisions]
@@ -76,7 +76,7 @@ def decide_batch(transcript_id: int, body: BatchIn, user: CoderUser, session: Se
 
 
 @router.post("/transcripts/{transcript_id}/accept", status_code=201, response_model=DecidedOut, responses=ERRORS)
-def accept_over(transcript_id: int, body: AcceptOverIn, user: CoderUser, session: SessionDep,
+def accept_over(transcript_id: Id, body: AcceptOverIn, user: CoderUser, session: SessionDep,
                 review: ReviewDep, learner: LearnerDep) -> DecidedOut:
     """Accept every current suggestion scoring at least min_score, in one transaction."""
     return _decided(session, review, user, review.accept_over(session, user, transcript_id, body.min_score,
@@ -84,14 +84,15 @@ def accept_over(transcript_id: int, body: AcceptOverIn, user: CoderUser, session
 
 
 @router.get("/transcripts/{transcript_id}/decisions", response_model=list[DecisionOut], responses=ERRORS)
-def transcript_history(transcript_id: int, user: Viewer, session: SessionDep, review: ReviewDep,
+def transcript_history(transcript_id: Id, user: Viewer, session: SessionDep, review: ReviewDep,
                        coder: str | None = None) -> list[DecisionOut]:
     """The audit trail, oldest first. Under blind coding, coders see only their own."""
-    return _decisions_out(session, review.visible_decisions(session, user, transcript_id, coder=coder))
+    return _decisions_out(session, review.scope(user),
+                          review.visible_decisions(session, user, transcript_id, coder=coder))
 
 
 @router.get("/transcripts/{transcript_id}/labels", response_model=LabelsOut, responses=ERRORS)
-def labels(transcript_id: int, user: Viewer, session: SessionDep, review: ReviewDep,
+def labels(transcript_id: Id, user: Viewer, session: SessionDep, review: ReviewDep,
            coder: str | None = None) -> LabelsOut:
     """A coder's current labels (yours by default), replayed from their decisions."""
     who, states = review.labels(session, user, transcript_id, coder)
@@ -101,9 +102,7 @@ def labels(transcript_id: int, user: Viewer, session: SessionDep, review: Review
 
 def _agreement(session: SessionDep, review: Review, user: User, transcript_ids: list[int] | None,
                coders: list[str] | None, fmt: str):
-    if review.blind and user.role == "coder":
-        raise Forbidden("coding is blind: agreement is for admins and viewers until coding is unblinded")
-    report = agreement.compare(*agreement.gather(session, transcript_ids, coders))
+    report = agreement.compare(*agreement.gather(session, review.scope(user), transcript_ids, coders))
     if fmt == "table":
         return PlainTextResponse(agreement.table(report) + "\n")
     return report
@@ -113,7 +112,7 @@ FORMAT = Annotated[str, Query(pattern="^(json|table)$", description="json, or ta
 
 
 @router.get("/transcripts/{transcript_id}/agreement", response_model=AgreementOut, responses=ERRORS)
-def transcript_agreement(transcript_id: int, user: Viewer, session: SessionDep, review: ReviewDep,
+def transcript_agreement(transcript_id: Id, user: Viewer, session: SessionDep, review: ReviewDep,
                          coder: Annotated[list[str] | None, Query()] = None, format: FORMAT = "json"):
     """Agreement between coders, and between the model and each coder, on one transcript."""
     return _agreement(session, review, user, [transcript_id], coder, format)
@@ -121,7 +120,7 @@ def transcript_agreement(transcript_id: int, user: Viewer, session: SessionDep, 
 
 @router.get("/agreement", response_model=AgreementOut, responses=ERRORS)
 def overall_agreement(user: Viewer, session: SessionDep, review: ReviewDep,
-                      transcript: Annotated[list[int] | None, Query()] = None,
+                      transcript: Annotated[list[Id] | None, Query()] = None,
                       coder: Annotated[list[str] | None, Query()] = None, format: FORMAT = "json"):
     """Agreement over several transcripts (all by default)."""
     return _agreement(session, review, user, transcript, coder, format)

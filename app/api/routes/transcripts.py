@@ -2,36 +2,41 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from app.api.deps import CoderDep, CoderUser, SessionDep, Viewer
-from app.api.presenters import summary_out, transcript_out
-from app.api.schemas import ErrorOut, ImportOut, Role, RunIn, TranscriptIn, TranscriptOut, TranscriptPage
+from app.api.presenters import commit_rendered, summary_out, transcript_out
+from app.api.schemas import ErrorOut, Id, ImportOut, Role, RunIn, TranscriptIn, TranscriptOut, TranscriptPage
 from app.api.text_body import read_text_body
 from app.db import store
+from app.db.tables import User
 from app.errors import InvalidInput, NotFound
 from app.services.coding import SuggestOptions, TranscriptInput
 from app.services.imports import import_files
+from app.validation import MAX_INT
 
 router = APIRouter(prefix="/transcripts", tags=["transcripts"])
 ERRORS = {404: {"model": ErrorOut}, 413: {"model": ErrorOut}, 415: {"model": ErrorOut},
           422: {"model": ErrorOut}}
 
 
-def _code(body: TranscriptIn, session: SessionDep, coder: CoderDep, user) -> TranscriptOut:
+def _code(body: TranscriptIn, session: SessionDep, coder: CoderDep, user: User) -> Response:
+    """Code and store; the response is built from the flushed rows before the transaction commits."""
     data = TranscriptInput(
         text=body.text, turns=[t.model_dump() for t in body.turns] if body.turns is not None else None,
         title=body.title, participant_id=body.participant_id, role=body.role, site=body.site,
         trial_arm=body.trial_arm, extra=body.extra, speaker_roles=dict(body.speaker_roles),
         default_speaker=body.default_speaker, code_interviewer=body.code_interviewer,
         options=SuggestOptions(body.codebook, body.top_k, body.threshold, body.context))
-    transcript, run = coder.code_transcript(session, data, who=user)
-    return transcript_out(transcript, run, store.run_suggestions(session, run_id=run.id))
+    transcript, run = coder.code_transcript(session, data, who=user, commit=False)
+    out = transcript_out(transcript, run, store.run_suggestions(session, run_id=run.id))
+    return commit_rendered(session, out, 201)
 
 
 @router.post("", status_code=201, response_model=TranscriptOut, responses=ERRORS)
-def post_transcript(body: TranscriptIn, user: CoderUser, session: SessionDep, coder: CoderDep) -> TranscriptOut:
+def post_transcript(body: TranscriptIn, user: CoderUser, session: SessionDep, coder: CoderDep) -> Response:
     """Store a transcript, split it into sentences and suggest codes for every participant sentence."""
     return _code(body, session, coder, user)
 
@@ -47,7 +52,7 @@ async def post_plain_transcript(
     threshold: Annotated[float | None, Query(ge=0, le=1)] = None,
     context: Annotated[int, Query(ge=0, le=5)] = 0,
     code_interviewer: bool = False, default_speaker: str | None = None,
-) -> TranscriptOut:
+) -> Response:
     """The same, for a plain-text body (e.g. `curl --data-binary @interview.txt`); metadata in the query."""
     text = await read_text_body(request)
     try:
@@ -55,8 +60,10 @@ async def post_plain_transcript(
                             trial_arm=trial_arm, codebook=codebook, top_k=top_k, threshold=threshold,
                             context=context, code_interviewer=code_interviewer, default_speaker=default_speaker)
     except ValidationError as exc:
-        raise InvalidInput("invalid transcript parameters", exc.errors(include_url=False)) from None
-    return _code(body, session, coder, user)
+        problems = [{k: v for k, v in e.items() if k not in ("input", "ctx")} for e in exc.errors(include_url=False)]
+        raise InvalidInput("invalid transcript parameters", problems) from None
+    # Segmenting and encoding are CPU work: in a worker thread, so the event loop keeps answering others.
+    return await run_in_threadpool(_code, body, session, coder, user)
 
 
 @router.post("/import", status_code=201, response_model=ImportOut, responses=ERRORS)
@@ -66,33 +73,39 @@ async def import_transcripts(
     codebook: Annotated[str | None, Form()] = None, participant_id: Annotated[str | None, Form()] = None,
     role: Annotated[Role | None, Form()] = None, site: Annotated[str | None, Form()] = None,
     trial_arm: Annotated[str | None, Form()] = None, code_interviewer: Annotated[bool, Form()] = False,
-) -> ImportOut:
+) -> Response:
     """Upload files (multipart); every transcript in them is coded and stored, or none is: the error lists
     each unreadable file with the line."""
     uploads = [(f.filename or "upload", await f.read()) for f in files]
     metadata = {k: v for k, v in dict(participant_id=participant_id, role=role, site=site,
                                       trial_arm=trial_arm).items() if v is not None}
-    result = import_files(session, user, coder, uploads, SuggestOptions(codebook), metadata, code_interviewer)
-    return ImportOut(transcripts=[summary_out(t, len(t.segments)) for t, _ in result.stored],
-                     skipped=result.skipped)
+
+    def work() -> Response:  # reading, segmenting and encoding are CPU work: off the event loop
+        result = import_files(session, user, coder, uploads, SuggestOptions(codebook), metadata, code_interviewer,
+                              commit=False)
+        out = ImportOut(transcripts=[summary_out(t, len(t.segments)) for t, _ in result.stored],
+                        skipped=result.skipped)
+        return commit_rendered(session, out, 201)
+
+    return await run_in_threadpool(work)
 
 
 @router.get("", response_model=TranscriptPage)
 def list_transcripts(_: Viewer, session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                     offset: Annotated[int, Query(ge=0)] = 0) -> TranscriptPage:
+                     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0) -> TranscriptPage:
     total, rows = store.list_transcripts(session, limit=limit, offset=offset)
     return TranscriptPage(total=total, items=[summary_out(t, len(t.segments)) for t in rows])
 
 
 @router.get("/{transcript_id}", response_model=TranscriptOut, responses={404: {"model": ErrorOut}})
-def get_transcript(transcript_id: int, _: Viewer, session: SessionDep) -> TranscriptOut:
+def get_transcript(transcript_id: Id, _: Viewer, session: SessionDep) -> TranscriptOut:
     """A transcript, its text and every segment, with suggestions at or over the run's threshold."""
     return get_suggestions(transcript_id, _, session)
 
 
 @router.get("/{transcript_id}/suggestions", response_model=TranscriptOut, responses={404: {"model": ErrorOut}})
 def get_suggestions(
-    transcript_id: int, _: Viewer, session: SessionDep, code: str | None = None, role: Role | None = None,
+    transcript_id: Id, _: Viewer, session: SessionDep, code: str | None = None, role: Role | None = None,
     min_score: Annotated[float | None, Query(ge=0, le=1, description="default: the run's threshold")] = None,
 ) -> TranscriptOut:
     """A transcript's segments with their current suggestions, filtered by code, role and score."""
@@ -106,7 +119,7 @@ def get_suggestions(
 
 @router.post("/{transcript_id}/runs", status_code=201, response_model=TranscriptOut,
              responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
-def resuggest(transcript_id: int, body: RunIn, user: CoderUser, session: SessionDep,
+def resuggest(transcript_id: Id, body: RunIn, user: CoderUser, session: SessionDep,
               coder: CoderDep) -> TranscriptOut:
     """Suggest again (another codebook, threshold or context) from the stored embeddings; earlier runs are kept."""
     transcript, run = coder.resuggest(session, transcript_id,
