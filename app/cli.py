@@ -18,6 +18,9 @@ app.add_typer(users_app, name="users")
 app.add_typer(models_app, name="models")
 app.add_typer(report_app, name="report")
 app.add_typer(export_app, name="export")
+transcripts_app = typer.Typer(help="Stored transcripts: delete one and everything made from it.",
+                              no_args_is_help=True)
+app.add_typer(transcripts_app, name="transcripts")
 
 
 def _session():
@@ -507,6 +510,23 @@ def _coder():
     """The service's Coder on the configured database and model, and a session factory."""
     learner, sessions = _learner()
     return learner.coder, sessions
+
+
+@transcripts_app.command("delete")
+def transcripts_delete(transcript_id: int, by: str = typer.Option(..., help="The admin deleting it.")) -> None:
+    """Delete a transcript, its segments, vectors, runs, suggestions, decisions and cached embeddings; an
+    audit row (no text) stays."""
+    from app.errors import AutocoderError
+    from app.services.privacy import delete_transcript
+
+    coder, sessions = _coder()
+    with sessions() as session:
+        try:
+            row = delete_transcript(session, coder, transcript_id, _admin(session, by))
+        except AutocoderError as exc:
+            _fail(exc)
+        counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in row.removed.items())
+        typer.echo(f"deleted transcript {transcript_id} ({row.participant_id or 'no participant id'}): {counts}")
 
 
 @app.command("import")

@@ -114,6 +114,9 @@ class TranscriptIn(RequestIn):
     top_k: int | None = Field(None, ge=1, le=50)
     threshold: float | None = Field(None, ge=0, le=1)
     context: int = Field(0, ge=0, le=5)
+    deidentify: bool | None = Field(None, description="replace names, places, dates and participant ids in "
+                                                      "the text with placeholders before storing it (default: "
+                                                      "AUTOCODER_DEIDENTIFY)")
 
     @field_validator("extra")
     @classmethod
@@ -238,6 +241,18 @@ class ErrorOut(BaseModel):
 
 UserRole = Literal["viewer", "coder", "admin"]
 Action = Literal["accept", "reject", "change", "add", "remove", "memo"]
+
+
+class DeletionOut(BaseModel):
+    """What is kept of a deleted transcript: never its text."""
+
+    id: int
+    transcript_id: int
+    title: str | None
+    participant_id: str | None
+    deleted_by: str
+    deleted_at: Timestamp
+    removed: dict[str, int] = Field(description="rows and cache entries removed, by kind")
 
 
 class UserIn(RequestIn):

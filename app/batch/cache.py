@@ -54,3 +54,22 @@ class EmbeddingCache:
 
     def close(self) -> None:
         self._db.close()
+
+
+def forget(folder: Path, texts: list[str]) -> int:
+    """Remove these sentences' vectors from every model's cache file in `folder`; how many entries went."""
+    if not texts or not folder.is_dir():
+        return 0
+    keys = list({EmbeddingCache.key(t) for t in texts})
+    removed = 0
+    for path in sorted(folder.glob("*.sqlite")):
+        db = sqlite3.connect(path, timeout=60)
+        db.execute("PRAGMA secure_delete=ON")  # overwrite the freed pages: the vectors are gone from the file
+        with db:
+            for start in range(0, len(keys), _BATCH):
+                part = keys[start:start + _BATCH]
+                removed += db.execute(f"DELETE FROM vectors WHERE key IN ({','.join('?' * len(part))})",
+                                      part).rowcount
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # and from the write-ahead log
+        db.close()
+    return removed

@@ -1,5 +1,6 @@
 """ORM tables: codebooks and snapshots, transcripts, segments, suggestion runs and suggestions, users, their
-API tokens, coders' decisions (append-only), batch jobs, trained classifiers and which one is served."""
+API tokens, coders' decisions (append-only), batch jobs, trained classifiers and which one is served, and what
+is kept of deleted transcripts (an audit row, no text)."""
 
 from datetime import UTC, datetime
 
@@ -237,3 +238,20 @@ class ServingChange(Base):
     reason: Mapped[str] = mapped_column(String(32))  # promoted, forced, rollback
     changed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TranscriptDeletion(Base):
+    """What is left of a deleted transcript: who deleted which one, when, and how many rows went with it.
+    Never its text: the point of deleting is that the participant's words are gone."""
+
+    __tablename__ = "transcript_deletions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(Integer, index=True)  # no foreign key: the row is gone
+    title: Mapped[str | None] = mapped_column(String(300))
+    participant_id: Mapped[str | None] = mapped_column(String(100))
+    deleted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: from the command line
+    deleted_by_name: Mapped[str] = mapped_column(String(100))
+    # {"segments": n, "vectors": n, "runs": n, "suggestions": n, "decisions": n, "evidence_redacted": n,
+    #  "cached_embeddings": n}
+    removed: Mapped[dict] = mapped_column(JSON)
+    deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -34,6 +34,11 @@ class ConfirmedCache:
         self._cache: dict[tuple, ConfirmedExamples | None] = {}
         self._lock = threading.Lock()
 
+    def clear(self) -> None:
+        """Forget every cached set (a transcript was deleted: its confirmed sentences must not be shown)."""
+        with self._lock:
+            self._cache.clear()
+
     def get(self, session: Session, codes: tuple[str, ...], model_id: str,
             coders: frozenset[int] | None) -> ConfirmedExamples | None:
         last = session.scalar(select(func.max(Decision.id))) or 0

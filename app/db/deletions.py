@@ -1,0 +1,61 @@
+"""Deleting a transcript and everything derived from its text; the audit row that is all that stays."""
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from app.db.tables import Decision, Segment, Suggestion, SuggestionRun, Transcript, TranscriptDeletion
+
+REDACTED = "[deleted transcript]"
+
+
+def _count(session: Session, query) -> int:
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def delete_transcript(session: Session, *, transcript: Transcript,
+                      confirmed_kind: str) -> tuple[dict[str, int], list[str]]:
+    """Delete the transcript, its segments (text and vectors), runs, suggestions and the decisions on it;
+    redact other transcripts' suggestions that quoted one of its sentences as confirmed evidence (their
+    evidence_kind is `confirmed_kind`).
+    Returns the counts removed and its sentence texts (for caches outside the database). Nothing commits."""
+    tid = transcript.id
+    texts = list(session.scalars(select(Segment.text).where(Segment.transcript_id == tid)))
+    runs = select(SuggestionRun.id).where(SuggestionRun.transcript_id == tid)
+    segment_ids = select(Segment.id).where(Segment.transcript_id == tid)
+    counts = {
+        "segments": len(texts),
+        "vectors": _count(session, select(Segment.id).where(Segment.transcript_id == tid,
+                                                             Segment.embedding.is_not(None))),
+        "runs": _count(session, runs),
+        "suggestions": _count(session, select(Suggestion.id).where(Suggestion.run_id.in_(runs))),
+        "decisions": _count(session, select(Decision.id).where(
+            (Decision.transcript_id == tid) | Decision.segment_id.in_(segment_ids))),
+    }
+    # A confirmed sentence is shown as evidence for similar sentences elsewhere (app/services/confirmed.py):
+    # those suggestions keep their code and score, but not the deleted participant's words.
+    quoted = ((Suggestion.evidence_kind == confirmed_kind) & Suggestion.evidence_text.in_(set(texts))
+              & Suggestion.run_id.not_in(runs))
+    counts["evidence_redacted"] = session.execute(
+        update(Suggestion).where(quoted).values(evidence_text=REDACTED, evidence_source=REDACTED)
+        .execution_options(synchronize_session=False)).rowcount
+    # Children first, explicitly: the same on SQLite with or without foreign keys and on PostgreSQL.
+    session.execute(delete(Decision).where((Decision.transcript_id == tid) | Decision.segment_id.in_(segment_ids))
+                    .execution_options(synchronize_session=False))
+    session.execute(delete(Suggestion).where(Suggestion.run_id.in_(runs)).execution_options(synchronize_session=False))
+    session.execute(delete(SuggestionRun).where(SuggestionRun.transcript_id == tid)
+                    .execution_options(synchronize_session=False))
+    session.execute(delete(Segment).where(Segment.transcript_id == tid).execution_options(synchronize_session=False))
+    session.expunge(transcript)
+    session.execute(delete(Transcript).where(Transcript.id == tid))
+    return counts, texts
+
+
+def add_deletion(session: Session, **fields) -> TranscriptDeletion:
+    row = TranscriptDeletion(**fields)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def deletions(session: Session) -> list[TranscriptDeletion]:
+    return list(session.scalars(select(TranscriptDeletion).order_by(TranscriptDeletion.id)))

@@ -1,0 +1,143 @@
+"""Participants' data over real HTTP: an admin deletes a transcript and nothing made from its words is left in
+any table, the embedding cache or another transcript's evidence; an audit row without text stays."""
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select
+from typer.testing import CliRunner
+
+from app.batch.cache import EmbeddingCache
+from app.cli import app as cli
+from app.db.tables import Base
+from tests.conftest import add_user
+
+# Words only this participant said: the test looks for them everywhere after the deletion.
+SECRET = [
+    "Marguerite drove me to the food bank on Fridays and helped me carry the bags home.",
+    "I told her about the voices and she just listened without writing anything down.",
+    "We made a plan that I would phone my sister Olwen every Sunday evening.",
+]
+CONFIRMED, NEAR_COPY = SECRET[0], "She drove me to the food bank every Friday and helped carry my bags home."
+OTHER = "Interviewer: And the groups?\nSP9: The walking group got me out of the flat and I met people there.\n"
+
+
+def interview(sentences: list[str], speaker: str = "SP3") -> str:
+    return "Interviewer: How was it with your peer worker?\n" + "".join(f"{speaker}: {s}\n" for s in sentences)
+
+
+def every_value(database_url: str) -> str:
+    """Every value of every row of every table, as one string (bytes decoded leniently)."""
+    engine = create_engine(database_url)
+    parts = []
+    with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            for row in conn.execute(select(table)):
+                for value in row:
+                    parts.append(value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value))
+    engine.dispose()
+    return "\n".join(parts)
+
+
+@pytest.fixture
+def coded(client, embedder, settings):
+    """Transcript A (the one to delete) coded by alice, whose confirmation is evidence in transcript B; A's
+    sentences in the batch embedding cache beside another sentence."""
+    alice = add_user(client.app, "alice", "coder")
+    a = client.post("/transcripts", headers=alice, json={"text": interview(SECRET), "participant_id": "SP3",
+                                                         "title": "Interview SP3"}).json()
+    decisions = [{"segment_id": s["id"], "action": "accept", "suggestion_id": s["suggestions"][0]["id"]}
+                 for s in a["segments"] if s["suggestions"]]
+    decisions.append({"segment_id": a["segments"][1]["id"], "action": "memo", "memo": "check voices follow-up"})
+    confirmed = next(s for s in a["segments"] if s["text"] == CONFIRMED)
+    decisions.append({"segment_id": confirmed["id"], "action": "add", "code": "12.5"})
+    assert client.post(f"/transcripts/{a['id']}/decisions", headers=alice,
+                       json={"decisions": decisions}).status_code == 201
+    b = client.post("/transcripts", headers=alice, json={"text": interview([NEAR_COPY], "SP4")}).json()
+    quoted = [s for seg in b["segments"] for s in seg["suggestions"] if s["evidence"]["text"] == CONFIRMED]
+    assert quoted and quoted[0]["evidence"]["kind"] == "confirmed"  # A's words are evidence inside B
+    cache = EmbeddingCache(settings.cache_dir / "embeddings", embedder.model_id, embedder.dimension)
+    kept = "The walking group got me out of the flat and I met people there."
+    cache.put_many(SECRET + [kept], embedder.encode(SECRET + [kept]))
+    cache.close()
+    return a, b, alice
+
+
+def test_deleting_a_transcript_leaves_no_trace_of_its_words(client, anonymous, coded, settings, embedder):
+    a, b, alice = coded
+    viewer = add_user(client.app, "vera", "viewer")
+    for who in (alice, viewer):
+        refused = anonymous.delete(f"/transcripts/{a['id']}", headers=who)
+        assert refused.status_code == 403 and "admin" in refused.json()["detail"]
+    assert client.delete("/transcripts/999999").status_code == 404
+    assert client.delete(f"/transcripts/{2**40}").status_code == 422
+    assert any(s in every_value(settings.database_url) for s in SECRET)  # the scan below can find them
+
+    out = client.delete(f"/transcripts/{a['id']}")
+    assert out.status_code == 200, out.text
+    audit = out.json()
+    assert audit["transcript_id"] == a["id"] and audit["participant_id"] == "SP3"
+    assert audit["title"] == "Interview SP3" and audit["deleted_by"] == "admin"
+    removed = audit["removed"]
+    assert removed["segments"] == len(a["segments"]) == 4 and removed["vectors"] == 4
+    assert removed["runs"] == 1 and removed["suggestions"] == 3 * settings.top_k  # stored: top k per sentence
+    assert removed["decisions"] == len([s for s in a["segments"] if s["suggestions"]]) + 2
+    assert removed["evidence_redacted"] >= 1 and removed["cached_embeddings"] == 3
+    assert client.delete(f"/transcripts/{a['id']}").status_code == 404  # once
+
+    # Everything that reads transcripts has forgotten it.
+    assert client.get(f"/transcripts/{a['id']}").status_code == 404
+    assert client.get(f"/transcripts/{a['id']}/labels").status_code == 404
+    assert a["id"] not in [t["id"] for t in client.get("/transcripts").json()["items"]]
+    for source in ("confirmed", "suggested"):
+        report = client.get("/reports/exemplars", params={"source": source, "per_code": 50}).text
+        table2 = client.get("/reports/table2", params={"source": source, "format": "csv"}).text
+        assert not any(s[:40] in report or s[:40] in table2 for s in SECRET)
+    # B keeps its code and score, not the deleted participant's sentence as evidence.
+    b_now = client.get(f"/transcripts/{b['id']}").json()
+    assert all(s["evidence"]["text"] != CONFIRMED for seg in b_now["segments"] for s in seg["suggestions"])
+    # And the confirmation is no longer evidence for new transcripts.
+    c = client.post("/transcripts", headers=alice, json={"text": interview([NEAR_COPY], "SP5")}).json()
+    assert all(s["evidence"]["kind"] != "confirmed" for seg in c["segments"] for s in seg["suggestions"])
+
+    # No row of any table holds its words; the audit row is there.
+    values = every_value(settings.database_url)
+    for sentence in SECRET:
+        assert sentence not in values and sentence[:30] not in values
+    assert "check voices follow-up" not in values  # the memo on one of its sentences
+    deletions = client.get("/deletions").json()
+    assert [(d["transcript_id"], d["participant_id"]) for d in deletions] == [(a["id"], "SP3")]
+    assert anonymous.get("/deletions", headers=alice).status_code == 403
+    # Nor the database file, on SQLite (freed pages are overwritten, the write-ahead log checkpointed).
+    if settings.database_url.startswith("sqlite"):
+        path = Path(settings.database_url.split("///", 1)[1])
+        raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+        assert not any(s.encode() in raw for s in SECRET)
+    # The batch embedding cache lost its sentences and kept the others.
+    cache = EmbeddingCache(settings.cache_dir / "embeddings", embedder.model_id, embedder.dimension)
+    left = cache.get_many(SECRET + ["The walking group got me out of the flat and I met people there."])
+    cache.close()
+    assert list(left) == ["The walking group got me out of the flat and I met people there."]
+
+
+def test_the_command_line_deletes_for_an_admin_only(client, settings, monkeypatch, tmp_path):
+    from app.config import get_settings
+
+    a = client.post("/transcripts", json={"text": interview(SECRET[1:]), "participant_id": "SP7"}).json()
+    add_user(client.app, "cyd", "coder")
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("AUTOCODER_CACHE_DIR", str(settings.cache_dir))
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        refused = runner.invoke(cli, ["transcripts", "delete", str(a["id"]), "--by", "cyd"])
+        assert refused.exit_code == 1 and "admin" in refused.output
+        done = runner.invoke(cli, ["transcripts", "delete", str(a["id"]), "--by", "admin"])
+        assert done.exit_code == 0, done.output
+        assert f"deleted transcript {a['id']} (SP7): 3 segments" in done.output
+        assert runner.invoke(cli, ["transcripts", "delete", str(a["id"]), "--by", "admin"]).exit_code == 1
+    finally:
+        get_settings.cache_clear()
+    assert client.get(f"/transcripts/{a['id']}").status_code == 404
+    assert not any(s in every_value(settings.database_url) for s in SECRET)
+    assert client.get("/deletions").json()[0]["deleted_by"] == "admin"
