@@ -122,6 +122,7 @@ def evaluate(
     threshold: float | None = typer.Option(None, min=0, max=1, help="Score to show a code (default: service's)."),
     curve: bool = typer.Option(False, help="Also simulate a coder confirming 0, 25, ... labels: a learning curve."),
     seeds: int = typer.Option(3, min=1, help="Random label orders per learning-curve point."),
+    sizes: str = typer.Option("0,25,50,100,200,400,all", help="Learning-curve points: labels per training fold."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """How often suggestions are right on labelled data: top-1, hit@k, F1 per code, confusions."""
@@ -155,7 +156,8 @@ def evaluate(
     try:
         result = run_evaluation(data, modes=tuple(mode))
         if curve:
-            result.curve = learning_curve(data, seeds=seeds, modes=tuple(mode))
+            points = tuple(None if x.strip() == "all" else int(x) for x in sizes.split(",") if x.strip())
+            result.curve = learning_curve(data, points, seeds=seeds, modes=tuple(mode))
     except ValueError as exc:
         _fail(exc)
     if json_out:

@@ -150,7 +150,7 @@ def apply_confirmed(scores: np.ndarray, vectors: np.ndarray, confirmed: Confirme
     sims = vectors @ confirmed.vectors.T
     for m, unit in enumerate(confirmed.units):
         stronger = (sims[:, m] >= CONFIRMED_MIN_SIMILARITY) & (sims[:, m] > scores[:, unit.code])
-        scores[stronger, unit.code] = sims[stronger, m]
+        scores[stronger, unit.code] = np.minimum(sims[stronger, m], 1.0)
         used[stronger, unit.code] = m
     return used
 

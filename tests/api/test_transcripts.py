@@ -125,14 +125,19 @@ def test_resuggest_keeps_history_and_reuses_embeddings(client, row_counts):
 def test_context_lets_a_short_sentence_borrow_meaning_from_its_turn(client):
     text = ("SP3: I knew that whatever I told her would stay between us. That meant a lot.\n"
             "Interviewer: Right, and what about the forms?\n")
-    def short(context):
-        out = client.post("/transcripts", json={"text": text, "context": context, "top_k": 3}).json()
+
+    def short(context, threshold=None):
+        body = {"text": text, "context": context, "top_k": 3}
+        if threshold is not None:
+            body["threshold"] = threshold
+        out = client.post("/transcripts", json=body).json()
         return next(s for s in out["segments"] if s["text"] == "That meant a lot.")
-    alone, with_context = short(0), short(1)
-    assert alone["status"] == "uncoded"
+
+    assert short(0)["status"] == "uncoded"
+    alone, with_context = short(0, threshold=0.0), short(1, threshold=0.0)  # every candidate shown
+    assert alone["suggestions"][0]["code_id"] != "17.4"
     assert with_context["suggestions"][0]["code_id"] == "17.4"  # Offer confidentiality, from its neighbour
-    own = next((s["score"] for s in alone["suggestions"] if s["code_id"] == "17.4"), 0.0)
-    assert with_context["suggestions"][0]["score"] > own
     # Whether it is then suggested is the background's call: "That meant a lot." with its neighbour still
     # matches ordinary talk about as well as 17.4 (0.35 vs 0.38), so it stays under the threshold; the
     # interview development half measured context as a net loss (README, "How good are the suggestions?").
+    assert short(1)["status"] == "uncoded"

@@ -34,8 +34,8 @@ def mixed_folder(root: Path) -> Path:
     (folder / "site2").mkdir(parents=True)
     (folder / "a.txt").write_text("Interviewer: How was it?\nSP3: She never judged me, not once. I felt safe with "
                                   "her.\nShe came with me to the housing office and helped me fill in the forms.\n")
-    (folder / "b.json").write_text(json.dumps([{"speaker": "PW6", "text": "I tell them I have been on the ward "
-                                                "myself. They open up a bit more."}]))
+    (folder / "b.json").write_text(json.dumps([{"speaker": "PW6", "text": "I tell them about my own depression "
+                                                "and how I got through it. They open up a bit more."}]))
     (folder / "site2" / "c.json").write_text(json.dumps({
         "participant_id": "SP9", "role": "supported_peer", "site": "Setting_2",
         "text": "SP9: We set a goal that I would get out of the house twice a week. Yeah."}))

@@ -60,4 +60,4 @@ def test_a_damaged_cache_file_is_rebuilt(embedder, tmp_path):
     path.write_bytes(b"not a numpy file")
     counting = CountingEmbedder(embedder)
     CodeIndexCache(counting, tmp_path).get(codebook)
-    assert counting.texts == len(evidence_units(codebook))
+    assert counting.texts == encoded(codebook)
