@@ -49,7 +49,7 @@ class JobMismatch(ValueError):
 class PrecodeOptions:
     top_k: int = 5
     threshold: float = 0.30
-    evidence_k: int = 3
+    scoring: ScoringParams = field(default_factory=ScoringParams)  # the service's: settings.scoring()
     chunk_size: int = 16  # transcripts per chunk: the unit of resumption
     batch_size: int = 64
     code_interviewer: bool = False
@@ -228,8 +228,8 @@ class Precoder:
             coded = [i for i, skip in enumerate(t.skips) if skip is None]
             if coded:
                 vectors = np.stack([prepared.vectors[t.segments[i].text] for i in coded])
-                scoring = ScoringParams(evidence_k=self.options.evidence_k)
-                ranked = suggest(self.index, vectors, self.options.top_k, scoring, self.scorer.rescore(vectors))
+                ranked = suggest(self.index, vectors, self.options.top_k, self.options.scoring,
+                                 self.scorer.rescore(vectors))
                 t.ranked = dict(zip(coded, ranked, strict=True))
 
     def _table(self, prepared: Prepared) -> pa.Table:

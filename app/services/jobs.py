@@ -137,7 +137,7 @@ class JobRunner:
         self._update(job_id, status="running")
         suggest_options = SuggestOptions(options.get("codebook"), options["top_k"], options["threshold"])
         precode_options = PrecodeOptions(top_k=options["top_k"], threshold=options["threshold"],
-                                         evidence_k=self.settings.evidence_k, chunk_size=options["chunk_size"],
+                                         scoring=self.settings.scoring(), chunk_size=options["chunk_size"],
                                          batch_size=self.coder.embedder.batch_size)
         embedder = self.coder.embedder
         cache = EmbeddingCache(self.settings.cache_dir / "embeddings", embedder.model_id, embedder.dimension)
