@@ -62,10 +62,13 @@ def load(book: ResolvedCodebook, split: str):
 def variants(settings: Settings) -> list[tuple[str, dict]]:
     default = settings.scoring()
     off = dataclasses.replace(default, use_counterexamples=False)
+    before = dataclasses.replace(off, evidence_k=3)
     return [
-        ("before: 2 exemplars a code, fragments count, no background/counterexamples",
-         dict(book=dict(exemplars=False, background=False), filter_units=False, scoring=off)),
+        ("before: 2 exemplars a code, mean of best 3, fragments count, no background/counterexamples",
+         dict(book=dict(exemplars=False, background=False), filter_units=False, scoring=before)),
         ("+ 7-8 new exemplars a code (PW, SP, intervention voices)",
+         dict(book=dict(background=False), filter_units=False, scoring=before)),
+        ("+ mean of best 5 pieces",
          dict(book=dict(background=False), filter_units=False, scoring=off)),
         ("+ fragments under 5 words / 2 content words never count alone",
          dict(book=dict(background=False), scoring=off)),
