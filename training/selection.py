@@ -7,6 +7,7 @@ on an outside set of 67 codes). So every fit tries, on folds that never split a 
 - one-vs-rest logistic regression, Platt-calibrated per code (C = 1), served blended with similarity;
 - multinomial logistic regression over the codes and a 'no code' class, C in C_GRID, served alone or blended;
 - the nearest confirmed examples (mean similarity to a code's 3 nearest confirmed sentences), alone or blended;
+- similarity alone, so that a fit whose labels cannot yet beat the codebook says so;
 and serves the one with the best held-out top-1 + hit@5 (the figures a coder feels: is the first suggestion
 right, is the right code on the screen). The multinomial served alone with the best C is also kept as the
 baseline every figure is compared with: a learner that cannot beat it has no business being served.
@@ -41,12 +42,17 @@ class Candidate:
 
     @property
     def name(self) -> str:
+        if self.kind == "none":
+            return "similarity alone (no model)"
         c = f" C={self.c:g}" if self.c is not None else ""
         return f"{self.kind}{c}, {'blended with similarity' if self.mix == 'blend' else 'alone'}"
 
 
 BASELINE_KIND = "multinomial"
-FITS: tuple[tuple[str, float | None], ...] = (("ovr", 1.0), *((BASELINE_KIND, c) for c in C_GRID), ("knn", None))
+# "none" is similarity alone: with a few labels spread over many codes, every learner can do worse than the
+# codebook (the interview set at 100-200 labels), and then the fit should say so rather than serve one.
+FITS: tuple[tuple[str, float | None], ...] = (("none", None), ("ovr", 1.0), *((BASELINE_KIND, c) for c in C_GRID),
+                                              ("knn", None))
 
 
 @dataclass
@@ -96,12 +102,22 @@ def knn_model(features: np.ndarray, labels: np.ndarray, codes: list[str]) -> Cod
                           examples=features[keep].astype(np.float32), example_labels=labels[keep])
 
 
+def no_model(features: np.ndarray, labels: np.ndarray, codes: list[str]) -> CodeClassifier:
+    """No code gets a model: served scores are similarity's."""
+    n, dim = labels.shape[1], features.shape[1]
+    return CodeClassifier(list(codes), np.zeros((n, dim), dtype=np.float32), np.zeros(n, dtype=np.float32),
+                          np.zeros(n, dtype=bool), labels.sum(axis=0).astype(np.int64),
+                          np.tile(np.array([1.0, 0.0], dtype=np.float32), (n, 1)), kind="none")
+
+
 def fit_kind(kind: str, c: float | None, features: np.ndarray, labels: np.ndarray, groups: np.ndarray,
              codes: list[str]) -> CodeClassifier:
     if kind == "multinomial":
         return fit_multinomial(features, labels, c, codes)
     if kind == "knn":
         return knn_model(features, labels, codes)
+    if kind == "none":
+        return no_model(features, labels, codes)
     return fit_classifier(features, labels, groups, codes=codes, c=c)
 
 
@@ -125,7 +141,8 @@ def select_model(features: np.ndarray, labels: np.ndarray, groups: np.ndarray, s
                  codes: list[str], *, folds: int = CALIBRATION_FOLDS) -> Selection:
     """Every candidate's out-of-fold scores on grouped folds, and the best of them."""
     splits = grouped_folds(groups, folds)
-    candidates = [Candidate(kind, c, mix) for kind, c in FITS for mix in MIXES if (kind, mix) != ("ovr", "classifier")]
+    candidates = [Candidate(kind, c, mix) for kind, c in FITS for mix in MIXES
+                  if (kind, mix) not in (("ovr", "classifier"), ("none", "classifier"))]
     if not splits:  # one transcript: nothing held out to choose with; the calibrated one-vs-rest blend
         fallback = Candidate("ovr", 1.0, "blend")
         return Selection(fallback, Candidate(BASELINE_KIND, 10.0, "classifier"), {}, {}, 0)

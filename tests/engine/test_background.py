@@ -2,16 +2,25 @@
 real bundled model and the real codebooks."""
 
 import numpy as np
+import pytest
 
 from app.config import Settings
 from app.engine.code_index import CodeIndexCache, evidence_units, stands_alone
 from app.engine.suggest import ScoringParams, score_codes
 from taxonomy import Code, Codebook, Exemplar, load_builtin, resolve
 
+
+@pytest.fixture(scope="module")
+def cache(embedder, index_cache_dir):
+    """One index cache for the module (on the suite's disk cache): codebook variants share the vectors of the
+    text they have in common."""
+    return CodeIndexCache(embedder, index_cache_dir)
+
+
 ROLE_INTRODUCTION = "So I'm a peer support worker on the discharge team, I've been doing it about two years now."
 
 
-def test_the_background_leaves_a_role_introduction_uncoded(embedder):
+def test_the_background_leaves_a_role_introduction_uncoded(embedder, cache):
     settings = Settings()
     books = load_builtin(settings.taxonomy_dir)
     with_background = resolve(settings.default_codebook, books.get)
@@ -20,7 +29,6 @@ def test_the_background_leaves_a_role_introduction_uncoded(embedder):
         Exemplar(text="The number 73 bus was late again.")]})  # a background that says nothing about roles
     bare = resolve(settings.default_codebook, books.get)
     vector = embedder.encode([ROLE_INTRODUCTION])
-    cache = CodeIndexCache(embedder, None)
     scored = score_codes(cache.get(with_background), vector, settings.scoring())[0].max()
     unscored = score_codes(cache.get(bare), vector, settings.scoring())[0].max()
     # Without a background that knows role introductions, the topic (peer support) is over the threshold...
@@ -29,10 +37,10 @@ def test_the_background_leaves_a_role_introduction_uncoded(embedder):
     assert scored < settings.threshold
 
 
-def test_a_technique_still_beats_the_background(embedder):
+def test_a_technique_still_beats_the_background(embedder, cache):
     settings = Settings()
     book = resolve(settings.default_codebook, load_builtin(settings.taxonomy_dir).get)
-    index = CodeIndexCache(embedder, None).get(book)
+    index = cache.get(book)
     # (A technique told through logistics, "we worked out another way round the buses", can lose to the
     # background's travel talk: a known limit, README "How good are the suggestions?".)
     sentence = "She got me to write down every drink I had in a little notebook, so we could see the pattern."
@@ -50,9 +58,8 @@ def _book(counterexamples: list[str]) -> Codebook:
              exemplars=[Exemplar(text="We agreed I would walk to the shops every morning.")])])
 
 
-def test_a_counterexample_lowers_its_code(embedder):
+def test_a_counterexample_lowers_its_code(embedder, cache):
     sentence = "She told me where the council offices are and when they open."
-    cache = CodeIndexCache(embedder, None)
     plain = resolve("tiny", {"tiny": _book([])}.get)
     guarded = resolve("tiny", {"tiny": _book(["He told me where the council office is and its opening hours."])}.get)
     vector = embedder.encode([sentence])

@@ -51,3 +51,15 @@ def test_a_code_gets_its_own_threshold_only_with_enough_held_out_labels():
     labels = np.array([[True, False]] * 12 + [[False, False]] * 12)
     own = code_thresholds(scores, labels, threshold=0.3, top_k=1)
     assert set(own) == {0} and 0.5 < own[0] <= 0.8  # only code 0 has 10+ positives and negatives
+
+
+def test_similarity_alone_is_served_when_no_learner_beats_it():
+    rng = np.random.default_rng(2)
+    groups = np.repeat(np.arange(6), 10)
+    labels = np.zeros((60, 4), dtype=bool)
+    labels[np.arange(60), rng.integers(0, 4, 60)] = True
+    features = rng.normal(size=(60, 16)).astype(np.float32)  # embeddings that say nothing about the codes
+    similarity = (0.3 + 0.4 * labels + rng.uniform(0, 0.05, labels.shape)).astype(np.float32)  # a good codebook
+    selection = select_model(features, labels, groups, similarity, ["A", "B", "C", "D"])
+    assert selection.best.kind == "none" and selection.best.name == "similarity alone (no model)"
+    assert selection.figures[selection.best] == 1.0
