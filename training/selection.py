@@ -9,8 +9,9 @@ on an outside set of 67 codes). So every fit tries, on folds that never split a 
 - the nearest confirmed examples (mean similarity to a code's 3 nearest confirmed sentences), alone or blended;
 - similarity alone, so that a fit whose labels cannot yet beat the codebook says so;
 and serves the one with the best held-out top-1 + hit@5 (the figures a coder feels: is the first suggestion
-right, is the right code on the screen). The multinomial served alone with the best C is also kept as the
-baseline every figure is compared with: a learner that cannot beat it has no business being served.
+right, is the right code on the screen) among those at least as good as the baseline on both. The
+multinomial served alone with the best C is that baseline, which every figure is compared with: a learner
+that cannot beat it has no business being served.
 """
 
 from dataclasses import dataclass
@@ -127,14 +128,14 @@ def mixed(candidate: Candidate, similarity: np.ndarray, proba: np.ndarray, posit
     return blend(similarity, proba, positives)
 
 
-def ranking_figure(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Mean of top-1 and hit@5 over rows with a gold code: what model selection maximises."""
+def ranking(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """(top-1, hit@5) over rows with a gold code."""
     labelled = labels.any(axis=1)
     if not labelled.any():
-        return 0.0
+        return 0.0, 0.0
     top = np.argsort(-scores[labelled], axis=1, kind="stable")[:, :5]
     hits = np.take_along_axis(labels[labelled], top, axis=1)
-    return float((hits[:, 0].mean() + hits.any(axis=1).mean()) / 2)
+    return float(hits[:, 0].mean()), float(hits.any(axis=1).mean())
 
 
 def select_model(features: np.ndarray, labels: np.ndarray, groups: np.ndarray, similarity: np.ndarray,
@@ -155,10 +156,15 @@ def select_model(features: np.ndarray, labels: np.ndarray, groups: np.ndarray, s
             for cand in candidates:
                 if (cand.kind, cand.c) == (kind, c):
                     held_out[cand][test] = mixed(cand, similarity[test], proba, positives)
-    figures = {cand: ranking_figure(scores, labels) for cand, scores in held_out.items()}
-    best = max(candidates, key=lambda cand: figures[cand])
+    parts = {cand: ranking(scores, labels) for cand, scores in held_out.items()}
+    figures = {cand: sum(two) / 2 for cand, two in parts.items()}
     baseline = max((cand for cand in candidates if cand.kind == BASELINE_KIND and cand.mix == "classifier"),
                    key=lambda cand: figures[cand])
+    # Served is never below the baseline where it can be checked: only candidates at least as good on top-1
+    # and on hit@5 (held out) are eligible, the baseline itself among them; the best mean of the two wins.
+    eligible = [cand for cand in candidates
+                if parts[cand][0] >= parts[baseline][0] and parts[cand][1] >= parts[baseline][1]]
+    best = max(eligible, key=lambda cand: figures[cand])
     return Selection(best, baseline, figures, held_out, len(splits))
 
 
