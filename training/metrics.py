@@ -51,10 +51,15 @@ class Report:
             "recall_at": {str(k): v for k, v in self.recall_at.items()},
             "macro_f1": self.macro_f1, "micro_f1": self.micro_f1,
             "micro_precision": self.micro_precision, "micro_recall": self.micro_recall,
-            "none_uncoded": self.none_uncoded, "none_shown": self.none_shown,
+            # None where no item lacks a gold code (JSON has no NaN; PostgreSQL's json type refuses it)
+            "none_uncoded": _finite(self.none_uncoded), "none_shown": _finite(self.none_shown),
             "per_code": [vars(row) for row in self.per_code],
             "confusions": [{"gold": g, "ranked_first": p, "count": n} for g, p, n in self.confusions],
         }
+
+
+def _finite(value: float) -> float | None:
+    return None if value != value else value
 
 
 def gold_matrix(gold: list[frozenset[str]], codes: list[str]) -> np.ndarray:

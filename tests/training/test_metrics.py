@@ -65,3 +65,11 @@ def test_blend_weights_grow_with_labels_and_fall_back_without_a_model():
     few = blend(sim, proba, np.array([2, 2, 0]))
     assert few[0, 0] == pytest.approx(0.4 + (2 / 12) * 0.6)
     assert classifier_only(sim, proba).tolist()[0] == pytest.approx([1.0, 1.0, 0.4])
+
+
+def test_figures_for_items_without_a_gold_code_are_none_when_there_are_none():
+    report = evaluate_scores(np.array([[0.9, 0.1]], dtype=np.float32), [frozenset({"A"})], ["A", "B"])
+    assert report.as_dict()["none_uncoded"] is None and report.as_dict()["none_shown"] is None
+    both = evaluate_scores(np.array([[0.9, 0.1], [0.1, 0.2]], dtype=np.float32), [frozenset({"A"}), frozenset()],
+                           ["A", "B"])
+    assert both.none_uncoded == 1.0 and both.none_shown == 0.0
