@@ -13,7 +13,7 @@ import threading
 import uuid
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.batch.cache import EmbeddingCache
@@ -134,7 +134,15 @@ class JobRunner:
                 return
             options = dict(job.options)
             codebook, index = self.coder.index_for(session, options.get("codebook"))
-        self._update(job_id, status="running")
+            # Claim the job in one statement: a cancel committed since it was read wins (a plain write here
+            # could turn a job just marked cancelled back into a running one).
+            claimed = session.execute(
+                update(Job).where(Job.id == job_id, Job.status.in_(("queued", "running")),
+                                  Job.cancel_requested.is_(False))
+                .values(status="running", updated_at=utcnow())).rowcount
+            session.commit()
+            if not claimed:
+                return
         suggest_options = SuggestOptions(options.get("codebook"), options["top_k"], options["threshold"])
         precode_options = PrecodeOptions(top_k=options["top_k"], threshold=options["threshold"],
                                          scoring=self.settings.scoring(), chunk_size=options["chunk_size"],
