@@ -25,4 +25,6 @@ psql_admin() { as_root runuser -u postgres -- psql -p "$port" -v ON_ERROR_STOP=1
 if [ "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = 'autocoder'")" != "1" ]; then
   psql_admin -c "CREATE ROLE autocoder LOGIN CREATEDB PASSWORD 'autocoder'" >&2
 fi
+# Dropping a test database WITH (FORCE) ends its sessions, an autovacuum worker's too: that takes this role.
+psql_admin -c "GRANT pg_signal_backend TO autocoder" >&2
 echo "postgresql+psycopg://autocoder:autocoder@127.0.0.1:$port/postgres"

@@ -5,6 +5,7 @@ The database is a new SQLite file per test, or, when AUTOCODER_TEST_POSTGRES_URL
 """
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy.exc import DBAPIError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -57,8 +59,15 @@ def database_url(tmp_path: Path) -> Iterator[str]:
     with server.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    with server.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    for attempt in range(5):  # a background session (autovacuum) can briefly hold the database
+        try:
+            with server.connect() as conn:
+                conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+            break
+        except DBAPIError:
+            if attempt == 4:
+                raise
+            time.sleep(1)
     server.dispose()
 
 
