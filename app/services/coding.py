@@ -27,8 +27,9 @@ from app.engine.segment import (
 from app.engine.suggest import Candidate, ConfirmedExamples, suggest, with_context
 from app.errors import InvalidInput, NotFound
 from app.services.codebooks import CodebookCatalog
-from app.services.confirmed import ConfirmedCache, scope
+from app.services.confirmed import ConfirmedCache
 from app.services.serving import ServedModels
+from app.services.visibility import Visibility
 from taxonomy import ResolvedCodebook
 from training.classifier import CodeClassifier, served_scores
 
@@ -183,7 +184,7 @@ class Coder:
         """The served classifier for this codebook, if there is one trained on this embedding model, and the
         sentences confirmed so far that `who` may see (app/services/confirmed.py)."""
         confirmed = self.confirmed.get(session, tuple(c.id for c in index.codes), self.embedder.model_id,
-                                       scope(who, blind=self.settings.blind_review))
+                                       Visibility(who, blind=self.settings.blind_review))
         served = self.served.current(session, index.codebook_name)
         if served is None or served[0].embedding_model != self.embedder.model_id:
             return Scorer(index, confirmed=confirmed)

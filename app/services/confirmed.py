@@ -1,9 +1,10 @@
 """Confirmed sentences as evidence at once: after a coder confirms a code on a sentence, similar sentences in
 any transcript are suggested that code with the confirmed sentence shown as the evidence, before any retrain.
 
-Which confirmations count follows the blind rule for the person asking: under blind coding a coder's
-suggestions draw only on their own confirmations (another coder's would tell them how that coder coded);
-admins, viewers, the command line, and everyone when coding is not blind, draw on every coder's.
+Which confirmations count follows the blind rule for the person asking, read through their Visibility
+(app/services/visibility.py): under blind coding a coder's suggestions draw only on their own confirmations
+(another coder's would tell them how that coder coded); admins, viewers, the command line, and everyone when
+coding is not blind, draw on every coder's.
 """
 
 import threading
@@ -12,19 +13,11 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.db import accounts
 from app.db import decisions as decisions_db
-from app.db.tables import Decision, User
+from app.db.tables import Decision
 from app.engine.code_index import CONFIRMED, EvidenceUnit
 from app.engine.suggest import ConfirmedExamples
-from app.services.review import replay
-
-
-def scope(user: User | None, *, blind: bool) -> frozenset[int] | None:
-    """Whose confirmations `user` may be shown: their own under blind coding, else everyone's (None)."""
-    if user is not None and blind and user.role == "coder":
-        return frozenset({user.id})
-    return None
+from app.services.visibility import Visibility, replay
 
 
 class ConfirmedCache:
@@ -40,13 +33,14 @@ class ConfirmedCache:
             self._cache.clear()
 
     def get(self, session: Session, codes: tuple[str, ...], model_id: str,
-            coders: frozenset[int] | None) -> ConfirmedExamples | None:
+            visibility: Visibility) -> ConfirmedExamples | None:
         last = session.scalar(select(func.max(Decision.id))) or 0
-        key = (codes, model_id, coders, last)
+        coders = visibility.coder_ids(session)
+        key = (codes, model_id, frozenset(coders) if coders is not None else None, last)
         with self._lock:
             if key in self._cache:
                 return self._cache[key]
-        examples = confirmed_examples(session, list(codes), model_id, coders)
+        examples = confirmed_examples(session, list(codes), model_id, visibility)
         with self._lock:
             if len(self._cache) > 64:  # older decision ids are never asked for again
                 self._cache.clear()
@@ -55,13 +49,12 @@ class ConfirmedCache:
 
 
 def confirmed_examples(session: Session, codes: list[str], model_id: str,
-                       coders: frozenset[int] | None) -> ConfirmedExamples | None:
-    """Every sentence a coder in `coders` (everyone: None) currently labels with one of `codes`."""
+                       visibility: Visibility) -> ConfirmedExamples | None:
+    """Every sentence a coder `visibility` may read currently labels with one of `codes`."""
     column = {c: j for j, c in enumerate(codes)}
     given: dict[tuple[int, str], int] = {}  # (segment, code) -> the first coder who confirmed it
-    for (segment, coder), state in replay(decisions_db.decisions(session)).items():
-        if coders is not None and coder not in coders:
-            continue
+    decisions = visibility.decisions(session)
+    for (segment, coder), state in replay(decisions).items():
         for code in state.labels:
             if code in column:
                 given.setdefault((segment, code), coder)
@@ -69,7 +62,7 @@ def confirmed_examples(session: Session, codes: list[str], model_id: str,
         return None
     vectors = decisions_db.segment_vectors(session, ids=sorted({s for s, _ in given}), model_id=model_id)
     segments = decisions_db.segments_by_id(session, ids=set(vectors))
-    names = {u.id: u.name for u in accounts.users_by_id(session, ids=set(given.values())).values()}
+    names = visibility.names(session, decisions)
     rows, units = [], []
     for (segment, code), coder in sorted(given.items()):
         if segment not in vectors:
