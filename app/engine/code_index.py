@@ -17,7 +17,7 @@ from taxonomy import Code, ResolvedCodebook
 
 DEFINITION, EXEMPLAR, COUNTEREXAMPLE, BACKGROUND = "definition", "exemplar", "counterexample", "background"
 CONFIRMED = "confirmed"  # a sentence a coder confirmed (app/services/confirmed.py), not codebook text
-# Bumped whenever index_units() changes what it encodes, so stale disk caches are not reused.
+# Bumped whenever what an index encodes changes (evidence_units, counterexamples, background), so stale disk caches are not reused.
 INDEX_FORMAT = 2
 # A piece of an exemplar counts as evidence on its own only with at least this many words and content words:
 # fragments such as "Someone to look up to." or "It was kind of that." match filler ("It was, yeah.") as well
@@ -85,7 +85,7 @@ def evidence_units(codebook: ResolvedCodebook, *, filter_units: bool = True) -> 
         units.append(EvidenceUnit(i, DEFINITION, definition_text(code), "codebook definition"))
         units += [EvidenceUnit(i, DEFINITION, d.text, d.source) for d in code.source_definitions]
         for ex in code.exemplars:
-            if keep(ex.text) or not filter_units:
+            if not filter_units or keep(ex.text):
                 units.append(EvidenceUnit(i, EXEMPLAR, ex.text, ex.source))
             sentences = [s.text.strip() for s in nlp(ex.text).sents]
             if len(sentences) > 1:
