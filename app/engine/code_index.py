@@ -17,7 +17,8 @@ from taxonomy import Code, ResolvedCodebook
 
 DEFINITION, EXEMPLAR, COUNTEREXAMPLE, BACKGROUND = "definition", "exemplar", "counterexample", "background"
 CONFIRMED = "confirmed"  # a sentence a coder confirmed (app/services/confirmed.py), not codebook text
-# Bumped whenever what an index encodes changes (evidence_units, counterexamples, background), so stale disk caches are not reused.
+# Bumped whenever what an index encodes changes (evidence units, counterexamples, background), so stale disk
+# caches are not reused.
 INDEX_FORMAT = 2
 # A piece of an exemplar counts as evidence on its own only with at least this many words and content words:
 # fragments such as "Someone to look up to." or "It was kind of that." match filler ("It was, yeah.") as well
