@@ -195,17 +195,6 @@ def fit_classifier(features: np.ndarray, labels: np.ndarray, groups: np.ndarray 
                           platt.astype(np.float32))
 
 
-def cross_fitted_proba(oof: np.ndarray, labels: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """Out-of-fold probabilities for validation: each fold's decisions calibrated on the other folds only, so
-    the figures never rest on a calibration fitted to the rows they judge."""
-    proba = np.full(oof.shape, np.nan, dtype=np.float32)
-    for train, test in splits:
-        platt = platt_scaling(oof[train], labels[train])
-        z = platt[:, 0] * oof[test] + platt[:, 1]
-        proba[test] = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
-    return proba
-
-
 def blend(similarity: np.ndarray, proba: np.ndarray, positives: np.ndarray) -> np.ndarray:
     """Per code: (1 - w) * similarity + w * probability, w = min(n / (n + BLEND_PRIOR), BLEND_CAP)."""
     weight = np.minimum(positives / (positives + BLEND_PRIOR), BLEND_CAP).astype(np.float32)
