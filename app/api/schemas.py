@@ -239,7 +239,7 @@ class ErrorOut(BaseModel):
 
 # -- users and review -----------------------------------------------------------------------------------------
 
-UserRole = Literal["viewer", "coder", "admin"]
+UserRole = Literal["viewer", "coder", "adjudicator", "admin"]
 Action = Literal["accept", "reject", "change", "add", "remove", "memo"]
 
 

@@ -40,9 +40,13 @@ def add_decisions(session: Session, *, rows: Sequence[dict]) -> list[Decision]:
 
 def decisions(session: Session, *, transcript_ids: Sequence[int] | None = None,
               segment_ids: Sequence[int] | None = None, coder_id: int | None = None,
-              coder_ids: Iterable[int] | None = None, until_id: int | None = None) -> list[Decision]:
-    """Decisions in the order they were made (id order), filtered (coder_ids None: every coder's)."""
+              coder_ids: Iterable[int] | None = None, until_id: int | None = None,
+              stage: str | None = "coding") -> list[Decision]:
+    """Decisions in the order they were made (id order), filtered (coder_ids None: every coder's). By default
+    coders' own coding; stage "consensus" reads adjudicated codes, None both."""
     query = select(Decision)
+    if stage is not None:
+        query = query.where(Decision.stage == stage)
     if until_id is not None:
         query = query.where(Decision.id <= until_id)
     if transcript_ids is not None:

@@ -69,6 +69,8 @@ class Transcript(Base):
     activity_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Set when a batch job stored the transcript ("job:<id>:<n>"): a resumed job never stores it twice.
     source_key: Mapped[str | None] = mapped_column(String(200))
+    # The speaker label -> role map the segments' roles were derived with (edited maps re-derive them).
+    speaker_roles: Mapped[dict | None] = mapped_column(JSON)
 
     segments: Mapped[list["Segment"]] = relationship(
         back_populates="transcript", order_by="Segment.position", cascade="all, delete-orphan"
@@ -135,6 +137,8 @@ class Suggestion(Base):
     evidence_kind: Mapped[str] = mapped_column(String(16))
     evidence_text: Mapped[str] = mapped_column(Text)
     evidence_source: Mapped[str] = mapped_column(String(300))
+    # A passage suggestion: the last sentence of the span (same turn) that starts at segment_id; None for one.
+    end_segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
 
 
 class User(Base):
@@ -161,7 +165,9 @@ class ApiToken(Base):
 
 
 class Decision(Base):
-    """One coder's decision on one segment. Rows are only ever added: current labels are replayed from them."""
+    """One coder's decision on one segment, or on a span of consecutive sentences of one turn (segment_id is
+    its first sentence, end_segment_id its last). Rows are only ever added: current labels are replayed from
+    them. stage "coding" is a coder's own coding; "consensus" is an adjudicator's final code for the team."""
 
     __tablename__ = "decisions"
     __table_args__ = (Index("ix_decisions_transcript_coder", "transcript_id", "coder_id"),
@@ -169,6 +175,8 @@ class Decision(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"))
     segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
+    end_segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(16), default="coding", server_default="coding")
     coder_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(String(16))  # accept, reject, change, add, remove, memo
     code_id: Mapped[str | None] = mapped_column(String(64))  # the code decided on (for change: the new one)
@@ -255,3 +263,29 @@ class TranscriptDeletion(Base):
     #  "cached_embeddings": n}
     removed: Mapped[dict] = mapped_column(JSON)
     deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class FinishMark(Base):
+    """A coder marking a transcript finished (or unfinished again). Rows are only added; the newest per
+    transcript and coder holds. Agreement counts only transcripts every compared coder has finished."""
+
+    __tablename__ = "finish_marks"
+    __table_args__ = (Index("ix_finish_marks_transcript_coder", "transcript_id", "coder_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"))
+    coder_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    stage: Mapped[str] = mapped_column(String(16), default="coding")  # coding, or consensus (adjudication done)
+    finished: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TranscriptEdit(Base):
+    """Audit row of one change to a transcript's metadata: who, when, and each field's old and new value."""
+
+    __tablename__ = "transcript_edits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"), index=True)
+    edited_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: from the command line
+    edited_by_name: Mapped[str] = mapped_column(String(100))
+    changes: Mapped[dict] = mapped_column(JSON)  # field -> [old, new]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -12,7 +12,8 @@ from app.db import accounts
 from app.db.tables import User, utcnow
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 
-ROLES = ("viewer", "coder", "admin")  # each can do what the ones before it can
+# Each can do what the ones before it can; an adjudicator also records consensus codes from every coder's work.
+ROLES = ("viewer", "coder", "adjudicator", "admin")
 TOKEN_PREFIX = "bca_"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 

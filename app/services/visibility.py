@@ -19,15 +19,17 @@ from app.db.tables import Decision, User
 from app.errors import Forbidden, NotFound
 
 ACCEPTED, ADDED, REJECTED = "accepted", "added", "rejected"
-SEES_EVERYONE = ("admin", "viewer")
+SEES_EVERYONE = ("admin", "adjudicator", "viewer")  # an adjudicator compares every coder's codes
 
 
 @dataclass
 class SegmentLabels:
-    """One coder's state on one segment: code -> accepted / added / rejected, and memos in order."""
+    """One coder's state on one segment: code -> accepted / added / rejected, and memos in order. A code
+    applied to a span starting at this segment has its last segment's id in `ends`."""
 
     codes: dict[str, str] = field(default_factory=dict)
     memos: list[str] = field(default_factory=list)
+    ends: dict[str, int] = field(default_factory=dict)
 
     @property
     def labels(self) -> list[str]:
@@ -38,8 +40,16 @@ class SegmentLabels:
         return sorted(c for c, state in self.codes.items() if state == REJECTED)
 
 
-def apply(state: SegmentLabels, action: str, code: str | None, from_code: str | None, memo: str | None) -> None:
-    """One decision's effect on a coder's labels for a segment."""
+def apply(state: SegmentLabels, action: str, code: str | None, from_code: str | None, memo: str | None,
+          end: int | None = None) -> None:
+    """One decision's effect on a coder's labels for a segment (or the span from it to segment `end`)."""
+    if action in ("accept", "change", "add") and code is not None:
+        if end is None:
+            state.ends.pop(code, None)
+        else:
+            state.ends[code] = end
+    elif action == "remove":
+        state.ends.pop(code, None)
     if action == "accept":
         state.codes[code] = ACCEPTED
     elif action == "reject":
@@ -60,7 +70,7 @@ def replay(decisions: Iterable[Decision]) -> dict[tuple[int, int], SegmentLabels
     states: dict[tuple[int, int], SegmentLabels] = {}
     for d in decisions:
         apply(states.setdefault((d.segment_id, d.coder_id), SegmentLabels()), d.action, d.code_id,
-              d.from_code_id, d.memo)
+              d.from_code_id, d.memo, d.end_segment_id)
     return states
 
 

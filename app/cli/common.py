@@ -1,0 +1,58 @@
+"""What every command group shares: a migrated database session, the service's own parts (a Learner and
+its Coder, no HTTP), finding an admin by name, and printing an error as a CLI error (exit status 1)."""
+
+import typer
+
+
+def open_session():
+    """A session on the configured database, migrated to the newest schema first."""
+    from app.config import get_settings
+    from app.db.migrate import upgrade
+    from app.db.session import make_engine, make_session_factory
+
+    url = get_settings().database_url
+    upgrade(url)
+    return make_session_factory(make_engine(url))()
+
+
+def fail(exc: Exception) -> None:
+    """Print the error (str() keeps a codebook error's list of problems) and exit with status 1."""
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(1) from None
+
+
+def service_learner():
+    """A Learner on the configured database and embedding model (the service's own parts, no HTTP)."""
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from app.config import get_settings
+    from app.db.migrate import upgrade
+    from app.db.session import make_engine, make_session_factory
+    from app.engine.embed import Embedder
+    from app.services.codebooks import CodebookCatalog
+    from app.services.coding import Coder
+    from app.services.learning import Learner
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    sessions = make_session_factory(make_engine(settings.database_url))
+    embedder = Embedder(settings.embedding_model, device=settings.embedding_device)
+    return Learner(settings, Coder(settings, embedder, CodebookCatalog.from_settings(settings)), sessions), sessions
+
+
+def require_admin(session, name: str):
+    from app.db import accounts as db
+    from app.services.accounts import require
+
+    user = db.get_user(session, name=name)
+    if user is None:
+        fail(ValueError(f"no user {name!r}: `autocoder users list` shows who there is"))
+    require(user, "admin")
+    return user
+
+
+def service_coder():
+    """The service's Coder on the configured database and model, and a session factory."""
+    learner, sessions = service_learner()
+    return learner.coder, sessions
