@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import decisions as db
-from app.db.tables import Segment, Suggestion, Transcript
+from app.db.tables import Decision, Segment, Suggestion, Transcript
 from app.errors import InvalidInput
 from app.exchange.refi import Case, Note, Selection, SourceDoc, project_qdpx
 from app.services.visibility import Visibility, replay
@@ -128,13 +128,7 @@ def project(session: Session, scope: Visibility, book: ResolvedCodebook, name: s
     codings: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for (segment_id, coder_id), state in sorted(replay(decisions).items()):
         codings[segment_id] += [(names[coder_id], c) for c in state.labels if c in codable]
-    notes: dict[int, list[Note]] = defaultdict(list)
-    coded_at: dict[int, dict[tuple[str, str], datetime]] = defaultdict(dict)
-    for d in decisions:  # oldest first: a code's time is when it was last applied
-        if d.action == "memo" and d.memo:
-            notes[d.segment_id].append(Note(str(d.id), names[d.coder_id], d.memo, d.created_at, d.code_id))
-        elif d.action in ("accept", "add", "change") and d.code_id:
-            coded_at[d.segment_id][names[d.coder_id], d.code_id] = d.created_at
+    notes, coded_at = _memos_and_times(decisions, names)
     segments = db.segments_by_id(session, ids=set(codings) | set(notes))
     sources = []
     for t in transcripts:
@@ -143,6 +137,19 @@ def project(session: Session, scope: Visibility, book: ResolvedCodebook, name: s
         sources.append(SourceDoc(str(t.id), t.title or f"Transcript {t.id}", t.text, t.created_at, selections,
                                  _attributes([t])))
     return project_qdpx(name, book, sorted(set(names.values())), sources, _cases(transcripts))
+
+
+def _memos_and_times(decisions: list[Decision], names: dict[int, str]) -> tuple[
+        dict[int, list[Note]], dict[int, dict[tuple[str, str], datetime]]]:
+    """segment id -> its memos as notes; segment id -> (coder, code) -> when the coder last applied the code."""
+    notes: dict[int, list[Note]] = defaultdict(list)
+    coded_at: dict[int, dict[tuple[str, str], datetime]] = defaultdict(dict)
+    for d in decisions:  # oldest first
+        if d.action == "memo" and d.memo:
+            notes[d.segment_id].append(Note(str(d.id), names[d.coder_id], d.memo, d.created_at, d.code_id))
+        elif d.action in ("accept", "add", "change") and d.code_id:
+            coded_at[d.segment_id][names[d.coder_id], d.code_id] = d.created_at
+    return notes, coded_at
 
 
 def _attributes(transcripts: list[Transcript]) -> dict[str, str | None]:
