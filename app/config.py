@@ -39,7 +39,7 @@ class Settings(BaseSettings):
 
     default_codebook: str = "bcttv1+relational-aspects"
     top_k: int = Field(5, ge=1, le=50)
-    # Under this best score a sentence is marked uncoded; bench/threshold.py and the README say why 0.30.
+    # Under this best score a sentence is marked uncoded; bench/threshold.py and docs/codebooks.md say why 0.30.
     threshold: float = Field(0.30, ge=0.0, le=1.0)
     # A code's score is the mean similarity of its evidence_k best-matching definition/exemplar pieces (5 since
     # codes have 9+ exemplars: best on the interview development half, bench/interview_ablation.py --tune).

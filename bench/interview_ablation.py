@@ -1,7 +1,7 @@
 """What each part of the scoring is worth on the interview set, zero-shot, on its development and test halves.
 
 Run by hand: `.venv/bin/python bench/interview_ablation.py [--split dev|test|both] [--tune]`.
-The interview set (bench/data/interviews.jsonl, README "The interview set") is split by transcript; every
+The interview set (bench/data/interviews.jsonl, docs/evaluation.md) is split by transcript; every
 choice of the scoring (margin, weights, threshold) was made on the development half (`--tune` prints the grid
 it was chosen from, on that half only); the test half is reported, never tuned on.
 

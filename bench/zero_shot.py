@@ -5,8 +5,7 @@ Run by hand: `.venv/bin/python bench/zero_shot.py`. Needs ../shared (eval/pa-cou
 (bench/data/pa-counseling.yaml) with parts removed, so each row shows what one addition is worth. Nothing is
 fitted here: the scoring rule and the service defaults were set on other data (the foundation issue, then
 the interview development half), so these figures are not tuned to this set. The last rows add the
-classifier and blend (grouped 5-fold by dialogue) for comparison. Figures: README, "How good are the
-suggestions?".
+classifier and blend (grouped 5-fold by dialogue) for comparison. Figures: docs/evaluation.md.
 """
 
 import os

@@ -2,7 +2,7 @@
 entered through the real API. For the 93 BCTTv1 techniques it posts one sentence by a peer worker and/or a
 supported peer wherever Table 2 reports a quote (the quotes themselves are in the paper's supplement, which
 we do not have); for the five Relational-aspects BCTs it posts the paper's own quotes with their speakers.
-A coder 'rita' then adds each code. The README's figures come from this database:
+A coder 'rita' then adds each code. The figures in docs/import-export.md come from this database:
 
     DATABASE_URL=sqlite:///data/seed-demo.db .venv/bin/python scripts/seed_demo.py
     DATABASE_URL=sqlite:///data/seed-demo.db .venv/bin/autocoder report plots --out docs/figures

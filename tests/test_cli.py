@@ -5,6 +5,7 @@ import json
 from typer.testing import CliRunner
 
 from app.cli import app
+from app.exchange.refi import PROJECT_NS, read_qdpx
 
 runner = CliRunner()
 
@@ -116,7 +117,7 @@ def test_import_report_and_export_from_the_command_line(tmp_path, monkeypatch):
         bad.write_bytes(b"%PDF")
         refused = runner.invoke(app, ["import", str(good), str(bad)])
         assert refused.exit_code == 1 and "notes.pdf: unsupported file type .pdf" in refused.output
-        imported = runner.invoke(app, ["import", str(good), "--site", "Leeds"])
+        imported = runner.invoke(app, ["import", str(good), "--site", "Leeds", "--participant-id", "SP1"])
         assert imported.exit_code == 0, imported.output
         assert "transcript 1: sp1 (1 sentences, run 1)" in imported.output
         table = runner.invoke(app, ["report", "table2"])
@@ -130,5 +131,10 @@ def test_import_report_and_export_from_the_command_line(tmp_path, monkeypatch):
         assert runner.invoke(app, ["codebook", "export-qdc", "relational-aspects", str(qdc)]).exit_code == 0
         back = runner.invoke(app, ["codebook", "import-qdc", str(qdc), "--name", "ra-copy"])
         assert back.exit_code == 0 and "stored: ra-copy (5 codes)" in back.output
+        qdpx = tmp_path / "project.qdpx"
+        assert runner.invoke(app, ["export", "qdpx", str(qdpx)]).exit_code == 0
+        root, _ = read_qdpx(qdpx.read_bytes())
+        case = root.find(f"{{{PROJECT_NS}}}Cases/{{{PROJECT_NS}}}Case")  # the participant, with their site
+        assert case.get("name") == "SP1" and case.findtext(f".//{{{PROJECT_NS}}}TextValue") == "Leeds"
     finally:
         get_settings.cache_clear()

@@ -1,6 +1,6 @@
 """How good a score matrix is against gold codes: ranking figures, thresholded F1, per-code table, confusions.
 
-Definitions (the README and `autocoder evaluate` use these words):
+Definitions (docs/evaluation.md and `autocoder evaluate` use these words):
 - top-1 accuracy: among items with at least one gold code, the share whose best-ranked code is a gold code.
 - hit@k: among those items, the share with at least one gold code in the k best-ranked codes.
 - recall@k: among those items, the mean share of their gold codes found in the k best-ranked codes.

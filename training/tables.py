@@ -1,4 +1,4 @@
-"""Plain-text tables of evaluation results, for the terminal and the README."""
+"""Plain-text tables of evaluation results, for the terminal and the docs."""
 
 from training.evaluate import CurvePoint, Evaluation
 from training.metrics import Report
@@ -56,7 +56,7 @@ def _first(evaluation: Evaluation) -> Report:
 
 
 def markdown_table(head: list[str], rows: list[list[str]]) -> str:
-    """A Markdown table: readable in a terminal and pasteable into the README unchanged."""
+    """A Markdown table: readable in a terminal and pasteable into the docs unchanged."""
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
     line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"  # noqa: E731
     return "\n".join([line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(r) for r in rows])

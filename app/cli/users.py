@@ -43,4 +43,4 @@ def users_list() -> None:
 
     with open_session() as session:
         for user in db.list_users(session):
-            typer.echo(f"{user.name:24} {user.role:8} {'active' if user.active else 'deactivated'}")
+            typer.echo(f"{user.name:24} {user.role:11} {'active' if user.active else 'deactivated'}")  # adjudicator: 11

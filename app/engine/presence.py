@@ -4,7 +4,7 @@ A single sentence over the threshold is weak evidence: at 0.30, zero-shot sugges
 present in an average development-half interview whose coders found 11.6 (precision 0.29). A code counts as
 present when at least PRESENCE_MIN_SENTENCES sentences show it at or over the threshold, or one sentence shows
 it at PRESENCE_STRONG_SCORE or more: on the development half, 7.9 codes per interview (precision 0.31,
-recall 0.21); README, "How good are the suggestions?".
+recall 0.21); docs/evaluation.md.
 """
 
 from collections.abc import Iterable

@@ -131,12 +131,25 @@ def read_qdc(data: bytes, name: str) -> Codebook:
 # -- projects --------------------------------------------------------------------------------------------------
 
 @dataclass
+class Note:
+    """A coder's memo as a REFI-QDA Note: about a code on a selection (referenced from the author's coding of
+    that code) or about the selection itself (referenced from the selection)."""
+
+    key: str  # stable id (the memo decision's id)
+    author: str
+    text: str
+    created: datetime | None
+    code: str | None = None
+
+
+@dataclass
 class SourceDoc:
     key: str  # stable id (the transcript id)
     name: str
     text: str
     created: datetime | None
     selections: list["Selection"] = field(default_factory=list)
+    variables: dict[str, str | None] = field(default_factory=dict)  # e.g. role, site, arm of this transcript
 
 
 @dataclass
@@ -145,6 +158,18 @@ class Selection:
     start: int
     end: int
     codings: list[tuple[str, str]] = field(default_factory=list)  # (coder name, code id)
+    notes: list[Note] = field(default_factory=list)
+    coded_at: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (coder, code) -> when applied
+
+
+@dataclass
+class Case:
+    """A participant: their attributes as variable values and the sources (transcripts) that are theirs."""
+
+    key: str  # stable id (the participant id)
+    name: str
+    variables: dict[str, str | None]
+    source_keys: list[str]
 
 
 def _stamp(value: datetime | None) -> str:
@@ -152,21 +177,49 @@ def _stamp(value: datetime | None) -> str:
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def project_qdpx(name: str, book: ResolvedCodebook, coders: list[str], sources: list[SourceDoc]) -> bytes:
-    """A .qdpx: project.qde (the codebook, users, every source with its coded selections) and sources/*.txt.
+def _variable_values(parent: etree._Element, q: str, values: dict[str, str | None]) -> None:
+    for var, value in values.items():
+        if value is not None and value != "":
+            el = etree.SubElement(parent, f"{q}VariableValue")
+            etree.SubElement(el, f"{q}VariableRef", targetGUID=guid("variable", var))
+            etree.SubElement(el, f"{q}TextValue").text = value
+
+
+def project_qdpx(name: str, book: ResolvedCodebook, coders: list[str], sources: list[SourceDoc],
+                 cases: list[Case] | None = None) -> bytes:
+    """A .qdpx: project.qde (users, the codebook, variables, cases, every source with its coded selections,
+    notes) and sources/*.txt.
 
     Positions are character offsets into the plain text, as QDA-XML specifies; our segments' offsets index
-    exactly the stored text that is written as the source.
+    exactly the stored text that is written as the source. Each coding and note names the coder who made it as
+    its creatingUser. Cases carry the participants' variables (as Text variables) and refer to their sources;
+    each source also carries its own transcript's values, since one participant's transcripts may differ.
     """
     q = f"{{{PROJECT_NS}}}"
+    cases = cases or []
     root = etree.Element(f"{q}Project", nsmap={None: PROJECT_NS}, name=name, origin="bct-autocoder",
                          creationDateTime=_stamp(None))
-    users = etree.SubElement(root, f"{q}Users")
-    for coder in coders:
-        etree.SubElement(users, f"{q}User", guid=guid("user", coder), name=coder)
+    if coders:  # the schema's Users needs at least one User
+        users = etree.SubElement(root, f"{q}Users")
+        for coder in coders:
+            etree.SubElement(users, f"{q}User", guid=guid("user", coder), name=coder)
     codebook = etree.SubElement(root, f"{q}CodeBook")
     codebook.append(_codes_element(PROJECT_NS, book.name, list(book.codes)))
+    variables = list(dict.fromkeys(v for holder in [*cases, *sources] for v in holder.variables))
+    if variables:
+        variables_el = etree.SubElement(root, f"{q}Variables")
+        for var in variables:
+            etree.SubElement(variables_el, f"{q}Variable", guid=guid("variable", var), name=var,
+                             typeOfVariable="Text")
+    if cases:
+        cases_el = etree.SubElement(root, f"{q}Cases")
+        for case in cases:
+            case_el = etree.SubElement(cases_el, f"{q}Case", guid=guid("case", case.key), name=case.name)
+            _variable_values(case_el, q, case.variables)
+            for key in case.source_keys:
+                etree.SubElement(case_el, f"{q}SourceRef", targetGUID=guid("source", key))
     sources_el = etree.SubElement(root, f"{q}Sources")
+    notes: list[Note] = []
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
         for src in sources:
@@ -175,16 +228,36 @@ def project_qdpx(name: str, book: ResolvedCodebook, coders: list[str], sources: 
                                   plainTextPath=f"internal://{source_guid}.txt", creationDateTime=_stamp(src.created))
             out.writestr(f"sources/{source_guid}.txt", src.text.encode("utf-8"))
             for sel in src.selections:
-                if not sel.codings:
+                if not sel.codings and not sel.notes:
                     continue
-                first = sel.codings[0][0]
+                first = sel.codings[0][0] if sel.codings else sel.notes[0].author
                 sel_el = etree.SubElement(el, f"{q}PlainTextSelection", guid=guid("selection", sel.key),
                                           startPosition=str(sel.start), endPosition=str(sel.end),
                                           creatingUser=guid("user", first))
+                on_coding = {(n.author, n.code): [] for n in sel.notes if (n.author, n.code) in sel.codings}
+                for note in sel.notes:
+                    on_coding.get((note.author, note.code), []).append(note)
                 for coder, code in sel.codings:
                     coding = etree.SubElement(sel_el, f"{q}Coding", guid=guid("coding", sel.key, coder, code),
                                               creatingUser=guid("user", coder))
+                    if (coder, code) in sel.coded_at:
+                        coding.set("creationDateTime", _stamp(sel.coded_at[coder, code]))
                     etree.SubElement(coding, f"{q}CodeRef", targetGUID=guid("code", book.name, code))
+                    for note in on_coding.get((coder, code), []):
+                        etree.SubElement(coding, f"{q}NoteRef", targetGUID=guid("note", note.key))
+                for note in sel.notes:  # a memo on the sentence, or about a code its author no longer applies
+                    if (note.author, note.code) not in on_coding:
+                        etree.SubElement(sel_el, f"{q}NoteRef", targetGUID=guid("note", note.key))
+                notes += sel.notes
+            _variable_values(el, q, src.variables)
+        if notes:
+            notes_el = etree.SubElement(root, f"{q}Notes")
+            for note in notes:
+                title = f"Memo by {note.author}" + (f" on {note.code}" if note.code else "")
+                note_el = etree.SubElement(notes_el, f"{q}Note", guid=guid("note", note.key), name=title,
+                                           creatingUser=guid("user", note.author),
+                                           creationDateTime=_stamp(note.created))
+                etree.SubElement(note_el, f"{q}PlainTextContent").text = note.text
         out.writestr("project.qde", etree.tostring(root, xml_declaration=True, encoding="utf-8",
                                                    pretty_print=True))
     return archive.getvalue()

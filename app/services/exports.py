@@ -5,6 +5,7 @@ import csv
 import io
 import json
 from collections import defaultdict
+from datetime import datetime
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -12,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import decisions as db
-from app.db.tables import Segment, Suggestion, Transcript
+from app.db.tables import Decision, Segment, Suggestion, Transcript
 from app.errors import InvalidInput
-from app.exchange.refi import Selection, SourceDoc, project_qdpx
+from app.exchange.refi import Case, Note, Selection, SourceDoc, project_qdpx
 from app.services.visibility import Visibility, replay
 from taxonomy import ResolvedCodebook
 
@@ -118,7 +119,8 @@ def decision_rows(session: Session, scope: Visibility, transcript_ids: list[int]
 def project(session: Session, scope: Visibility, book: ResolvedCodebook, name: str,
             transcript_ids: list[int] | None = None) -> bytes:
     """The coded project as .qdpx: each transcript a text source, the confirmed codes of each coder `scope`
-    shows as codings."""
+    shows as codings made by that coder, their memos as notes on the coding or sentence they were written on,
+    and each participant a case with their role, site and arm."""
     transcripts = _scope(session, transcript_ids)
     codable = {c.id for c in book.leaves}
     decisions = scope.decisions(session, transcript_ids=[t.id for t in transcripts])
@@ -126,13 +128,46 @@ def project(session: Session, scope: Visibility, book: ResolvedCodebook, name: s
     codings: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for (segment_id, coder_id), state in sorted(replay(decisions).items()):
         codings[segment_id] += [(names[coder_id], c) for c in state.labels if c in codable]
-    segments = db.segments_by_id(session, ids=set(codings))
+    notes, coded_at = _memos_and_times(decisions, names)
+    segments = db.segments_by_id(session, ids=set(codings) | set(notes))
     sources = []
     for t in transcripts:
-        selections = [Selection(str(s.id), s.char_start, s.char_end, codings[s.id])
+        selections = [Selection(str(s.id), s.char_start, s.char_end, codings[s.id], notes[s.id], coded_at[s.id])
                       for s in sorted(segments.values(), key=lambda s: s.position) if s.transcript_id == t.id]
-        sources.append(SourceDoc(str(t.id), t.title or f"Transcript {t.id}", t.text, t.created_at, selections))
-    return project_qdpx(name, book, sorted(set(names.values())), sources)
+        sources.append(SourceDoc(str(t.id), t.title or f"Transcript {t.id}", t.text, t.created_at, selections,
+                                 _attributes([t])))
+    return project_qdpx(name, book, sorted(set(names.values())), sources, _cases(transcripts))
+
+
+def _memos_and_times(decisions: list[Decision], names: dict[int, str]) -> tuple[
+        dict[int, list[Note]], dict[int, dict[tuple[str, str], datetime]]]:
+    """segment id -> its memos as notes; segment id -> (coder, code) -> when the coder last applied the code."""
+    notes: dict[int, list[Note]] = defaultdict(list)
+    coded_at: dict[int, dict[tuple[str, str], datetime]] = defaultdict(dict)
+    for d in decisions:  # oldest first
+        if d.action == "memo" and d.memo:
+            notes[d.segment_id].append(Note(str(d.id), names[d.coder_id], d.memo, d.created_at, d.code_id))
+        elif d.action in ("accept", "add", "change") and d.code_id:
+            coded_at[d.segment_id][names[d.coder_id], d.code_id] = d.created_at
+    return notes, coded_at
+
+
+def _attributes(transcripts: list[Transcript]) -> dict[str, str | None]:
+    """role, site and arm: each transcript's value, or a participant's distinct values joined by '; '."""
+    def joined(values: list[str | None]) -> str | None:
+        return "; ".join(sorted({v for v in values if v})) or None
+
+    return {"role": joined([t.role for t in transcripts]), "site": joined([t.site for t in transcripts]),
+            "arm": joined([t.trial_arm for t in transcripts])}
+
+
+def _cases(transcripts: list[Transcript]) -> list[Case]:
+    """A case per participant id with their transcripts as its sources (transcripts without one: no case)."""
+    by_participant: dict[str, list[Transcript]] = defaultdict(list)
+    for t in transcripts:
+        if t.participant_id:
+            by_participant[t.participant_id].append(t)
+    return [Case(pid, pid, _attributes(ts), [str(t.id) for t in ts]) for pid, ts in sorted(by_participant.items())]
 
 
 def current_codebook_name(session: Session, default: str) -> str:

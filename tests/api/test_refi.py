@@ -102,3 +102,84 @@ def test_project_qdpx_validates_and_carries_every_coding(client, project_schema)
     again, _ = read_qdpx(client.get("/exports/project.qdpx").content)  # stable GUIDs: a re-import updates
     assert [e.get("guid") for e in again.iter() if e.get("guid")] == [e.get("guid") for e in root.iter()
                                                                          if e.get("guid")]
+
+
+def test_project_qdpx_memos_are_notes_participants_are_cases_and_each_coding_is_its_coders(client, project_schema):
+    """Two coders code one sentence differently and write memos; two transcripts are one participant's. The
+    .qdpx has each coding by its own coder (with when it was applied), each memo as a Note referenced from the
+    coding it is about (or from its sentence), a case per participant with role, site and arm, and validates."""
+    meta = {"role": "supported_peer", "site": "Setting_5", "trial_arm": "peer support"}
+    first = client.post("/transcripts", json={"text": INTERVIEW, "title": "SP3 first", "participant_id": "SP3",
+                                              **meta}).json()
+    second = client.post("/transcripts", json={"text": INTERVIEW, "title": "SP3 follow-up", "participant_id": "SP3",
+                                               **meta | {"site": "Setting_6"}}).json()
+    worker = client.post("/transcripts", json={"text": INTERVIEW, "title": "PW6", "participant_id": "PW6",
+                                               "role": "peer_worker", "site": "Setting_5"}).json()
+    anonymous = client.post("/transcripts", json={"text": INTERVIEW, "title": "no participant"}).json()
+    coders = {name: add_user(client.app, name, "coder") for name in ("alice", "bob")}
+    codable = [s for s in first["segments"] if s["suggestions"]]
+    shared, quiet = codable[0]["id"], codable[1]["id"]
+    decide = {
+        "alice": [{"segment_id": shared, "action": "add", "code": "3.2"},
+                  {"segment_id": shared, "action": "memo", "code": "3.2", "memo": "Practical help: 3.2, not 3.1."},
+                  {"segment_id": shared, "action": "memo", "code": "1.1", "memo": "Bob may read a goal here."}],
+        "bob": [{"segment_id": shared, "action": "add", "code": "1.1"},
+                {"segment_id": quiet, "action": "memo", "memo": "Nothing to code, but the tone matters."}],
+    }
+    for name, decisions in decide.items():
+        response = client.post(f"/transcripts/{first['id']}/decisions", headers=coders[name],
+                               json={"decisions": decisions})
+        assert response.status_code == 201, response.text
+
+    root, _ = read_qdpx(client.get("/exports/project.qdpx").content)
+    project_schema.assertValid(root)
+    q = f"{{{PROJECT_NS}}}"
+    users = {u.get("guid"): u.get("name") for u in root.iter(f"{q}User")}
+    assert set(users.values()) == {"alice", "bob"}
+    codes = {c.get("guid"): c.get("name").split(" ")[0] for c in root.iter(f"{q}Code")}
+    notes = {n.get("guid"): n for n in root.iter(f"{q}Note")}
+    assert len(notes) == 3
+    memo_of = {g: (users[n.get("creatingUser")], n.findtext(f"{q}PlainTextContent")) for g, n in notes.items()}
+    assert all(n.get("creationDateTime") for n in notes.values())
+
+    sources = {s.get("name"): s for s in root.iter(f"{q}TextSource")}
+    selections = {int(s.get("startPosition")): s for s in sources["SP3 first"].findall(f"{q}PlainTextSelection")}
+    by_id = {s["id"]: s for s in first["segments"]}
+    coded = selections[by_id[shared]["start"]]
+    codings = {(users[c.get("creatingUser")], codes[c.find(f"{q}CodeRef").get("targetGUID")]):
+               [memo_of[r.get("targetGUID")] for r in c.findall(f"{q}NoteRef")] for c in coded.findall(f"{q}Coding")}
+    assert codings == {("alice", "3.2"): [("alice", "Practical help: 3.2, not 3.1.")], ("bob", "1.1"): []}
+    assert all(c.get("creationDateTime") for c in coded.findall(f"{q}Coding"))
+    # alice's memo about 1.1, a code she does not apply, belongs to the sentence, not to bob's coding
+    assert [memo_of[r.get("targetGUID")] for r in coded.findall(f"{q}NoteRef")] == [
+        ("alice", "Bob may read a goal here.")]
+    uncoded = selections[by_id[quiet]["start"]]  # a memo alone still marks its sentence
+    assert uncoded.findall(f"{q}Coding") == [] and uncoded.get("endPosition") == str(by_id[quiet]["end"])
+    assert [memo_of[r.get("targetGUID")] for r in uncoded.findall(f"{q}NoteRef")] == [
+        ("bob", "Nothing to code, but the tone matters.")]
+
+    variables = {v.get("guid"): v.get("name") for v in root.iter(f"{q}Variable")}
+    assert sorted(variables.values()) == ["arm", "role", "site"]
+
+    def values(el: etree._Element) -> dict[str, str]:
+        return {variables[v.find(f"{q}VariableRef").get("targetGUID")]: v.findtext(f"{q}TextValue")
+                for v in el.findall(f"{q}VariableValue")}
+
+    source_names = {s.get("guid"): name for name, s in sources.items()}
+    cases = {c.get("name"): c for c in root.iter(f"{q}Case")}
+    assert set(cases) == {"SP3", "PW6"}  # the transcript without a participant id is no case
+    assert values(cases["SP3"]) == {"role": "supported_peer", "site": "Setting_5; Setting_6", "arm": "peer support"}
+    assert values(cases["PW6"]) == {"role": "peer_worker", "site": "Setting_5"}
+    assert sorted(source_names[r.get("targetGUID")] for r in cases["SP3"].findall(f"{q}SourceRef")) == [
+        "SP3 first", "SP3 follow-up"]
+    assert [source_names[r.get("targetGUID")] for r in cases["PW6"].findall(f"{q}SourceRef")] == ["PW6"]
+    assert values(sources["SP3 follow-up"])["site"] == "Setting_6"  # each source keeps its own transcript's values
+    assert values(sources["no participant"]) == {}
+    assert set(sources) == {first["title"], second["title"], worker["title"], anonymous["title"]}
+
+    # blind coding: bob's own export has his coding and memo, and nothing of alice's
+    own, _ = read_qdpx(client.get("/exports/project.qdpx", headers=coders["bob"]).content)
+    project_schema.assertValid(own)
+    assert {u.get("name") for u in own.iter(f"{q}User")} == {"bob"}
+    assert [n.findtext(f"{q}PlainTextContent") for n in own.iter(f"{q}Note")] == [
+        "Nothing to code, but the tone matters."]

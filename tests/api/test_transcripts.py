@@ -139,5 +139,5 @@ def test_context_lets_a_short_sentence_borrow_meaning_from_its_turn(client):
     assert with_context["suggestions"][0]["code_id"] == "17.4"  # Offer confidentiality, from its neighbour
     # Whether it is then suggested is the background's call: "That meant a lot." with its neighbour still
     # matches ordinary talk about as well as 17.4 (0.35 vs 0.38), so it stays under the threshold; the
-    # interview development half measured context as a net loss (README, "How good are the suggestions?").
+    # interview development half measured context as a net loss (docs/evaluation.md).
     assert short(1)["status"] == "uncoded"

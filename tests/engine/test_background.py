@@ -42,7 +42,7 @@ def test_a_technique_still_beats_the_background(embedder, cache):
     book = resolve(settings.default_codebook, load_builtin(settings.taxonomy_dir).get)
     index = cache.get(book)
     # (A technique told through logistics, "we worked out another way round the buses", can lose to the
-    # background's travel talk: a known limit, README "How good are the suggestions?".)
+    # background's travel talk: a known limit, docs/evaluation.md.)
     sentence = "She got me to write down every drink I had in a little notebook, so we could see the pattern."
     scores = score_codes(index, embedder.encode([sentence]), settings.scoring())[0][0]
     best = [index.codes[j].id for j in np.argsort(-scores)[:3]]
