@@ -337,26 +337,47 @@ class LabelsOut(BaseModel):
 class PairOut(BaseModel):
     a: str
     b: str
-    units: int
+    transcripts: int = Field(description="Transcripts both marked finished")
+    units: int = Field(description="Codable sentences of those transcripts")
     kappa: float | None
     percent_agreement: float | None
+    prevalence_a: float | None = Field(description="Share of units a gave the code (pooled: sentence x code)")
+    prevalence_b: float | None
 
 
 class CodeAgreementOut(BaseModel):
     code: str
     applied: dict[str, int]
+    prevalence: dict[str, float | None]
     alpha: float | None
     pairs: list[PairOut]
 
 
 class AgreementOut(BaseModel):
     coders: list[str]
+    transcripts: list[int] = Field(description="Transcripts every compared coder marked finished")
     units: int
     codes: list[str]
     alpha: float | None
     pairs: list[PairOut]
     model: list[PairOut]
     per_code: list[CodeAgreementOut]
+    unfinished: dict[str, list[int]] = Field(description="Coder -> transcripts they coded but have not finished")
+    note: str
+
+
+class FinishIn(RequestIn):
+    model_config = ConfigDict(extra="forbid")
+
+    finished: bool = Field(True, description="false reopens the transcript")
+
+
+class FinishOut(BaseModel):
+    transcript_id: int
+    coder: str
+    stage: str
+    finished: bool
+    finished_by: list[str] = Field(description="Everyone whose newest mark at this stage says finished")
 
 
 class RetrainIn(RequestIn):

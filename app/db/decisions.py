@@ -107,3 +107,12 @@ def decided_per_transcript(session: Session, *, coder_id: int, transcript_ids: S
              .where(Decision.transcript_id.in_(transcript_ids), Decision.coder_id == coder_id)
              .group_by(Decision.transcript_id))
     return {tid: n for tid, n in session.execute(query)}
+
+
+def segment_places(session: Session, *, transcript_ids: Sequence[int] | None = None) -> list[tuple]:
+    """(segment id, transcript id, turn, position, skip reason) of every segment, in transcript order: what
+    agreement and consensus need to turn spans into sentences without loading texts."""
+    query = select(Segment.id, Segment.transcript_id, Segment.turn_index, Segment.position, Segment.skip_reason)
+    if transcript_ids is not None:
+        query = query.where(Segment.transcript_id.in_(transcript_ids))
+    return [tuple(row) for row in session.execute(query.order_by(Segment.transcript_id, Segment.position))]
