@@ -15,6 +15,7 @@ from app.db import decisions as db
 from app.db.tables import Segment, Suggestion, Transcript
 from app.errors import InvalidInput
 from app.exchange.refi import Selection, SourceDoc, project_qdpx
+from app.services import sources
 from app.services.visibility import Visibility, replay
 from taxonomy import ResolvedCodebook
 
@@ -67,15 +68,20 @@ def _scope(session: Session, transcript_ids: list[int] | None) -> list[Transcrip
     return list(session.scalars(query))
 
 
-def segment_rows(session: Session, scope: Visibility, transcript_ids: list[int] | None = None) -> list[dict]:
+def segment_rows(session: Session, scope: Visibility, transcript_ids: list[int] | None = None,
+                 source: str | None = None) -> list[dict]:
     """One row per segment: transcript metadata, speaker and role, offsets and times, the current run's
-    shown suggestions (codes and scores), and the current codes and rejections of every coder `scope` shows."""
+    shown suggestions (codes and scores), the codes of the chosen source (sources.HELP; the `source` column
+    names it), and the current codes and rejections of every coder `scope` shows."""
     transcripts = _scope(session, transcript_ids)
     ids = [t.id for t in transcripts]
     runs = {r.transcript_id: r for r in db.current_runs(session, transcript_ids=ids)}
     shown: dict[int, list[Suggestion]] = defaultdict(list)
     for s in db.shown_suggestions(session, run_ids=[r.id for r in runs.values()]):
         shown[s.segment_id].append(s)
+    chosen = sources.choose(session, scope, source, transcript_ids)
+    final = {s: sorted({c for state in states.values() for c in state.labels})
+             for s, states in sources.labels(session, scope, chosen, ids).items()}
     decisions = scope.decisions(session, transcript_ids=ids)
     names = scope.names(session, decisions)
     labels: dict[int, dict[str, list[str]]] = defaultdict(dict)
@@ -90,7 +96,6 @@ def segment_rows(session: Session, scope: Visibility, transcript_ids: list[int] 
         run = runs.get(t.id)
         for seg in session.scalars(select(Segment).where(Segment.transcript_id == t.id).order_by(Segment.position)):
             sugg = sorted(shown.get(seg.id, []), key=lambda s: s.rank)
-            confirmed = sorted({c for codes in labels.get(seg.id, {}).values() for c in codes})
             rows.append({
                 "transcript_id": t.id, "title": t.title, "participant_id": t.participant_id, "site": t.site,
                 "trial_arm": t.trial_arm, "segment_id": seg.id, "position": seg.position, "turn": seg.turn_index,
@@ -98,41 +103,49 @@ def segment_rows(session: Session, scope: Visibility, transcript_ids: list[int] 
                 "time_start": seg.time_start, "time_end": seg.time_end, "text": seg.text,
                 "skip_reason": seg.skip_reason, "run_id": run.id if run else None,
                 "suggested_codes": [s.code_id for s in sugg], "suggested_scores": [round(s.score, 4) for s in sugg],
-                "confirmed_codes": confirmed, "codes_by_coder": labels.get(seg.id, {}),
+                "confirmed_codes": final.get(seg.id, []), "source": chosen.name,
+                "codes_by_coder": labels.get(seg.id, {}),
                 "rejected_by_coder": rejected.get(seg.id, {}),
             })
     return rows
 
 
 def decision_rows(session: Session, scope: Visibility, transcript_ids: list[int] | None = None) -> list[dict]:
-    """The decision trail (with memos) of the coders `scope` shows."""
+    """The decision trail (with memos) of the coders `scope` shows, and the adjudicator's consensus decisions
+    (stage "consensus") for those who may see everyone's work."""
     decisions = scope.decisions(session, transcript_ids=transcript_ids)
+    if scope.sees_everyone:
+        decisions = sorted(decisions + db.decisions(session, transcript_ids=transcript_ids, stage="consensus"),
+                           key=lambda d: d.id)
     names = scope.names(session, decisions)
     return [{"decision_id": d.id, "transcript_id": d.transcript_id, "segment_id": d.segment_id,
-             "coder": names[d.coder_id], "action": d.action, "code": d.code_id, "from_code": d.from_code_id,
+             "stage": d.stage, "coder": names[d.coder_id], "action": d.action, "code": d.code_id,
+             "from_code": d.from_code_id,
              "suggestion_id": d.suggestion_id, "run_id": d.run_id, "model": d.model_id,
              "classifier_version": d.classifier_id, "codebook_version": d.codebook_version, "memo": d.memo,
              "batch_id": d.batch_id, "created_at": d.created_at.isoformat()} for d in decisions]
 
 
 def project(session: Session, scope: Visibility, book: ResolvedCodebook, name: str,
-            transcript_ids: list[int] | None = None) -> bytes:
-    """The coded project as .qdpx: each transcript a text source, the confirmed codes of each coder `scope`
-    shows as codings."""
+            transcript_ids: list[int] | None = None, source: str | None = None) -> bytes:
+    """The coded project as .qdpx: each transcript a text source, and as codings the confirmed codes of the
+    chosen source (sources.HELP): consensus codes as the user "consensus", a coder's as that coder."""
     transcripts = _scope(session, transcript_ids)
     codable = {c.id for c in book.leaves}
-    decisions = scope.decisions(session, transcript_ids=[t.id for t in transcripts])
-    names = scope.names(session, decisions)
+    chosen = sources.choose(session, scope, source, transcript_ids)
     codings: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for (segment_id, coder_id), state in sorted(replay(decisions).items()):
-        codings[segment_id] += [(names[coder_id], c) for c in state.labels if c in codable]
+    names: set[str] = set()
+    for segment_id, states in sorted(sources.labels(session, scope, chosen, [t.id for t in transcripts]).items()):
+        for who, state in sorted(states.items()):
+            codings[segment_id] += [(who, c) for c in state.labels if c in codable]
+            names.add(who)
     segments = db.segments_by_id(session, ids=set(codings))
-    sources = []
+    docs = []
     for t in transcripts:
         selections = [Selection(str(s.id), s.char_start, s.char_end, codings[s.id])
                       for s in sorted(segments.values(), key=lambda s: s.position) if s.transcript_id == t.id]
-        sources.append(SourceDoc(str(t.id), t.title or f"Transcript {t.id}", t.text, t.created_at, selections))
-    return project_qdpx(name, book, sorted(set(names.values())), sources)
+        docs.append(SourceDoc(str(t.id), t.title or f"Transcript {t.id}", t.text, t.created_at, selections))
+    return project_qdpx(name, book, sorted(names), docs)
 
 
 def current_codebook_name(session: Session, default: str) -> str:
