@@ -171,13 +171,14 @@ def gather(session: Session, scope: Visibility, transcript_ids: list[int] | None
            coder_names: list[str] | None = None) -> dict:
     """compare()'s arguments from the database: each coder's finished transcripts and current codes (span
     codes spread over their sentences), the codable sentences, and the model's shown codes. Coders compared:
-    `coder_names`, else everyone who finished a transcript in scope. Agreement compares coders, so under
-    blind coding only admins, adjudicators and viewers may see it."""
+    `coder_names`, else everyone who coded or finished a transcript in scope. Agreement compares coders, so
+    under blind coding only admins, adjudicators and viewers may see it."""
     scope.require_everyone("agreement")
     finished = progress.finished_coders(session, transcript_ids)
-    ids = scope.coder_ids(session, coder_names)  # NotFound for an unknown name
-    if ids is None:
-        ids = {c for coders in finished.values() for c in coders}
+    named = scope.coder_ids(session, coder_names)  # NotFound for an unknown name; None: everyone
+    decisions = scope.decisions(session, transcript_ids=transcript_ids, coders=coder_names or None)
+    ids = named if named is not None else \
+        {c for coders in finished.values() for c in coders} | {d.coder_id for d in decisions}
     people = {u.id: u.name for u in accounts.users_by_id(session, ids=ids).values()}
     done: dict[int, set[int]] = {c: set() for c in ids}
     for tid, coders in finished.items():
@@ -185,8 +186,6 @@ def gather(session: Session, scope: Visibility, transcript_ids: list[int] | None
             done[c].add(tid)
     in_scope = {t for tids in done.values() for t in tids}
     sentences = Sentences.load(session, sorted(in_scope))
-    decisions = scope.decisions(session, transcript_ids=transcript_ids, coders=sorted(people.values())) \
-        if people else []
     work = {people[c]: Work(done[c]) for c in ids}
     unfinished: dict[str, set[int]] = {}
     for d in decisions:
