@@ -50,6 +50,7 @@ from app.services.jobs import JobRunner
 from app.services.learning import Learner
 from app.services.queue import ReviewQueue
 from app.services.review import Review
+from app.web import adjudication as web_adjudication
 from app.web import routes as web
 
 
@@ -132,7 +133,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         return web.sign_in_redirect(request)
 
     for module in (health, users, codebooks, transcripts, privacy, review, consensus, queue, suggest, jobs, models,
-                   reports, web):
+                   reports, web_adjudication, web):
         app.include_router(module.router)
     app.mount("/ui/static", StaticFiles(directory=Path(web.__file__).parent / "static"), name="static")
     larger = {"/jobs": settings.max_job_bytes, "/transcripts/import": settings.max_import_bytes}

@@ -166,3 +166,48 @@ def test_consensus_decisions_are_checked(client, double_coded, settings, monkeyp
     table2 = {r["code"]: r for r in client.get("/reports/table2", params={"source": "consensus"}).json()}
     assert table2["1.2"]["presence"] == "Neither"
     assert client.get("/disagreements", params={"transcript": tid}).json()[0]["segment_id"] == s2
+
+
+def test_the_adjudication_page(client, double_coded):
+    """The page shows both coders' codes with labels, highlights unresolved rows, and takes a coder's code
+    through the same service; coders under blind coding are refused, and so are posts not sent by the page."""
+    out, (s1, s2, s3), people = double_coded
+    tid = out["id"]
+
+    def sign_in(who: str) -> None:
+        client.cookies.set("autocoder_token", people[who]["Authorization"].removeprefix("Bearer "))
+
+    sign_in("alice")
+    assert client.get(f"/ui/transcripts/{tid}/adjudication").status_code == 403
+    assert client.get("/ui/adjudication").status_code == 403
+    sign_in("judy")
+    listing = client.get("/ui/adjudication")
+    assert listing.status_code == 200 and f"/ui/transcripts/{tid}/adjudication" in listing.text
+    page = client.get(f"/ui/transcripts/{tid}/adjudication")
+    assert page.status_code == 200
+    html = page.text
+    assert "<th scope=\"col\">alice</th>" in html and "<th scope=\"col\">bob</th>" in html
+    assert html.count('class="adj-row unresolved"') == 2 and "Problem solving" in html  # 1.2's label
+    assert 'aria-label="Take 1.2 from alice"' in html and "Take every agreed code (1 sentence)" in html
+    only = client.get(f"/ui/transcripts/{tid}/adjudication", params={"unresolved": "1"}).text
+    assert only.count('class="adj-row') == 2
+
+    form = {"segment_id": str(s2), "action": "add", "code": "1.2 Problem solving"}
+    assert client.post(f"/ui/transcripts/{tid}/consensus", data=form).status_code == 403  # no HX-Request
+    assert client.post(f"/ui/transcripts/{tid}/consensus", data=form,
+                       headers={"HX-Request": "true", "Origin": "https://evil.example"}).status_code == 403
+    taken = client.post(f"/ui/transcripts/{tid}/consensus", data=form, headers={"HX-Request": "true"})
+    assert taken.status_code == 200 and f'id="row-{s2}-0"' in taken.text
+    assert 'class="adj-row resolved"' in taken.text and '<span id="unresolved-count" hx-swap-oob="true">1</span>' \
+        in taken.text
+    again = client.post(f"/ui/transcripts/{tid}/consensus", data=form, headers={"HX-Request": "true"})
+    assert again.status_code == 409 and "already a consensus code" in again.text
+    agreed = client.post(f"/ui/transcripts/{tid}/consensus/agreed", headers={"HX-Request": "true"})
+    assert agreed.status_code == 204 and agreed.headers["HX-Refresh"] == "true"
+    view = client.get(f"/transcripts/{tid}/adjudication", headers=people["judy"]).json()
+    assert [r["consensus"] for r in view["rows"]] == [["1.1"], ["1.2"], []] and view["unresolved"] == 1
+    sign_in("vera")  # a viewer sees the page, without the adjudicator's buttons, and may not post
+    html = client.get(f"/ui/transcripts/{tid}/adjudication").text
+    assert "Take every agreed code" not in html and 'aria-label="Take' not in html
+    assert client.post(f"/ui/transcripts/{tid}/consensus", data=form,
+                       headers={"HX-Request": "true"}).status_code == 403
