@@ -61,8 +61,9 @@ def decisions(session: Session, *, transcript_ids: Sequence[int] | None = None,
 
 
 def decided_segment_ids(session: Session, *, coder_id: int) -> list[int]:
-    """The segments one coder made any decision on."""
-    return list(session.scalars(select(Decision.segment_id).where(Decision.coder_id == coder_id).distinct()))
+    """The segments one coder made any decision on in their own coding (consensus decisions are not theirs)."""
+    return list(session.scalars(select(Decision.segment_id).where(
+        Decision.coder_id == coder_id, Decision.stage == "coding").distinct()))
 
 
 def current_runs(session: Session, *, transcript_ids: Sequence[int] | None = None) -> list[SuggestionRun]:
@@ -102,9 +103,10 @@ def segment_vectors(session: Session, *, ids: Sequence[int], model_id: str,
 
 
 def decided_per_transcript(session: Session, *, coder_id: int, transcript_ids: Sequence[int]) -> dict[int, int]:
-    """transcript id -> segments one coder made any decision on there."""
+    """transcript id -> segments one coder made any decision on there, in their own coding."""
     query = (select(Decision.transcript_id, func.count(func.distinct(Decision.segment_id)))
-             .where(Decision.transcript_id.in_(transcript_ids), Decision.coder_id == coder_id)
+             .where(Decision.transcript_id.in_(transcript_ids), Decision.coder_id == coder_id,
+                    Decision.stage == "coding")
              .group_by(Decision.transcript_id))
     return {tid: n for tid, n in session.execute(query)}
 

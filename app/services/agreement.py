@@ -228,11 +228,11 @@ def table(report: AgreementReport) -> str:
                      f"{pct(p.percent_agreement):>8} {pct(p.prevalence_a):>9} {pct(p.prevalence_b):>9}")
     if report.per_code:
         lines += ["", f"{'code':10} {'alpha':>7}  prevalence % ({', '.join(report.coders)})   "
-                      "pairwise kappa (prevalence % a/b)"]
+                      "pairwise kappa (agree %; prevalence % a/b)"]
         for c in report.per_code:
             prevalence = " / ".join(pct(c.prevalence[n]) for n in report.coders)
-            kappas = ", ".join(f"{p.a}/{p.b} {fmt(p.kappa)} ({pct(p.prevalence_a)}/{pct(p.prevalence_b)})"
-                               for p in c.pairs)
+            kappas = ", ".join(f"{p.a}/{p.b} {fmt(p.kappa)} ({pct(p.percent_agreement)}; "
+                               f"{pct(p.prevalence_a)}/{pct(p.prevalence_b)})" for p in c.pairs)
             lines.append(f"{c.code:10} {fmt(c.alpha):>7}  {prevalence:24}   {kappas}")
     if report.unfinished:
         lines += ["", "Left out, not marked finished: " + "; ".join(

@@ -12,9 +12,11 @@ from app.services import exports, plots, reports, sources
 
 router = APIRouter(tags=["reports and exports"])
 ERRORS = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
-Source = Annotated[str | None, Query(max_length=120, description=(
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no NUL or control characters (PostgreSQL refuses NUL in a query)
+Source = Annotated[str | None, Query(max_length=120, pattern=PRINTABLE, description=(
     f"Whose codes: {sources.HELP}; or suggested (UNCONFIRMED suggestions over the threshold)"))]
-HumanSource = Annotated[str | None, Query(max_length=120, description=f"Whose codes: {sources.HELP}")]
+HumanSource = Annotated[str | None, Query(max_length=120, pattern=PRINTABLE,
+                                          description=f"Whose codes: {sources.HELP}")]
 Transcripts = Annotated[list[Id] | None, Query(alias="transcript", description="Transcript id(s); all by default")]
 Coders = Annotated[list[str] | None, Query(alias="coder", description="Coder name(s); everyone by default")]
 
@@ -106,7 +108,10 @@ def export_decisions(fmt: str, scope: Visible, session: SessionDep, transcript: 
 
 @router.get("/exports/project.qdpx", responses=ERRORS, response_class=Response)
 def export_project(scope: Visible, session: SessionDep, coder: CoderDep, codebook: str | None = None,
-                   transcript: Transcripts = None, name: str = "bct-autocoder project",
+                   transcript: Transcripts = None,
+                   name: Annotated[str, Query(min_length=1, max_length=200, pattern=PRINTABLE,
+                                              description="The project's name (no control characters)")
+                                   ] = "bct-autocoder project",
                    source: HumanSource = None) -> Response:
     """The coded project for NVivo, ATLAS.ti or MAXQDA (REFI-QDA): sources, coded segments, codes, coders
     (the consensus, as user "consensus", by default once any exists; source=pooled: each coder as themselves)."""
