@@ -34,9 +34,11 @@ class Source:
 
 def choose(session: Session, scope: Visibility, value: str | None,
            transcript_ids: Sequence[int] | None = None, coders: Sequence[str] | None = None) -> Source:
-    """The source `value` names, or for auto the consensus if any exists in scope (and the viewer may see it),
-    else every coder's codes pooled."""
+    """The source `value` names, or for auto: the named `coders`' codes if any are named, else the consensus
+    if any exists in scope (and the viewer may see it), else every coder's codes pooled."""
     value = (value or AUTO).strip()
+    if value in (AUTO, "confirmed") and coders:  # asking for named coders' codes is asking for theirs
+        value = CODER + coders[0] if len(set(coders)) == 1 else POOLED
     if value in (AUTO, "confirmed"):
         if scope.sees_everyone and consensus.transcripts_with_consensus(session, transcript_ids):
             value = CONSENSUS

@@ -92,6 +92,10 @@ def test_adjudication_consensus_and_reports_from_it(client, double_coded, settin
     assert consensus["1.1"]["sp_segments"] == 1  # bob's 1.1 on sentence 3 was not taken
     alice = {r["code"]: r for r in client.get("/reports/table2", params={"source": "coder:alice"}).json()}
     assert alice["1.2"]["presence"] == "SP" and alice["1.1"]["source"] == "coder:alice"
+    named = client.get("/reports/table2", params={"coder": ["alice", "bob"]}).json()  # named coders: theirs
+    assert {r["source"] for r in named} == {"pooled"} and next(r for r in named if r["code"] == "1.2")["sp_quote"] \
+        == "Yes"
+    assert {r["source"] for r in client.get("/reports/table2", params={"coder": "bob"}).json()} == {"coder:bob"}
     markdown = client.get("/reports/table2", params={"format": "markdown"}).text
     assert "source: consensus codes (1 transcript(s) adjudicated)" in markdown
     assert "source: coder alice alone" in client.get("/reports/table2", params={
