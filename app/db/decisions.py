@@ -118,3 +118,11 @@ def segment_places(session: Session, *, transcript_ids: Sequence[int] | None = N
     if transcript_ids is not None:
         query = query.where(Segment.transcript_id.in_(transcript_ids))
     return [tuple(row) for row in session.execute(query.order_by(Segment.transcript_id, Segment.position))]
+
+
+def transcripts_with_stage(session: Session, *, stage: str, transcript_ids: Sequence[int] | None = None) -> set[int]:
+    """The transcripts with any decision of this stage (for "consensus": those an adjudicator has begun)."""
+    query = select(Decision.transcript_id).where(Decision.stage == stage).distinct()
+    if transcript_ids is not None:
+        query = query.where(Decision.transcript_id.in_(transcript_ids))
+    return set(session.scalars(query))

@@ -48,7 +48,7 @@ def read_consensus(session: Session, scope: Visibility,
 
 
 def transcripts_with_consensus(session: Session, transcript_ids: Sequence[int] | None) -> set[int]:
-    return {d.transcript_id for d in db.decisions(session, transcript_ids=transcript_ids, stage="consensus")}
+    return db.transcripts_with_stage(session, stage="consensus", transcript_ids=transcript_ids)
 
 
 def _units(labels: SegmentLabels, segment_id: int) -> dict[Unit, list[str]]:
@@ -115,9 +115,9 @@ def adjudication(session: Session, scope: Visibility, transcript_id: int) -> Adj
         for unit, codes in _units(state, segment_id).items():
             per_coder.setdefault(unit, {})[names[coder_id]] = codes
     decisions = db.decisions(session, transcript_ids=[transcript_id], stage="consensus")
-    agreed: dict[Unit, list[str]] = {}
+    final: dict[Unit, list[str]] = {}
     for segment_id, state in consensus_labels(decisions).items():
-        agreed |= _units(state, segment_id)
+        final |= _units(state, segment_id)
     touched: dict[Unit, list[str]] = {}
     for d in decisions:
         notes = touched.setdefault((d.segment_id, d.end_segment_id), [])
@@ -126,7 +126,7 @@ def adjudication(session: Session, scope: Visibility, transcript_id: int) -> Adj
 
     segments = list(transcript.segments)
     by_id = {s.id: s for s in segments}
-    units = {(s.id, None) for s in segments if s.skip_reason is None} | set(per_coder) | set(agreed) | set(touched)
+    units = {(s.id, None) for s in segments if s.skip_reason is None} | set(per_coder) | set(final) | set(touched)
     place = {s.id: s.position for s in segments}
     rows = []
     for start, end in sorted(units, key=lambda u: (place[u[0]], place.get(u[1], -1) if u[1] else -1)):
@@ -134,7 +134,7 @@ def adjudication(session: Session, scope: Visibility, transcript_id: int) -> Adj
         covered = [s for s in segments if first.position <= s.position <= by_id[end].position] if end else [first]
         rows.append(Row(start, end, first.speaker, first.role, " ".join(s.text for s in covered),
                         {n: per_coder.get((start, end), {}).get(n, []) for n in coders},
-                        agreed.get((start, end), []), touched.get((start, end), []), (start, end) in touched))
+                        final.get((start, end), []), touched.get((start, end), []), (start, end) in touched))
     done = progress.finished_coders(session, [transcript_id], stage="consensus").get(transcript_id, set())
     return Adjudication(transcript_id, transcript.title, coders, {name: c in finished for c, name in names.items()},
                         bool(done), rows)
