@@ -205,7 +205,8 @@ def gather(session: Session, scope: Visibility, transcript_ids: list[int] | None
             shown.setdefault(unit, set()).add(s.code_id)
     rated = {r.transcript_id for r in runs}
     return {"coders": work, "sentences": {t: sentences.codable.get(t, []) for t in in_scope},
-            "model": {u: frozenset(shown.get(u, ())) for t in rated for u in sentences.codable.get(t, [])},
+            "model": {u: frozenset(shown.get(u, ())) for t in rated for u in sentences.codable.get(t, [])}
+            if rated else None,  # no suggestion run among these transcripts: no model to compare
             "unfinished": {n: sorted(t) for n, t in sorted(unfinished.items())}}
 
 
