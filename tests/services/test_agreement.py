@@ -13,6 +13,7 @@ from app.db.session import make_engine, make_session_factory
 from app.errors import Forbidden
 from app.services import accounts, progress
 from app.services.agreement import Work, alpha, compare, gather, kappa, percent, table
+from app.services.sentences import Sentences
 from app.services.visibility import Visibility
 
 NAN = math.nan
@@ -189,3 +190,18 @@ def test_the_worked_example_from_the_database(session):
     with pytest.raises(Forbidden):
         gather(session, Visibility(users["cy"], blind=True), None)
     assert_worked_example(compare(**gather(session, Visibility(users["ada"], blind=True), None)))
+
+
+def test_a_span_counts_on_each_codable_sentence_it_covers(session):
+    """A span over three sentences whose middle one is a skipped fragment: its code is on the other two."""
+    rows = [dict(position=n, turn_index=0, sentence_index=n, speaker="SP1", role="supported_peer",
+                 char_start=10 * n, char_end=10 * n + 9, text=text, skip_reason=skip)
+            for n, (text, skip) in enumerate([("We planned it.", None), ("Yeah.", "fragment"),
+                                              ("Then we did it.", None), ("Later on.", None)])]
+    first, fragment, third, fourth = [s.id for s in store.add_transcript(
+        session, fields={"source_format": "text", "text": "..."}, segments=rows).segments]
+    session.commit()
+    sentences = Sentences.load(session, None)
+    assert sentences.codable == {1: [first, third, fourth]}
+    assert sentences.covered(first, third) == [first, third]
+    assert sentences.covered(fragment, None) == [] and sentences.covered(fourth, None) == [fourth]
