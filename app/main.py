@@ -14,7 +14,20 @@ from fastapi.staticfiles import StaticFiles
 
 from app.api.headers import SecurityHeaders
 from app.api.limits import BodySizeLimit
-from app.api.routes import codebooks, health, jobs, models, privacy, queue, reports, review, suggest, transcripts, users
+from app.api.routes import (
+    codebooks,
+    consensus,
+    health,
+    jobs,
+    models,
+    privacy,
+    queue,
+    reports,
+    review,
+    suggest,
+    transcripts,
+    users,
+)
 from app.api.schemas import ErrorOut
 from app.config import Settings, get_settings
 from app.db.accounts import list_users
@@ -37,6 +50,7 @@ from app.services.jobs import JobRunner
 from app.services.learning import Learner
 from app.services.queue import ReviewQueue
 from app.services.review import Review
+from app.web import adjudication as web_adjudication
 from app.web import routes as web
 
 
@@ -118,7 +132,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     async def sign_in(request: Request, _: web.SignInRequired) -> Response:
         return web.sign_in_redirect(request)
 
-    for module in (health, users, codebooks, transcripts, privacy, review, queue, suggest, jobs, models, reports, web):
+    for module in (health, users, codebooks, transcripts, privacy, review, consensus, queue, suggest, jobs, models,
+                   reports, web_adjudication, web):
         app.include_router(module.router)
     app.mount("/ui/static", StaticFiles(directory=Path(web.__file__).parent / "static"), name="static")
     larger = {"/jobs": settings.max_job_bytes, "/transcripts/import": settings.max_import_bytes}

@@ -122,6 +122,13 @@ def test_import_report_and_export_from_the_command_line(tmp_path, monkeypatch):
         assert "transcript 1: sp1 (1 sentences, run 1)" in imported.output
         table = runner.invoke(app, ["report", "table2"])
         assert table.exit_code == 0 and "| 1.1 | Goal setting (behaviour) | Neither | Neither |" in table.output
+        assert "source: all coders pooled" in table.output  # no consensus yet: pooled, and labelled so
+        refused = runner.invoke(app, ["report", "table2", "--source", "coder:nobody"])
+        assert refused.exit_code == 1 and "no user 'nobody'" in refused.output
+        listed = runner.invoke(app, ["report", "disagreements"])
+        assert listed.exit_code == 0 and "0 unresolved disagreement(s)" in listed.output
+        figures = runner.invoke(app, ["agreement", "--json"])
+        assert figures.exit_code == 0 and json.loads(figures.output)["units"] == 0
         plots = runner.invoke(app, ["report", "plots", "--out", str(tmp_path / "figures")])
         assert plots.exit_code == 0 and (tmp_path / "figures" / "group-heatmap.svg").exists()
         out = tmp_path / "segments.jsonl"

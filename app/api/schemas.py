@@ -337,26 +337,110 @@ class LabelsOut(BaseModel):
 class PairOut(BaseModel):
     a: str
     b: str
-    units: int
+    transcripts: int = Field(description="Transcripts both marked finished")
+    units: int = Field(description="Codable sentences of those transcripts")
     kappa: float | None
     percent_agreement: float | None
+    prevalence_a: float | None = Field(description="Share of units a gave the code (pooled: sentence x code)")
+    prevalence_b: float | None
 
 
 class CodeAgreementOut(BaseModel):
     code: str
     applied: dict[str, int]
+    prevalence: dict[str, float | None]
     alpha: float | None
     pairs: list[PairOut]
 
 
 class AgreementOut(BaseModel):
     coders: list[str]
+    transcripts: list[int] = Field(description="Transcripts every compared coder marked finished")
     units: int
     codes: list[str]
     alpha: float | None
     pairs: list[PairOut]
     model: list[PairOut]
     per_code: list[CodeAgreementOut]
+    unfinished: dict[str, list[int]] = Field(description="Coder -> transcripts they coded but have not finished")
+    note: str
+
+
+class FinishIn(RequestIn):
+    model_config = ConfigDict(extra="forbid")
+
+    finished: bool = Field(True, description="false reopens the transcript")
+
+
+class FinishOut(BaseModel):
+    transcript_id: int
+    coder: str
+    stage: str
+    finished: bool
+    finished_by: list[str] = Field(description="Everyone whose newest mark at this stage says finished")
+
+
+class ConsensusItemIn(RequestIn):
+    """One consensus decision: add a final code to a sentence (or a span, with end_segment_id), remove one,
+    or note why (memo)."""
+
+    model_config = {"extra": "forbid",
+                    "json_schema_extra": {"examples": [{"segment_id": 5, "action": "add", "code": "1.2"}]}}
+    segment_id: Id
+    end_segment_id: Id | None = Field(None, description="The span's last sentence (same turn); none: one sentence")
+    action: Literal["add", "remove", "memo"]
+    code: str | None = Field(None, max_length=64)
+    memo: str | None = Field(None, max_length=4000)
+
+
+class ConsensusIn(RequestIn):
+    model_config = ConfigDict(extra="forbid")
+
+    decisions: list[ConsensusItemIn] = Field(min_length=1, max_length=5000)
+
+
+class ConsensusDecisionOut(BaseModel):
+    id: int
+    segment_id: int
+    end_segment_id: int | None
+    adjudicator: str
+    action: str
+    code: str | None
+    memo: str | None
+    created_at: Timestamp
+
+
+class AdjudicationRowOut(BaseModel):
+    segment_id: int
+    end_segment_id: int | None
+    speaker: str
+    role: str
+    text: str
+    coders: dict[str, list[str]] = Field(description="Every coder of the transcript -> their codes here")
+    agreed: bool = Field(description="Every coder gave the same codes (none counts as the same)")
+    consensus: list[str]
+    memos: list[str]
+    unresolved: bool = Field(description="Coders disagree and the adjudicator has recorded nothing here yet")
+
+
+class AdjudicationOut(BaseModel):
+    transcript_id: int
+    title: str | None
+    coders: list[str]
+    finished: dict[str, bool] = Field(description="Coder -> marked the transcript finished")
+    consensus_finished: bool
+    unresolved: int
+    rows: list[AdjudicationRowOut]
+
+
+class DisagreementOut(BaseModel):
+    transcript_id: int
+    title: str | None
+    segment_id: int
+    end_segment_id: int | None
+    speaker: str
+    text: str
+    coders: dict[str, list[str]]
 
 
 class RetrainIn(RequestIn):

@@ -61,8 +61,9 @@ def decisions(session: Session, *, transcript_ids: Sequence[int] | None = None,
 
 
 def decided_segment_ids(session: Session, *, coder_id: int) -> list[int]:
-    """The segments one coder made any decision on."""
-    return list(session.scalars(select(Decision.segment_id).where(Decision.coder_id == coder_id).distinct()))
+    """The segments one coder made any decision on in their own coding (consensus decisions are not theirs)."""
+    return list(session.scalars(select(Decision.segment_id).where(
+        Decision.coder_id == coder_id, Decision.stage == "coding").distinct()))
 
 
 def current_runs(session: Session, *, transcript_ids: Sequence[int] | None = None) -> list[SuggestionRun]:
@@ -102,8 +103,26 @@ def segment_vectors(session: Session, *, ids: Sequence[int], model_id: str,
 
 
 def decided_per_transcript(session: Session, *, coder_id: int, transcript_ids: Sequence[int]) -> dict[int, int]:
-    """transcript id -> segments one coder made any decision on there."""
+    """transcript id -> segments one coder made any decision on there, in their own coding."""
     query = (select(Decision.transcript_id, func.count(func.distinct(Decision.segment_id)))
-             .where(Decision.transcript_id.in_(transcript_ids), Decision.coder_id == coder_id)
+             .where(Decision.transcript_id.in_(transcript_ids), Decision.coder_id == coder_id,
+                    Decision.stage == "coding")
              .group_by(Decision.transcript_id))
     return {tid: n for tid, n in session.execute(query)}
+
+
+def segment_places(session: Session, *, transcript_ids: Sequence[int] | None = None) -> list[tuple]:
+    """(segment id, transcript id, turn, position, skip reason) of every segment, in transcript order: what
+    agreement and consensus need to turn spans into sentences without loading texts."""
+    query = select(Segment.id, Segment.transcript_id, Segment.turn_index, Segment.position, Segment.skip_reason)
+    if transcript_ids is not None:
+        query = query.where(Segment.transcript_id.in_(transcript_ids))
+    return [tuple(row) for row in session.execute(query.order_by(Segment.transcript_id, Segment.position))]
+
+
+def transcripts_with_stage(session: Session, *, stage: str, transcript_ids: Sequence[int] | None = None) -> set[int]:
+    """The transcripts with any decision of this stage (for "consensus": those an adjudicator has begun)."""
+    query = select(Decision.transcript_id).where(Decision.stage == stage).distinct()
+    if transcript_ids is not None:
+        query = query.where(Decision.transcript_id.in_(transcript_ids))
+    return set(session.scalars(query))

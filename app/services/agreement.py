@@ -1,16 +1,23 @@
-"""Inter-coder agreement: Cohen's kappa for pairs, Krippendorff's alpha for any number, percent agreement;
-per code and pooled, between coders and between the model's suggestions and each coder.
+"""Inter-coder agreement as methodologists compute it: Cohen's kappa per code for each pair of coders,
+Krippendorff's alpha pooled and per code, each beside the code's prevalence; percent agreement, with its
+caveat; and the model's shown suggestions against each coder.
 
-Units. A coder's units are the segments they made any labelling decision on (memos alone do not count).
-For code c, a rater's value on a unit is 1 if c is among their current labels there, else 0. A pair is
-compared on the segments both decided on; alpha uses every segment at least two coders decided on, with the
-others' values missing. "Pooled" treats every (segment, code) as a unit, over the codes anyone used in the
-compared units: counting the dozens of codes nobody used would inflate agreement with trivial zeros.
-The model counts as a rater whose labels are the suggestions its current run showed (at or over the
-threshold). Kappa and alpha are undefined (None) where there is no variation at all.
+Units. Two coders are compared on every codable sentence (segments with no skip reason) of the transcripts
+BOTH have marked finished (app/services/progress.py); alpha over any number of coders uses the transcripts
+ALL of them finished. A sentence a coder left blank is still a unit: for each code, a coder's value on a unit
+is 1 if the code is among their current labels there and 0 if not, so "one coded it, the other did not" is a
+disagreement. A code applied to a span counts on every codable sentence of the span. Transcripts a coder has
+not finished are left out (they may still be coding), and listed as such.
+
+Codes compared are the codebook's codes any compared coder used on the units. Codes nobody used agree
+trivially (0 and 0 everywhere): counting them would push percent agreement towards 100%, so percent
+agreement is over the used codes only, and still inflated by the many sentences without a given code;
+kappa and alpha correct for that chance agreement, and prevalence (the share of units a coder gave the code)
+shows when a code is too rare for kappa to be stable. Kappa and alpha are undefined (None) where there is no
+variation at all.
 
 The statistics come from scikit-learn (cohen_kappa_score) and the `krippendorff` package; the tests check
-them against the worked examples of Krippendorff (2011) and the Cohen's kappa article's 2x2 example.
+them against published worked examples and the hand-computed example in docs/agreement.md.
 """
 
 import warnings
@@ -22,11 +29,17 @@ import numpy as np
 from sklearn.metrics import cohen_kappa_score
 from sqlalchemy.orm import Session
 
+from app.db import accounts
 from app.db import decisions as db
+from app.services import progress
+from app.services.sentences import Sentences
 from app.services.visibility import Visibility, replay
 
 MODEL = "model"
-Ratings = dict[int, frozenset[str]]  # segment id -> codes
+NOTE = ("Units are the codable sentences of transcripts both coders (for alpha: all coders) marked finished; "
+        "a sentence without a code is a 0 for that code. Percent agreement counts every (sentence, code) over "
+        "the codes someone used and is inflated by the many sentences without a code; kappa and alpha correct "
+        "for chance. Read each beside its code's prevalence: for rare codes they are unstable.")
 
 
 def kappa(a: list[int], b: list[int]) -> float | None:
@@ -42,7 +55,7 @@ def alpha(matrix: list[list[float]]) -> float | None:
     """Krippendorff's alpha, nominal; rows are raters, columns units, NaN where a rater gave no value."""
     try:
         value = krippendorff.alpha(reliability_data=np.array(matrix, dtype=float), level_of_measurement="nominal")
-    except ValueError:  # one value in the whole domain: no variation to agree about
+    except ValueError:  # one value in the whole domain, or no units: no variation to agree about
         return None
     return None if np.isnan(value) else float(value)
 
@@ -51,19 +64,39 @@ def percent(a: list[int], b: list[int]) -> float | None:
     return float(np.mean(np.array(a) == np.array(b))) if a else None
 
 
+def share(values: list[int]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
+@dataclass
+class Work:
+    """One rater's coding: the transcripts they finished, and their codes per sentence (span codes on every
+    sentence of the span; a sentence they left blank is simply absent)."""
+
+    finished: set[int]
+    codes: dict[int, frozenset[str]] = field(default_factory=dict)
+
+    def values(self, code: str, units: list[int]) -> list[int]:
+        return [int(code in self.codes.get(u, ())) for u in units]
+
+
 @dataclass(frozen=True)
 class Pair:
     a: str
     b: str
-    units: int
-    kappa: float | None
+    transcripts: int  # transcripts both finished
+    units: int  # codable sentences of those transcripts
+    kappa: float | None  # per code: that code's; pooled: over every (sentence, used code)
     percent_agreement: float | None
+    prevalence_a: float | None  # share of units (pooled: of sentence-code units) a gave the code(s)
+    prevalence_b: float | None
 
 
 @dataclass(frozen=True)
 class CodeAgreement:
     code: str
-    applied: dict[str, int]  # rater -> units they applied the code to
+    applied: dict[str, int]  # rater -> units of the all-finished transcripts they gave the code
+    prevalence: dict[str, float | None]  # rater -> share of those units
     alpha: float | None
     pairs: list[Pair]
 
@@ -71,69 +104,110 @@ class CodeAgreement:
 @dataclass
 class AgreementReport:
     coders: list[str]
-    units: int  # segments at least two coders decided on
-    codes: list[str]
-    alpha: float | None
-    pairs: list[Pair]
-    model: list[Pair]  # the model's suggestions against each coder, pooled
+    transcripts: list[int]  # finished by every compared coder: alpha's units come from these
+    units: int  # codable sentences of those transcripts
+    codes: list[str]  # codes any compared coder used on the units compared
+    alpha: float | None  # pooled over (sentence, code) units
+    pairs: list[Pair]  # pooled, per pair of coders, over the transcripts both finished
+    model: list[Pair]  # the model's shown suggestions against each coder, pooled
     per_code: list[CodeAgreement] = field(default_factory=list)
+    unfinished: dict[str, list[int]] = field(default_factory=dict)  # coder -> transcripts they coded, unfinished
+    note: str = NOTE
 
 
-def _pair(name_a: str, a: Ratings, name_b: str, b: Ratings, codes: list[str]) -> Pair:
-    units = sorted(set(a) & set(b))
-    va = [int(c in a[u]) for c in codes for u in units]
-    vb = [int(c in b[u]) for c in codes for u in units]
-    return Pair(name_a, name_b, len(units), kappa(va, vb), percent(va, vb))
+def _units(transcripts: set[int], sentences: dict[int, list[int]]) -> list[int]:
+    return [u for t in sorted(transcripts) for u in sentences.get(t, ())]
 
 
-def compare(coders: dict[str, Ratings], model: Ratings | None = None) -> AgreementReport:
-    """Agreement among coders (and of the model with each), from each rater's labels on their units."""
+def _pair(name_a: str, a: Work, name_b: str, b: Work, codes: list[str], sentences: dict[int, list[int]],
+          finished: set[int]) -> Pair:
+    """a against b over the codable sentences of `finished`, pooled over `codes` (one code: that code's)."""
+    units = _units(finished, sentences)
+    va = [v for c in codes for v in a.values(c, units)]
+    vb = [v for c in codes for v in b.values(c, units)]
+    return Pair(name_a, name_b, len(finished), len(units), kappa(va, vb), percent(va, vb), share(va), share(vb))
+
+
+def _matrix(coders: dict[str, Work], names: list[str], codes: list[str], units: list[int]) -> list[list[float]]:
+    return [[float(v) for c in codes for v in coders[n].values(c, units)] for n in names]
+
+
+def compare(coders: dict[str, Work], sentences: dict[int, list[int]],
+            model: dict[int, frozenset[str]] | None = None,
+            unfinished: dict[str, list[int]] | None = None) -> AgreementReport:
+    """Agreement among coders (and of the model with each). `sentences`: transcript id -> its codable sentence
+    ids; only transcripts in it count. The model is taken to have rated every sentence it was run on."""
     names = sorted(coders)
-    shared = sorted(u for u in set().union(*coders.values()) if sum(u in r for r in coders.values()) >= 2) \
-        if coders else []
-    codes = sorted({c for r in coders.values() for u in shared for c in r.get(u, ())})
-
-    def matrix(code_list: list[str]) -> list[list[float]]:
-        return [[(float(c in coders[n][u]) if u in coders[n] else np.nan) for c in code_list for u in shared]
-                for n in names]
+    both = {(x, y): coders[x].finished & coders[y].finished & set(sentences) for x, y in combinations(names, 2)}
+    everyone = set(sentences).intersection(*(coders[n].finished for n in names)) if names else set()
+    compared = {u for done in both.values() for u in _units(done, sentences)}
+    codes = sorted({c for n in names for u in compared for c in coders[n].codes.get(u, ())})
+    units = _units(everyone, sentences)
+    several = len(names) >= 2
 
     report = AgreementReport(
-        coders=names, units=len(shared), codes=codes,
-        alpha=alpha(matrix(codes)) if len(names) >= 2 and codes else None,
-        pairs=[_pair(x, coders[x], y, coders[y], codes) for x, y in combinations(names, 2)],
-        model=[],
-    )
+        coders=names, transcripts=sorted(everyone), units=len(units), codes=codes,
+        alpha=alpha(_matrix(coders, names, codes, units)) if several and codes and units else None,
+        pairs=[_pair(x, coders[x], y, coders[y], codes, sentences, both[(x, y)]) for x, y in combinations(names, 2)],
+        model=[], unfinished=unfinished or {})
     if model is not None:
+        rater = Work(set(sentences), dict(model))
         for n in names:
-            used = sorted({c for u in coders[n] for c in coders[n][u] | model.get(u, frozenset())})
-            report.model.append(_pair(MODEL, model, n, coders[n], used))
+            own = _units(coders[n].finished & set(sentences), sentences)
+            used = sorted({c for u in own for c in coders[n].codes.get(u, frozenset()) | model.get(u, frozenset())})
+            report.model.append(_pair(MODEL, rater, n, coders[n], used, sentences, coders[n].finished & set(sentences)))
     for code in codes:
+        applied = {n: sum(coders[n].values(code, units)) for n in names}
         report.per_code.append(CodeAgreement(
-            code=code,
-            applied={n: sum(code in coders[n][u] for u in shared if u in coders[n]) for n in names},
-            alpha=alpha(matrix([code])) if len(names) >= 2 else None,
-            pairs=[_pair(x, coders[x], y, coders[y], [code]) for x, y in combinations(names, 2)],
-        ))
+            code=code, applied=applied,
+            prevalence={n: (applied[n] / len(units) if units else None) for n in names},
+            alpha=alpha(_matrix(coders, names, [code], units)) if several and units else None,
+            pairs=[_pair(x, coders[x], y, coders[y], [code], sentences, both[(x, y)])
+                   for x, y in combinations(names, 2)]))
     return report
 
 
 def gather(session: Session, scope: Visibility, transcript_ids: list[int] | None,
-           coder_names: list[str] | None = None) -> tuple[dict[str, Ratings], Ratings]:
-    """Each coder's labels on the segments they decided on, and the model's shown codes, from the database.
-    Agreement compares coders, so under blind coding only admins and viewers may see it."""
+           coder_names: list[str] | None = None) -> dict:
+    """compare()'s arguments from the database: each coder's finished transcripts and current codes (span
+    codes spread over their sentences), the codable sentences, and the model's shown codes. Coders compared:
+    `coder_names`, else everyone who coded or finished a transcript in scope. Agreement compares coders, so
+    under blind coding only admins, adjudicators and viewers may see it."""
     scope.require_everyone("agreement")
-    decisions = scope.decisions(session, transcript_ids=transcript_ids, coders=coder_names)
-    people = scope.names(session, decisions)
-    coders: dict[str, Ratings] = {}
-    for (segment, coder), state in replay(decisions).items():
-        if state.codes:  # a memo alone is not a coding decision
-            coders.setdefault(people[coder], {})[segment] = frozenset(state.labels)
-    runs = db.current_runs(session, transcript_ids=transcript_ids)
-    model: dict[int, set[str]] = {}
+    finished = progress.finished_coders(session, transcript_ids)
+    named = scope.coder_ids(session, coder_names)  # NotFound for an unknown name; None: everyone
+    decisions = scope.decisions(session, transcript_ids=transcript_ids, coders=coder_names or None)
+    ids = named if named is not None else \
+        {c for coders in finished.values() for c in coders} | {d.coder_id for d in decisions}
+    people = {u.id: u.name for u in accounts.users_by_id(session, ids=ids).values()}
+    done: dict[int, set[int]] = {c: set() for c in ids}
+    for tid, coders in finished.items():
+        for c in coders & ids:
+            done[c].add(tid)
+    in_scope = {t for tids in done.values() for t in tids}
+    sentences = Sentences.load(session, sorted(in_scope))
+    work = {people[c]: Work(done[c]) for c in ids}
+    unfinished: dict[str, set[int]] = {}
+    for d in decisions:
+        if d.transcript_id not in done[d.coder_id]:
+            unfinished.setdefault(people[d.coder_id], set()).add(d.transcript_id)
+    spread: dict[tuple[str, int], set[str]] = {}
+    for (segment, coder), state in replay(d for d in decisions if d.transcript_id in done[d.coder_id]).items():
+        for code in state.labels:
+            for unit in sentences.covered(segment, state.ends.get(code)):
+                spread.setdefault((people[coder], unit), set()).add(code)
+    for (name, unit), codes in spread.items():
+        work[name].codes[unit] = frozenset(codes)
+    runs = db.current_runs(session, transcript_ids=sorted(in_scope))
+    shown: dict[int, set[str]] = {}
     for s in db.shown_suggestions(session, run_ids=[r.id for r in runs]):
-        model.setdefault(s.segment_id, set()).add(s.code_id)
-    coded = db.coded_segment_ids(session, transcript_ids=transcript_ids)
-    return coders, {u: frozenset(model.get(u, ())) for u in coded}
+        for unit in sentences.covered(s.segment_id, s.end_segment_id):
+            shown.setdefault(unit, set()).add(s.code_id)
+    rated = {r.transcript_id for r in runs}
+    return {"coders": work, "sentences": {t: sentences.codable.get(t, []) for t in in_scope},
+            "model": {u: frozenset(shown.get(u, ())) for t in rated for u in sentences.codable.get(t, [])}
+            if rated else None,  # no suggestion run among these transcripts: no model to compare
+            "unfinished": {n: sorted(t) for n, t in sorted(unfinished.items())}}
 
 
 def table(report: AgreementReport) -> str:
@@ -141,18 +215,29 @@ def table(report: AgreementReport) -> str:
     def fmt(x: float | None) -> str:
         return "n/a" if x is None else f"{x:.3f}"
 
-    lines = [f"Coders: {', '.join(report.coders) or '(none)'}; segments decided by two or more: {report.units}; "
+    def pct(x: float | None) -> str:
+        return "n/a" if x is None else f"{100 * x:.1f}"
+
+    lines = [f"Coders: {', '.join(report.coders) or '(none)'}; transcripts all finished: "
+             f"{len(report.transcripts)}; units (codable sentences there): {report.units}; "
              f"codes used: {len(report.codes)}",
-             f"Krippendorff's alpha (pooled, nominal): {fmt(report.alpha)}", ""]
-    lines.append(f"{'pair':32} {'units':>6} {'kappa':>7} {'agree %':>8}")
+             f"Krippendorff's alpha (pooled over sentence x code, nominal): {fmt(report.alpha)}", ""]
+    lines.append(f"{'pair':28} {'transcripts':>11} {'units':>6} {'kappa':>7} {'agree %':>8} {'prev a %':>9} "
+                 f"{'prev b %':>9}")
     for p in report.pairs + report.model:
-        pct = "n/a" if p.percent_agreement is None else f"{100 * p.percent_agreement:.1f}"
-        lines.append(f"{p.a + ' / ' + p.b:32} {p.units:6} {fmt(p.kappa):>7} {pct:>8}")
+        lines.append(f"{p.a + ' / ' + p.b:28} {p.transcripts:11} {p.units:6} {fmt(p.kappa):>7} "
+                     f"{pct(p.percent_agreement):>8} {pct(p.prevalence_a):>9} {pct(p.prevalence_b):>9}")
     if report.per_code:
-        lines += ["", f"{'code':12} {'alpha':>7} " + " ".join(f"{n[:10]:>10}" for n in report.coders)
-                  + "   pairwise kappa"]
+        lines += ["", f"{'code':10} {'alpha':>7}  prevalence % ({', '.join(report.coders)})   "
+                      "pairwise kappa (agree %; prevalence % a/b)"]
         for c in report.per_code:
-            kappas = ", ".join(f"{p.a}/{p.b} {fmt(p.kappa)}" for p in c.pairs)
-            lines.append(f"{c.code:12} {fmt(c.alpha):>7} " + " ".join(f"{c.applied[n]:>10}" for n in report.coders)
-                         + f"   {kappas}")
+            prevalence = " / ".join(pct(c.prevalence[n]) for n in report.coders)
+            kappas = ", ".join(f"{p.a}/{p.b} {fmt(p.kappa)} ({pct(p.percent_agreement)}; "
+                               f"{pct(p.prevalence_a)}/{pct(p.prevalence_b)})" for p in c.pairs)
+            lines.append(f"{c.code:10} {fmt(c.alpha):>7}  {prevalence:24}   {kappas}")
+    if report.unfinished:
+        lines += ["", "Left out, not marked finished: " + "; ".join(
+            f"{n}: transcript{'s' if len(t) > 1 else ''} {', '.join(map(str, t))}"
+            for n, t in report.unfinished.items())]
+    lines += ["", report.note]
     return "\n".join(lines)

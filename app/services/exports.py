@@ -12,10 +12,12 @@ import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.db import accounts
 from app.db import decisions as db
-from app.db.tables import Decision, Segment, Suggestion, Transcript
+from app.db.tables import Segment, Suggestion, Transcript
 from app.errors import InvalidInput
 from app.exchange.refi import Case, Note, Selection, SourceDoc, project_qdpx
+from app.services import sources
 from app.services.visibility import Visibility, replay
 from taxonomy import ResolvedCodebook
 
@@ -68,15 +70,20 @@ def _scope(session: Session, transcript_ids: list[int] | None) -> list[Transcrip
     return list(session.scalars(query))
 
 
-def segment_rows(session: Session, scope: Visibility, transcript_ids: list[int] | None = None) -> list[dict]:
+def segment_rows(session: Session, scope: Visibility, transcript_ids: list[int] | None = None,
+                 source: str | None = None) -> list[dict]:
     """One row per segment: transcript metadata, speaker and role, offsets and times, the current run's
-    shown suggestions (codes and scores), and the current codes and rejections of every coder `scope` shows."""
+    shown suggestions (codes and scores), the codes of the chosen source (sources.HELP; the `source` column
+    names it), and the current codes and rejections of every coder `scope` shows."""
     transcripts = _scope(session, transcript_ids)
     ids = [t.id for t in transcripts]
     runs = {r.transcript_id: r for r in db.current_runs(session, transcript_ids=ids)}
     shown: dict[int, list[Suggestion]] = defaultdict(list)
     for s in db.shown_suggestions(session, run_ids=[r.id for r in runs.values()]):
         shown[s.segment_id].append(s)
+    chosen = sources.choose(session, scope, source, transcript_ids)
+    final = {s: sorted({c for state in states.values() for c in state.labels})
+             for s, states in sources.labels(session, scope, chosen, ids).items()}
     decisions = scope.decisions(session, transcript_ids=ids)
     names = scope.names(session, decisions)
     labels: dict[int, dict[str, list[str]]] = defaultdict(dict)
@@ -91,7 +98,6 @@ def segment_rows(session: Session, scope: Visibility, transcript_ids: list[int] 
         run = runs.get(t.id)
         for seg in session.scalars(select(Segment).where(Segment.transcript_id == t.id).order_by(Segment.position)):
             sugg = sorted(shown.get(seg.id, []), key=lambda s: s.rank)
-            confirmed = sorted({c for codes in labels.get(seg.id, {}).values() for c in codes})
             rows.append({
                 "transcript_id": t.id, "title": t.title, "participant_id": t.participant_id, "site": t.site,
                 "trial_arm": t.trial_arm, "segment_id": seg.id, "position": seg.position, "turn": seg.turn_index,
@@ -99,56 +105,78 @@ def segment_rows(session: Session, scope: Visibility, transcript_ids: list[int] 
                 "time_start": seg.time_start, "time_end": seg.time_end, "text": seg.text,
                 "skip_reason": seg.skip_reason, "run_id": run.id if run else None,
                 "suggested_codes": [s.code_id for s in sugg], "suggested_scores": [round(s.score, 4) for s in sugg],
-                "confirmed_codes": confirmed, "codes_by_coder": labels.get(seg.id, {}),
+                "confirmed_codes": final.get(seg.id, []), "source": chosen.name,
+                "codes_by_coder": labels.get(seg.id, {}),
                 "rejected_by_coder": rejected.get(seg.id, {}),
             })
     return rows
 
 
 def decision_rows(session: Session, scope: Visibility, transcript_ids: list[int] | None = None) -> list[dict]:
-    """The decision trail (with memos) of the coders `scope` shows."""
+    """The decision trail (with memos) of the coders `scope` shows, and the adjudicator's consensus decisions
+    (stage "consensus") for those who may see everyone's work."""
     decisions = scope.decisions(session, transcript_ids=transcript_ids)
+    if scope.sees_everyone:
+        decisions = sorted(decisions + db.decisions(session, transcript_ids=transcript_ids, stage="consensus"),
+                           key=lambda d: d.id)
     names = scope.names(session, decisions)
     return [{"decision_id": d.id, "transcript_id": d.transcript_id, "segment_id": d.segment_id,
-             "coder": names[d.coder_id], "action": d.action, "code": d.code_id, "from_code": d.from_code_id,
+             "stage": d.stage, "coder": names[d.coder_id], "action": d.action, "code": d.code_id,
+             "from_code": d.from_code_id,
              "suggestion_id": d.suggestion_id, "run_id": d.run_id, "model": d.model_id,
              "classifier_version": d.classifier_id, "codebook_version": d.codebook_version, "memo": d.memo,
              "batch_id": d.batch_id, "created_at": d.created_at.isoformat()} for d in decisions]
 
 
 def project(session: Session, scope: Visibility, book: ResolvedCodebook, name: str,
-            transcript_ids: list[int] | None = None) -> bytes:
-    """The coded project as .qdpx: each transcript a text source, the confirmed codes of each coder `scope`
-    shows as codings made by that coder, their memos as notes on the coding or sentence they were written on,
-    and each participant a case with their role, site and arm."""
+            transcript_ids: list[int] | None = None, source: str | None = None) -> bytes:
+    """The coded project as .qdpx: each transcript a text source; as codings the confirmed codes of the chosen
+    source (sources.HELP): consensus codes as the user "consensus", a coder's as that coder; memos as notes on
+    the coding or sentence they were written on; each participant a case with their role, site and arm."""
     transcripts = _scope(session, transcript_ids)
+    tids = [t.id for t in transcripts]
     codable = {c.id for c in book.leaves}
-    decisions = scope.decisions(session, transcript_ids=[t.id for t in transcripts])
-    names = scope.names(session, decisions)
+    chosen = sources.choose(session, scope, source, transcript_ids)
     codings: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for (segment_id, coder_id), state in sorted(replay(decisions).items()):
-        codings[segment_id] += [(names[coder_id], c) for c in state.labels if c in codable]
-    notes, coded_at = _memos_and_times(decisions, names)
+    users: set[str] = set()
+    for segment_id, states in sorted(sources.labels(session, scope, chosen, tids).items()):
+        for who, state in sorted(states.items()):
+            codings[segment_id] += [(who, c) for c in state.labels if c in codable]
+            users.add(who)
+    notes, coded_at = _memos_and_times(session, scope, chosen, tids)
+    users |= {note.author for segment_notes in notes.values() for note in segment_notes}
     segments = db.segments_by_id(session, ids=set(codings) | set(notes))
-    sources = []
+    docs = []
     for t in transcripts:
         selections = [Selection(str(s.id), s.char_start, s.char_end, codings[s.id], notes[s.id], coded_at[s.id])
                       for s in sorted(segments.values(), key=lambda s: s.position) if s.transcript_id == t.id]
-        sources.append(SourceDoc(str(t.id), t.title or f"Transcript {t.id}", t.text, t.created_at, selections,
-                                 _attributes([t])))
-    return project_qdpx(name, book, sorted(set(names.values())), sources, _cases(transcripts))
+        docs.append(SourceDoc(str(t.id), t.title or f"Transcript {t.id}", t.text, t.created_at, selections,
+                              _attributes([t])))
+    return project_qdpx(name, book, sorted(users), docs, _cases(transcripts))
 
 
-def _memos_and_times(decisions: list[Decision], names: dict[int, str]) -> tuple[
+def _memos_and_times(session: Session, scope: Visibility, chosen: sources.Source, transcript_ids: list[int]) -> tuple[
         dict[int, list[Note]], dict[int, dict[tuple[str, str], datetime]]]:
-    """segment id -> its memos as notes; segment id -> (coder, code) -> when the coder last applied the code."""
+    """segment id -> memos as notes (every coder's the viewer may read, and the adjudicator's when the source is
+    the consensus); segment id -> (who, code) -> when the source's codes were last applied there."""
+    decisions = scope.decisions(session, transcript_ids=transcript_ids)
+    names = scope.names(session, decisions)
+    credited = dict(names)
+    if chosen.is_consensus:
+        adjudicated = db.decisions(session, transcript_ids=transcript_ids, stage="consensus")
+        adjudicators = {u.id: u.name for u in accounts.users_by_id(
+            session, ids={d.coder_id for d in adjudicated}).values()}
+        decisions = sorted([*decisions, *adjudicated], key=lambda d: d.id)
+        names = names | adjudicators
+        credited = {d.coder_id: sources.CONSENSUS_CODER for d in adjudicated}
     notes: dict[int, list[Note]] = defaultdict(list)
     coded_at: dict[int, dict[tuple[str, str], datetime]] = defaultdict(dict)
     for d in decisions:  # oldest first
         if d.action == "memo" and d.memo:
             notes[d.segment_id].append(Note(str(d.id), names[d.coder_id], d.memo, d.created_at, d.code_id))
-        elif d.action in ("accept", "add", "change") and d.code_id:
-            coded_at[d.segment_id][names[d.coder_id], d.code_id] = d.created_at
+        elif d.action in ("accept", "add", "change") and d.code_id and d.coder_id in credited \
+                and (d.stage == "consensus") == chosen.is_consensus:
+            coded_at[d.segment_id][credited[d.coder_id], d.code_id] = d.created_at
     return notes, coded_at
 
 

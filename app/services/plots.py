@@ -40,7 +40,7 @@ def code_frequency(coding: Coding, fmt: str = "png") -> bytes:
     ax.set_xlim(0, max(left) * 1.08)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.margins(y=0.01)
-    ax.set_title(f"Codes by speaker role ({coding.source}, {coding.book.name})", fontsize=10)
+    ax.set_title(f"Codes by speaker role (source: {coding.source}; {coding.book.name})", fontsize=10)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.04 - 1.0 / max(len(rows), 1)), ncol=3, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return _bytes(fig, fmt)
@@ -67,7 +67,7 @@ def group_heatmap(coding: Coding, fmt: str = "png") -> bytes:
                 ax.text(j, i, str(value), ha="center", va="center", fontsize=7,
                         color="white" if value > peak / 2 else "black")
     fig.colorbar(image, ax=ax, label="coded segments", shrink=0.8)
-    ax.set_title(f"Transcripts x code groups ({coding.source}, {coding.book.name})", fontsize=10)
+    ax.set_title(f"Transcripts x code groups (source: {coding.source}; {coding.book.name})", fontsize=10)
     return _bytes(fig, fmt)
 
 

@@ -2,9 +2,10 @@
 Table 2 of Marks et al. (which codes have quotes from peer workers, from supported peers, both or neither),
 exemplar quotes per code, counts per code x role and per transcript x code or group, and two plots.
 
-Confirmed codes are the coders' current labels (accepted, changed-to and added codes, replayed from their
-decisions); by default every coder's count, and a segment confirmed by two coders counts once. Unconfirmed
-codes are the current suggestions at or over a threshold, never mixed with confirmed ones.
+Confirmed codes come from the source chosen (app/services/sources.py): the consensus (the default once any
+exists), one coder's current labels, or every coder's pooled (a segment confirmed by two coders counts once).
+The output names its source. Unconfirmed codes are the current suggestions at or over a threshold, never
+mixed with confirmed ones.
 """
 
 from collections import Counter, defaultdict
@@ -17,10 +18,11 @@ from app.db import decisions as db
 from app.db.tables import Segment, Suggestion, SuggestionRun, Transcript
 from app.engine.presence import present_codes
 from app.errors import InvalidInput
-from app.services.visibility import Visibility, replay
+from app.services import sources
+from app.services.visibility import Visibility
 from taxonomy import ResolvedCodebook
 
-CONFIRMED, SUGGESTED = "confirmed", "suggested"
+SUGGESTED = "suggested"
 PW, SP = "peer_worker", "supported_peer"
 
 
@@ -37,10 +39,11 @@ class CodedSegment:
 class Coding:
     """Every (segment, code) pair of one source, for one codebook's codes."""
 
-    source: str
+    source: str  # "consensus", "pooled", "coder:<name>" or "suggested"
     book: ResolvedCodebook
     items: list[CodedSegment] = field(default_factory=list)
     threshold: float | None = None
+    source_label: str = ""  # the source in words, for captions and titles
 
     def by_code(self) -> dict[str, list[CodedSegment]]:
         out: dict[str, list[CodedSegment]] = defaultdict(list)
@@ -49,26 +52,24 @@ class Coding:
         return out
 
 
-def gather(session: Session, book: ResolvedCodebook, *, scope: Visibility, source: str = CONFIRMED,
+def gather(session: Session, book: ResolvedCodebook, *, scope: Visibility, source: str | None = None,
            transcript_ids: list[int] | None = None, coders: list[str] | None = None,
            threshold: float | None = None) -> Coding:
-    """The coding of one source; confirmed codes only of the coders `scope` shows (blind coding)."""
+    """The coding of one source (sources.HELP, or "suggested"), read through `scope` (blind coding)."""
     codes = {c.id for c in book.leaves}
-    if source == CONFIRMED:
-        decisions = scope.decisions(session, transcript_ids=transcript_ids, coders=coders)
-        names = scope.names(session, decisions)
+    if source != SUGGESTED:
+        chosen = sources.choose(session, scope, source, transcript_ids, coders)
         who: dict[tuple[int, str], list[str]] = defaultdict(list)
-        for (segment_id, coder_id), state in replay(decisions).items():
-            for code in state.labels:
-                if code in codes:
-                    who[(segment_id, code)].append(names[coder_id])
+        for segment_id, states in sources.labels(session, scope, chosen, transcript_ids, coders).items():
+            for name, state in states.items():
+                for code in state.labels:
+                    if code in codes:
+                        who[(segment_id, code)].append(name)
         segments = db.segments_by_id(session, ids={s for s, _ in who})
         transcripts = _transcripts(session, {s.transcript_id for s in segments.values()})
         items = [CodedSegment(segments[s], transcripts[segments[s].transcript_id], code, tuple(sorted(people)))
                  for (s, code), people in sorted(who.items())]
-        return Coding(CONFIRMED, book, items)
-    if source != SUGGESTED:
-        raise InvalidInput(f"source is {CONFIRMED!r} or {SUGGESTED!r}, not {source!r}")
+        return Coding(chosen.name, book, items, source_label=chosen.label)
     query = (select(Suggestion, SuggestionRun.threshold).join(SuggestionRun, SuggestionRun.id == Suggestion.run_id)
              .where(SuggestionRun.current.is_(True)))
     if transcript_ids is not None:
@@ -80,7 +81,8 @@ def gather(session: Session, book: ResolvedCodebook, *, scope: Visibility, sourc
     transcripts = _transcripts(session, {s.transcript_id for s in segments.values()})
     items = [CodedSegment(segments[s.segment_id], transcripts[segments[s.segment_id].transcript_id], s.code_id, (),
                           s.score) for s, _ in sorted(rows, key=lambda r: (r[0].segment_id, r[0].rank))]
-    return Coding(SUGGESTED, book, items, threshold)
+    floor = threshold if threshold is not None else "each run's threshold"
+    return Coding(SUGGESTED, book, items, threshold, f"UNCONFIRMED suggestions scoring at least {floor}")
 
 
 def _present_only(session: Session, rows: list, threshold: float | None) -> list:
@@ -138,10 +140,8 @@ def table2(coding: Coding) -> list[PresenceRow]:
 
 
 def table2_markdown(coding: Coding, rows: list[PresenceRow]) -> str:
-    floor = coding.threshold if coding.threshold is not None else "each run's threshold"
-    what = "confirmed codes" if coding.source == CONFIRMED else f"UNCONFIRMED suggestions scoring at least {floor}"
     lines = [f"Behaviour change techniques and where quotes were found for peer workers (PW), supported peers (SP), "
-             f"both or neither ({coding.book.name}; from {what}).", "",
+             f"both or neither ({coding.book.name}; source: {coding.source_label}).", "",
              "| Number | Grouping and BCTs | Presence of PW quote | Presence of SP quote |",
              "|---|---|---|---|"]
     group = None
@@ -184,7 +184,7 @@ def exemplars(coding: Coding, per_code: int = 3) -> dict[str, list[CodedSegment]
 
 def exemplars_markdown(coding: Coding, quotes: dict[str, list[CodedSegment]]) -> str:
     labels = {c.id: c.label for c in coding.book.leaves}
-    lines = [f"# Exemplar quotes ({coding.book.name}, {coding.source})", ""]
+    lines = [f"# Exemplar quotes ({coding.book.name}; source: {coding.source_label})", ""]
     for code, items in quotes.items():
         lines += [f"## {code} {labels.get(code, '')}", ""]
         for item in items:

@@ -92,7 +92,8 @@ class Visibility:
     def require_everyone(self, what: str) -> None:
         """Forbidden for a coder under blind coding: `what` needs other coders' work."""
         if not self.sees_everyone:
-            raise Forbidden(f"coding is blind: {what} is for admins and viewers until coding is unblinded")
+            raise Forbidden(f"coding is blind: {what} is for admins, adjudicators and viewers until coding is "
+                            "unblinded")
 
     def coder(self, session: Session, name: str | None) -> User:
         """The user whose work is asked for: the viewer by default, anyone else only if the viewer may see them."""

@@ -62,7 +62,9 @@ def test_a_blind_coder_reads_only_their_own_work_everywhere(client, double_coded
     assert table2["17.4"] == "Neither" and table2["1.1"] == "SP"
     # Naming another coder, or comparing coders, is refused outright.
     for path in ("/reports/exemplars?coder=bob", "/reports/table2?coder=bob", "/reports/counts?coder=bob",
-                 f"/transcripts/{out['id']}/agreement", "/agreement"):
+                 f"/transcripts/{out['id']}/agreement", "/agreement", f"/transcripts/{out['id']}/adjudication",
+                 "/disagreements", "/reports/table2?source=consensus", "/reports/table2?source=coder:bob",
+                 "/exports/segments.csv?source=consensus", "/exports/project.qdpx?source=coder:bob"):
         assert client.get(path, headers=people["alice"]).status_code == 403, path
 
 

@@ -77,8 +77,10 @@ def test_table2_reproduces_the_seed_cells(client, seed_coded):
     # The five new BCTs, as the paper's quotes show them: 17.1 and 17.3 from PWs, 17.2 from both, 17.4-5 SPs.
     assert {c: rows[c]["presence"] for c in ("17.1", "17.2", "17.3", "17.4", "17.5")} == {
         "17.1": "PW", "17.2": "Both", "17.3": "PW", "17.4": "SP", "17.5": "SP"}
-    assert rows["1.1"]["group"] == "1 Goals and planning" and rows["1.1"]["source"] == "confirmed"
+    # No consensus recorded: every coder's codes pooled, and the table says so.
+    assert rows["1.1"]["group"] == "1 Goals and planning" and rows["1.1"]["source"] == "pooled"
     table = client.get("/reports/table2", params={"format": "markdown", "codebook": "bcttv1"}).text
+    assert "source: all coders pooled: a code any of them gave counts, no consensus recorded yet" in table
     assert "| 1.1 | Goal setting (behaviour) | Both | Both |" in table
     assert "| | Total: Yes | 20 | 37 |" in table  # the seed's own totals
     assert "47 of 93 codes have quotes: 10 from PW alone, 27 from SP alone, 10 from both." in table

@@ -204,18 +204,33 @@ def test_agreement_matches_the_worked_kappa_example(client, anonymous):
 
     batch("alice", 0)
     batch("bob", 1)
+    # Only transcripts a coder marked finished count: until both have, there is nothing to compare.
+    finished = anonymous.post(f"/transcripts/{out['id']}/finished", headers=people["alice"])
+    assert finished.status_code == 200 and finished.json()["finished_by"] == ["alice"]
+    report = client.get(f"/transcripts/{out['id']}/agreement").json()
+    assert report["units"] == 0 and report["pairs"][0]["units"] == 0 and report["unfinished"] == {"bob": [out["id"]]}
+    # Under blind coding bob learns only that he has finished, not who else has.
+    assert anonymous.post(f"/transcripts/{out['id']}/finished", headers=people["bob"],
+                          json={"finished": True}).json()["finished_by"] == ["bob"]
     # Blind coding: coders cannot see agreement; admins can.
     assert anonymous.get(f"/transcripts/{out['id']}/agreement", headers=people["alice"]).status_code == 403
     report = client.get(f"/transcripts/{out['id']}/agreement").json()
     assert report["coders"] == ["alice", "bob"] and report["units"] == 50 and report["codes"] == ["1.1"]
+    assert report["transcripts"] == [out["id"]] and report["unfinished"] == {}
     (pair,) = report["pairs"]
-    assert pair["units"] == 50
+    assert pair["units"] == 50 and pair["transcripts"] == 1
     assert pair["kappa"] == pytest.approx(0.40) and pair["percent_agreement"] == pytest.approx(0.70)
-    assert report["alpha"] == pytest.approx(0.40)
+    assert (pair["prevalence_a"], pair["prevalence_b"]) == (0.5, 0.6)
+    assert report["alpha"] == pytest.approx(0.40)  # 1 - 99 * 15 / (55 * 45): here exactly kappa's 0.40
     (code,) = report["per_code"]
     assert code["applied"] == {"alice": 25, "bob": 30} and code["pairs"][0]["kappa"] == pytest.approx(0.40)
+    assert code["prevalence"] == {"alice": 0.5, "bob": 0.6}
     # The model counts as a rater: its shown suggestions against each coder.
     assert [(m["a"], m["b"], m["units"]) for m in report["model"]] == [("model", "alice", 50), ("model", "bob", 50)]
+    # Reopened by bob: the transcript leaves agreement again.
+    assert anonymous.delete(f"/transcripts/{out['id']}/finished", headers=people["bob"]).json()["finished"] is False
+    assert client.get("/agreement").json()["units"] == 0
+    assert anonymous.post(f"/transcripts/{out['id']}/finished", headers=people["bob"]).status_code == 200
     table = client.get("/agreement", params={"format": "table"})
     assert table.status_code == 200 and table.headers["content-type"].startswith("text/plain")
     assert "alice / bob" in table.text and "0.400" in table.text and "70.0" in table.text

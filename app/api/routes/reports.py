@@ -8,11 +8,15 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from app.api.deps import CoderDep, SessionDep, Visible
 from app.api.schemas import ErrorOut, Id
 from app.errors import InvalidInput
-from app.services import exports, plots, reports
+from app.services import exports, plots, reports, sources
 
 router = APIRouter(tags=["reports and exports"])
 ERRORS = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
-Source = Literal["confirmed", "suggested"]
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no NUL or control characters (PostgreSQL refuses NUL in a query)
+Source = Annotated[str | None, Query(max_length=120, pattern=PRINTABLE, description=(
+    f"Whose codes: {sources.HELP}; or suggested (UNCONFIRMED suggestions over the threshold)"))]
+HumanSource = Annotated[str | None, Query(max_length=120, pattern=PRINTABLE,
+                                          description=f"Whose codes: {sources.HELP}")]
 Transcripts = Annotated[list[Id] | None, Query(alias="transcript", description="Transcript id(s); all by default")]
 Coders = Annotated[list[str] | None, Query(alias="coder", description="Coder name(s); everyone by default")]
 
@@ -30,10 +34,11 @@ def _file(data: bytes, fmt: str, name: str) -> Response:
 
 @router.get("/reports/table2", responses=ERRORS)
 def table2(scope: Visible, session: SessionDep, coder: CoderDep, codebook: str | None = None,
-           source: Source = "confirmed", threshold: Annotated[float | None, Query(ge=0, le=1)] = None,
+           source: Source = None, threshold: Annotated[float | None, Query(ge=0, le=1)] = None,
            transcript: Transcripts = None, coders: Coders = None,
            format: Literal["json", "markdown", "csv", "jsonl", "parquet"] = "json") -> Response:
-    """For every code: its group, and whether peer workers, supported peers, both or neither gave a quote
+    """For every code: its group, and whether peer workers, supported peers, both or neither gave a quote.
+    Each row names its source: the consensus by default once any exists, else all coders pooled
     (source=suggested: from suggestions at or over the threshold, marked UNCONFIRMED)."""
     coding = _coding(session, scope, coder, codebook, source, transcript, coders, threshold)
     rows = reports.table2(coding)
@@ -44,12 +49,12 @@ def table2(scope: Visible, session: SessionDep, coder: CoderDep, codebook: str |
             for r in rows]
     if format == "json":
         return JSONResponse(data)
-    return _file(exports.encode(data, format), format, f"table2-{coding.source}")
+    return _file(exports.encode(data, format), format, f"table2-{coding.source.replace(':', '-')}")
 
 
 @router.get("/reports/exemplars", responses=ERRORS)
 def exemplar_quotes(scope: Visible, session: SessionDep, coder: CoderDep, codebook: str | None = None,
-                    source: Source = "confirmed", per_code: Annotated[int, Query(ge=1, le=50)] = 3,
+                    source: Source = None, per_code: Annotated[int, Query(ge=1, le=50)] = 3,
                     transcript: Transcripts = None, coders: Coders = None,
                     format: Literal["json", "markdown"] = "json") -> Response:
     """Quotes per code with speaker, role and transcript (longest first, varied across transcripts)."""
@@ -60,24 +65,25 @@ def exemplar_quotes(scope: Visible, session: SessionDep, coder: CoderDep, codebo
     return JSONResponse([{
         "code": code, "text": q.segment.text, "speaker": q.segment.speaker, "role": q.segment.role,
         "transcript_id": q.transcript.id, "title": q.transcript.title, "segment_id": q.segment.id,
-        "coders": list(q.coders)} for code, items in quotes.items() for q in items])
+        "coders": list(q.coders), "source": coding.source} for code, items in quotes.items() for q in items])
 
 
 @router.get("/reports/counts", responses=ERRORS)
 def counts(scope: Visible, session: SessionDep, coder: CoderDep, codebook: str | None = None,
-           by: Literal["role", "transcript", "group"] = "role", source: Source = "confirmed",
+           by: Literal["role", "transcript", "group"] = "role", source: Source = None,
            transcript: Transcripts = None, coders: Coders = None,
            format: Literal["csv", "jsonl", "parquet"] = "csv") -> Response:
     """Segments per code x role, or the transcript x code (or x group) matrix."""
     coding = _coding(session, scope, coder, codebook, source, transcript, coders, None)
     rows = reports.code_by_role(coding) if by == "role" else reports.transcript_by(
         coding, "code" if by == "transcript" else "group")[1]
-    return _file(exports.encode(rows, format), format, f"counts-by-{by}")
+    return _file(exports.encode([r | {"source": coding.source} for r in rows], format), format,
+                 f"counts-by-{by}-{coding.source.replace(':', '-')}")
 
 
 @router.get("/reports/plots/{name}.{fmt}", responses=ERRORS, response_class=Response)
 def plot(name: str, fmt: str, scope: Visible, session: SessionDep, coder: CoderDep, codebook: str | None = None,
-         source: Source = "confirmed", transcript: Transcripts = None, coders: Coders = None) -> Response:
+         source: Source = None, transcript: Transcripts = None, coders: Coders = None) -> Response:
     """code-frequency (codes by speaker role) or group-heatmap (transcripts x code groups), as png or svg."""
     if name not in plots.PLOTS or fmt not in plots.FORMATS:
         raise InvalidInput(f"plots are {', '.join(plots.PLOTS)} as {' or '.join(plots.FORMATS)}")
@@ -87,9 +93,11 @@ def plot(name: str, fmt: str, scope: Visible, session: SessionDep, coder: CoderD
 
 
 @router.get("/exports/segments.{fmt}", responses=ERRORS, response_class=Response)
-def export_segments(fmt: str, scope: Visible, session: SessionDep, transcript: Transcripts = None) -> Response:
-    """Every segment with its suggestions and each coder's codes and rejections (csv, jsonl or parquet)."""
-    return _file(exports.encode(exports.segment_rows(session, scope, transcript), fmt), fmt, "segments")
+def export_segments(fmt: str, scope: Visible, session: SessionDep, transcript: Transcripts = None,
+                    source: HumanSource = None) -> Response:
+    """Every segment with its suggestions, the codes of the chosen source (confirmed_codes; the source column
+    names it) and each coder's codes and rejections (csv, jsonl or parquet)."""
+    return _file(exports.encode(exports.segment_rows(session, scope, transcript, source), fmt), fmt, "segments")
 
 
 @router.get("/exports/decisions.{fmt}", responses=ERRORS, response_class=Response)
@@ -100,9 +108,14 @@ def export_decisions(fmt: str, scope: Visible, session: SessionDep, transcript: 
 
 @router.get("/exports/project.qdpx", responses=ERRORS, response_class=Response)
 def export_project(scope: Visible, session: SessionDep, coder: CoderDep, codebook: str | None = None,
-                   transcript: Transcripts = None, name: str = "bct-autocoder project") -> Response:
-    """The coded project for NVivo, ATLAS.ti or MAXQDA (REFI-QDA): sources, coded segments, codes, coders."""
+                   transcript: Transcripts = None,
+                   name: Annotated[str, Query(min_length=1, max_length=200, pattern=PRINTABLE,
+                                              description="The project's name (no control characters)")
+                                   ] = "bct-autocoder project",
+                   source: HumanSource = None) -> Response:
+    """The coded project for NVivo, ATLAS.ti or MAXQDA (REFI-QDA): sources, coded segments, codes, coders
+    (the consensus, as user "consensus", by default once any exists; source=pooled: each coder as themselves)."""
     book = coder.catalog.resolve(session, codebook or exports.current_codebook_name(
         session, coder.settings.default_codebook))
-    return Response(exports.project(session, scope, book, name, transcript), media_type="application/zip",
+    return Response(exports.project(session, scope, book, name, transcript, source), media_type="application/zip",
                     headers={"Content-Disposition": 'attachment; filename="project.qdpx"'})

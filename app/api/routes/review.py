@@ -102,7 +102,7 @@ def labels(transcript_id: Id, user: Viewer, session: SessionDep, review: ReviewD
 
 def _agreement(session: SessionDep, review: Review, user: User, transcript_ids: list[int] | None,
                coders: list[str] | None, fmt: str):
-    report = agreement.compare(*agreement.gather(session, review.scope(user), transcript_ids, coders))
+    report = agreement.compare(**agreement.gather(session, review.scope(user), transcript_ids, coders))
     if fmt == "table":
         return PlainTextResponse(agreement.table(report) + "\n")
     return report
@@ -114,7 +114,8 @@ FORMAT = Annotated[str, Query(pattern="^(json|table)$", description="json, or ta
 @router.get("/transcripts/{transcript_id}/agreement", response_model=AgreementOut, responses=ERRORS)
 def transcript_agreement(transcript_id: Id, user: Viewer, session: SessionDep, review: ReviewDep,
                          coder: Annotated[list[str] | None, Query()] = None, format: FORMAT = "json"):
-    """Agreement between coders, and between the model and each coder, on one transcript."""
+    """Agreement between coders, and between the model and each coder, on one transcript: its codable
+    sentences if both coders of a pair marked it finished (POST /transcripts/{id}/finished)."""
     return _agreement(session, review, user, [transcript_id], coder, format)
 
 
@@ -122,5 +123,7 @@ def transcript_agreement(transcript_id: Id, user: Viewer, session: SessionDep, r
 def overall_agreement(user: Viewer, session: SessionDep, review: ReviewDep,
                       transcript: Annotated[list[Id] | None, Query()] = None,
                       coder: Annotated[list[str] | None, Query()] = None, format: FORMAT = "json"):
-    """Agreement over several transcripts (all by default)."""
+    """Agreement over several transcripts (all by default): every codable sentence of the transcripts both
+    coders finished is a unit, a sentence without a code a 0 for that code; kappa per code and pooled,
+    Krippendorff's alpha pooled and per code, each beside the code's prevalence."""
     return _agreement(session, review, user, transcript, coder, format)

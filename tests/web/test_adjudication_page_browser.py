@@ -1,0 +1,76 @@
+"""The adjudication page driven in real headless Chromium against the real service: an adjudicator signs in,
+sees two coders' codes side by side with the unresolved rows highlighted, takes one coder's code with a click,
+takes every agreed code with another, and the consensus is there through the JSON API.
+
+Set AUTOCODER_UPDATE_SCREENSHOTS=1 to write docs/adjudication-page.png from this run.
+"""
+
+import os
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+import uvicorn
+
+from app.main import create_app
+from tests.api.test_consensus import TURNS
+from tests.conftest import REPO, add_user
+from tests.web.test_review_page_browser import CHROMIUM, browser, pytestmark  # noqa: F401
+
+SCREENSHOT = REPO / "docs" / "adjudication-page.png"
+
+
+@pytest.fixture
+def server(settings, embedder):
+    """The app served by uvicorn on a free loopback port, in a thread (start-up may take a while on a busy
+    machine: it loads the codebooks' index); yields (base url, app)."""
+    app = create_app(settings, embedder)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    running = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not running.started and time.monotonic() < deadline and thread.is_alive():
+        time.sleep(0.1)
+    assert running.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}", app
+    running.should_exit = True
+    thread.join(10)
+
+
+def test_adjudicator_takes_codes_in_the_page(server, browser):  # noqa: F811 (browser: the shared fixture)
+    base, app = server
+    admin = add_user(app, "ana", "admin")
+    people = {n: add_user(app, n, r) for n, r in [("alice", "coder"), ("bob", "coder"), ("judy", "adjudicator")]}
+    api = httpx.Client(base_url=base, timeout=120)
+    out = api.post("/transcripts", json={"turns": TURNS, "title": "SP1 interview"}, headers=admin).json()
+    s1, s2, s3 = [s["id"] for s in out["segments"][1:]]
+    for who, codes in (("alice", [(s1, "1.1"), (s2, "1.2"), (s3, "3.1")]), ("bob", [(s1, "1.1"), (s3, "3.1"),
+                                                                                   (s3, "1.1")])):
+        body = {"decisions": [{"segment_id": s, "action": "add", "code": c} for s, c in codes]}
+        assert api.post(f"/transcripts/{out['id']}/decisions", json=body, headers=people[who]).status_code == 201
+
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(f"{base}/ui/login?next=/ui/transcripts/{out['id']}/adjudication")
+    page.fill("input[name=token]", people["judy"]["Authorization"].removeprefix("Bearer "))
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**/ui/transcripts/{out['id']}/adjudication")
+    assert page.locator("tr.unresolved").count() == 2
+    assert page.locator("#unresolved-count").inner_text() == "2"
+    if os.environ.get("AUTOCODER_UPDATE_SCREENSHOTS"):
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    page.get_by_role("button", name="Take 1.2 from alice").click()
+    row = page.locator(f"#row-{s2}-0")
+    row.locator(".in-consensus").first.wait_for()
+    assert "resolved" in row.get_attribute("class") and "unresolved" not in row.get_attribute("class")
+    assert page.locator("#unresolved-count").inner_text() == "1"
+
+    page.get_by_role("button", name="Take every agreed code").click()
+    page.locator(f"#row-{s1}-0 .adj-consensus .in-consensus").wait_for()
+    page.close()
+    view = api.get(f"/transcripts/{out['id']}/adjudication", headers=people["judy"]).json()
+    assert [r["consensus"] for r in view["rows"]] == [["1.1"], ["1.2"], []] and view["unresolved"] == 1
