@@ -116,7 +116,8 @@ def test_adjudication_consensus_and_reports_from_it(client, double_coded, settin
     assert [(d["coder"], d["action"]) for d in trail if d["stage"] == "consensus"] == [
         ("judy", "add"), ("judy", "memo"), ("judy", "add")]
     root, _ = read_qdpx(client.get("/exports/project.qdpx").content)
-    assert {u.get("name") for u in root.iter() if u.tag.endswith("}User")} == {"consensus"}
+    # The consensus codes are credited to "consensus"; judy is there as the author of her memo (a note).
+    assert {u.get("name") for u in root.iter() if u.tag.endswith("}User")} == {"consensus", "judy"}
     root, _ = read_qdpx(client.get("/exports/project.qdpx", params={"source": "pooled"}).content)
     assert {u.get("name") for u in root.iter() if u.tag.endswith("}User")} == {"alice", "bob"}
 
