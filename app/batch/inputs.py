@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.services.coding import TranscriptInput
+from app.engine.transcripts import TranscriptInput
 
 TRANSCRIPT_SUFFIXES = (".txt", ".json")
 MANIFEST_SUFFIXES = (".csv", ".jsonl")

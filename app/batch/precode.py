@@ -35,7 +35,8 @@ from app.engine.presence import present_codes
 from app.engine.segment import Segment
 from app.engine.suggest import Candidate, ScoringParams, suggest
 from app.errors import AutocoderError
-from app.services.coding import Scorer, TranscriptInput, segment_transcript, skip_reason
+from app.engine.scoring import Scorer
+from app.engine.transcripts import TranscriptInput, segment_transcript, skip_reason
 
 FORMATS = ("parquet", "csv", "jsonl")
 STATE = ".precode"
