@@ -1,5 +1,6 @@
 """Import uploaded files as transcripts: read every file first, then code and store them all in one
-transaction, so a batch with one unreadable file stores nothing and the error names the file and line."""
+transaction, so a batch with one unreadable file stores nothing and the error names the file and line.
+Each file's participant, role, site and arm come from a manifest row or its name (app/ingest/metadata.py)."""
 
 from dataclasses import dataclass
 
@@ -8,9 +9,10 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db.tables import SuggestionRun, Transcript, User
 from app.errors import InvalidInput, PayloadTooLarge
+from app.ingest.metadata import PerFile, as_input
 from app.ingest.readers import ParsedTranscript, ReadError, ReadLimits, TooLarge, read_file
 from app.services.accounts import require
-from app.services.coding import Coder, SuggestOptions, TranscriptInput
+from app.services.coding import Coder, SuggestOptions
 
 
 @dataclass
@@ -50,13 +52,27 @@ def read_all(files: list[tuple[str, bytes]],
 
 def import_files(session: Session, user: User | None, coder: Coder, files: list[tuple[str, bytes]],
                  options: SuggestOptions, metadata: dict | None = None,
-                 code_interviewer: bool = False, commit: bool = True, deidentify: bool | None = None) -> Imported:
+                 code_interviewer: bool = False, commit: bool = True, deidentify: bool | None = None,
+                 per_file: PerFile | None = None, speaker_roles: dict | None = None) -> Imported:
+    """Read, code and store every transcript in `files`. Metadata: each file's own, over its manifest row or
+    name (`per_file`), over `metadata` (the whole batch's)."""
     if user is not None:
         require(user, "coder")
     parsed, skipped = read_all(files, limits(coder.settings))
-    inputs = [TranscriptInput(
-        text=p.text, turns=p.turns, **{"title": p.title, **(metadata or {}), **p.metadata},
-        extra={"source_file": p.source, "source_format": p.source_format}, code_interviewer=code_interviewer,
-        options=options, deidentify=deidentify) for p in parsed]
+    per_file = per_file or PerFile()
+    unused = per_file.unused([p.source for p in parsed])
+    problems = [f"manifest: no file {name} was sent" for name in unused]
+    inputs = []
+    for p in parsed:
+        try:
+            fields, extra = per_file.lookup(p.source)
+        except ValueError as exc:
+            problems.append(f"{p.source}: {exc}")
+            continue
+        inputs.append(as_input(p, {**(metadata or {}), **fields}, extra, speaker_roles,
+                               code_interviewer=code_interviewer,
+                               options=options, deidentify=deidentify))
+    if problems:
+        raise InvalidInput(f"{len(problems)} file(s) have no usable metadata; nothing was stored", problems)
     return Imported(coder.code_transcripts(session, inputs, [p.source for p in parsed], who=user, commit=commit),
                     skipped)
