@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db.tables import SuggestionRun, Transcript, User
 from app.errors import InvalidInput, PayloadTooLarge
-from app.ingest.metadata import PerFile, as_input
+from app.ingest.metadata import NamePattern, PerFile, as_input, read_manifest
 from app.ingest.readers import ParsedTranscript, ReadError, ReadLimits, TooLarge, read_file
 from app.services.accounts import require
 from app.services.coding import Coder, SuggestOptions
@@ -48,6 +48,17 @@ def read_all(files: list[tuple[str, bytes]],
     if not parsed:
         raise InvalidInput("no files sent")
     return parsed, skipped
+
+
+def per_file(settings: Settings, name_pattern: str | None = None,
+             manifest: tuple[str, bytes] | None = None) -> PerFile:
+    """Per-file metadata from a file-name pattern and/or a manifest (name, bytes); InvalidInput if either is bad."""
+    try:
+        pattern = NamePattern(name_pattern, settings.role_patterns) if name_pattern else None
+        rows = read_manifest(*manifest, settings.role_patterns) if manifest is not None else {}
+    except (ValueError, ReadError) as exc:
+        raise InvalidInput(str(exc)) from None
+    return PerFile(pattern, rows)
 
 
 def import_files(session: Session, user: User | None, coder: Coder, files: list[tuple[str, bytes]],
