@@ -64,7 +64,8 @@ class NamePattern:
     """Metadata from file names: "{participant}_{role}.docx" reads SP3_SP.docx as participant SP3, role
     supported_peer. Fields: {participant}, {role}, {site}, {arm}; {*} matches anything and keeps nothing. A field
     ends at the first text that follows it in the pattern. Matched, ignoring case, against the file's name
-    (with its folders when the pattern has a '/'); a pattern without an extension matches the name without it."""
+    (with its last folders when the pattern has a '/'); a pattern without an extension also fits the name
+    without its extension."""
 
     _FIELD = re.compile(r"\{([^{}]*)\}")
 
@@ -92,14 +93,17 @@ class NamePattern:
         self.with_folders = "/" in pattern
         self.with_suffix = bool(re.search(r"\.\w+$", pattern.rsplit("}", 1)[-1]))
 
+    def _match(self, name: str) -> re.Match | None:
+        return self.regex.fullmatch(name) or (_suffix_match(self.regex, name) if self.with_folders else None)
+
     def fields(self, source: str) -> dict:
         """The metadata in a file's name (source: as a reader names it: folder/a.docx, b.zip/c.vtt, t.csv#A1);
         ValueError saying why when the name does not fit the pattern or holds no known role."""
         path = PurePosixPath(source.split("#", 1)[0])
         name = path.as_posix() if self.with_folders else path.name
-        if not self.with_suffix:
-            name = name[:len(name) - len(path.suffix)] if path.suffix else name
-        match = self.regex.fullmatch(name) or (self.with_folders and _suffix_match(self.regex, name))
+        match = self._match(name)
+        if not match and not self.with_suffix and path.suffix:  # "{participant}_{role}" fits a.docx's stem
+            match = self._match(name[:-len(path.suffix)])
         if not match:
             raise ValueError(f"the name does not match --name-pattern {self.pattern!r}")
         found, _ = fields_of({k: v for k, v in match.groupdict().items() if v}, self.role_patterns)
