@@ -28,7 +28,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from app.batch.cache import EmbeddingCache
-from app.batch.inputs import InputError, Source, chunks, fingerprint, load
+from app.batch.inputs import UNSUPPORTED, InputError, Source, chunks, fingerprint, load
 from app.config import Settings
 from app.engine.code_index import CodeIndex
 from app.engine.presence import present_codes
@@ -241,7 +241,7 @@ class Precoder:
                 errors.append(_error(source.key, source.index, exc))
                 continue
             errors += [{"file": name, "transcript_index": source.index,
-                        "reason": "skipped inside the archive: hidden, or a type no reader takes"}
+                        "reason": "skipped inside the archive: " + UNSUPPORTED.format(suffix=_suffix(name))}
                        for name in loaded.skipped]
             for part, (key, data) in enumerate(loaded.transcripts):
                 try:
@@ -359,6 +359,10 @@ class Precoder:
         os.replace(ptmp, out / f"presence.{fmt}")
         _write_atomic(out / "errors.json", json.dumps(errors, indent=2).encode())
         _write_atomic(out / "warnings.json", json.dumps(warnings, indent=2).encode())
+
+
+def _suffix(name: str) -> str:
+    return Path(name).suffix.lower() or "(none)"
 
 
 def _error(key: str, index: int, exc: Exception) -> dict:

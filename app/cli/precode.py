@@ -39,7 +39,10 @@ def precode(
     classifier: str = typer.Option("", help="Blend in a trained classifier: 'served' (the version the database "
                                             "serves for this codebook) or a version number; default: none."),
 ) -> None:
-    """Pre-code whole datasets: every sentence with its top-k codes, resumable after any interruption."""
+    """Pre-code whole datasets: every sentence with its top-k codes, resumable after any interruption.
+
+    Exit status: 0 every input read and pre-coded; 1 the job could not run; 2 it finished, but some file was
+    skipped or could not be read (listed with the reason in OUT/errors.json)."""
     import sys
 
     from app.batch.cache import EmbeddingCache
@@ -176,7 +179,7 @@ def _progress_reporter(terminal: bool, total: int):
     if terminal:
         from tqdm import tqdm
 
-        bar = tqdm(total=total, unit="transcript", dynamic_ncols=True)
+        bar = tqdm(total=total, unit="file", dynamic_ncols=True)
 
         def update(progress) -> None:
             if progress is None:
@@ -194,7 +197,7 @@ def _progress_reporter(terminal: bool, total: int):
             return
         last[0] = time.monotonic()
         eta = f", about {progress.eta / 60:.1f} min left" if progress.eta else ""
-        typer.echo(f"precode: {progress.transcripts_done}/{progress.transcripts_total} transcripts, "
+        typer.echo(f"precode: {progress.transcripts_done}/{progress.transcripts_total} inputs, "
                    f"{progress.sentences_done} sentences, {progress.rate:.0f}/s{eta}", err=True)
 
     return log_line

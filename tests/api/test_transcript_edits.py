@@ -85,7 +85,7 @@ def test_a_participant_role_rederives_but_declared_turn_roles_stay(client):
     assert named["roles_changed"] == {"Sam": ["peer_worker", "supported_peer"]}  # a map entry overrides
 
 
-def test_bad_edits_are_refused_clearly(client):
+def test_bad_edits_are_refused_clearly(client, row_counts):
     tid = client.post("/transcripts", json={"text": INTERVIEW}).json()["id"]
     bad_role = client.patch(f"/transcripts/{tid}", json={"speaker_roles": {"R": "boss"}})
     assert bad_role.status_code == 422
@@ -94,6 +94,10 @@ def test_bad_edits_are_refused_clearly(client):
     assert client.patch("/transcripts/999999", json={"site": "x"}).status_code == 404
     assert client.get("/transcripts/999999/edits").status_code == 404
     assert client.get(f"/transcripts/{tid}/edits").json() == []
+    assert client.patch(f"/transcripts/{tid}", json={"participant_id": "SP3"}).json()["edit"] is not None
+    assert row_counts()["transcript_edits"] == 1
+    assert client.delete(f"/transcripts/{tid}").status_code == 200
+    assert row_counts()["transcript_edits"] == 0  # deleting a participant's transcript takes its edits too
 
 
 def word_file(turns: list[tuple[str, str]]) -> bytes:

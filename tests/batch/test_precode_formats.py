@@ -90,7 +90,8 @@ def test_a_mixed_folder_is_read_whole_and_every_skipped_file_is_listed(tmp_path)
     errors = json.loads((tmp_path / "out" / "errors.json").read_text())
     assert {e["file"]: e["reason"] for e in errors} == {
         "broken.docx": "not a readable Word (.docx) file (BadZipFile)",
-        "bundle.zip/inner/scan.pdf": "skipped inside the archive: hidden, or a type no reader takes",
+        "bundle.zip/inner/scan.pdf": "skipped inside the archive: unsupported file type .pdf; transcripts are "
+                                     ".txt, .json, .docx, .vtt, .srt, .csv, .jsonl, .zip",
         "notes.pdf": "unsupported file type .pdf; transcripts are .txt, .json, .docx, .vtt, .srt, .csv, .jsonl, "
                      ".zip",
     }
