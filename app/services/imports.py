@@ -2,12 +2,14 @@
 transaction, so a batch with one unreadable file stores nothing and the error names the file and line.
 Each file's participant, role, site and arm come from a manifest row or its name (app/ingest/metadata.py)."""
 
+import json
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db.tables import SuggestionRun, Transcript, User
+from app.engine.segment import check_role
 from app.errors import InvalidInput, PayloadTooLarge
 from app.ingest.metadata import NamePattern, PerFile, as_input, read_manifest
 from app.ingest.readers import ParsedTranscript, ReadError, ReadLimits, TooLarge, read_file
@@ -48,6 +50,21 @@ def read_all(files: list[tuple[str, bytes]],
     if not parsed:
         raise InvalidInput("no files sent")
     return parsed, skipped
+
+
+def speaker_map(given: str | None) -> dict[str, str]:
+    """A speaker map sent as JSON text (a form field): label -> role, or InvalidInput saying what is wrong."""
+    if not given:
+        return {}
+    try:
+        roles = json.loads(given)
+    except (json.JSONDecodeError, RecursionError):
+        raise InvalidInput('speaker_roles is a JSON object of speaker label -> role: {"R": "interviewer"}') from None
+    if not isinstance(roles, dict) or not all(isinstance(v, str) and k.strip() for k, v in roles.items()):
+        raise InvalidInput('speaker_roles is a JSON object of speaker label -> role: {"R": "interviewer"}')
+    for role in roles.values():
+        check_role(role)
+    return {k.strip(): v for k, v in roles.items()}
 
 
 def per_file(settings: Settings, name_pattern: str | None = None,

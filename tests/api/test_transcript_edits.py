@@ -129,6 +129,15 @@ def test_import_takes_metadata_from_names_or_a_manifest_and_warns(client):
     assert one["warnings"] == [OTHER_R]  # no participant role and R matches no pattern
     assert (two["participant_id"], two["role"]) == ("PW5", "peer_worker")
 
+    mapped = client.post("/transcripts/import", data={"speaker_roles": '{"R": "interviewer"}'},
+                         files=[("files", ("three.txt", INTERVIEW.encode()))])
+    assert mapped.status_code == 201, mapped.text
+    three = mapped.json()["transcripts"][0]
+    assert three["warnings"] == [] and three["speaker_roles"] == {"R": "interviewer"}
+    bad_map = client.post("/transcripts/import", data={"speaker_roles": '{"R": "boss"}'},
+                          files=[("files", ("four.txt", INTERVIEW.encode()))])
+    assert bad_map.status_code == 422 and "unknown role 'boss'" in bad_map.json()["detail"]
+
     nothing = client.get("/transcripts").json()["total"]
     misnamed = client.post("/transcripts/import", data={"name_pattern": "{participant}_{role}.docx"},
                            files=[("files", ("interview.docx", word_file(talk)))])

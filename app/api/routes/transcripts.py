@@ -95,6 +95,8 @@ async def import_transcripts(
     name_pattern: Annotated[str | None, Form(max_length=300, description=(
         "per-file metadata from the file names, e.g. '{participant}_{role}.docx' (fields participant, role, "
         "site, arm; roles as names or labels such as PW, SP)"))] = None,
+    speaker_roles: Annotated[str | None, Form(max_length=20_000, description=(
+        'speaker label -> role for every file, as a JSON object: {"R": "interviewer"}'))] = None,
     manifest: Annotated[UploadFile | None, File(description=(
         "per-file metadata: a .csv or .jsonl with a 'file' column (the uploaded name) and participant, role, "
         "site, arm, title; other columns are kept as extra"))] = None,
@@ -110,7 +112,8 @@ async def import_transcripts(
     def work() -> Response:  # reading, segmenting and encoding are CPU work: off the event loop
         per_file = imports.per_file(coder.settings, name_pattern, listed)
         result = import_files(session, user, coder, uploads, SuggestOptions(codebook), metadata, code_interviewer,
-                              commit=False, deidentify=deidentify, per_file=per_file)
+                              commit=False, deidentify=deidentify, per_file=per_file,
+                              speaker_roles=imports.speaker_map(speaker_roles))
         out = ImportOut(transcripts=[summary_out(t, len(t.segments)) for t, _ in result.stored],
                         skipped=result.skipped)
         return commit_rendered(session, out, 201)
