@@ -64,8 +64,8 @@ class NamePattern:
     """Metadata from file names: "{participant}_{role}.docx" reads SP3_SP.docx as participant SP3, role
     supported_peer. Fields: {participant}, {role}, {site}, {arm}; {*} matches anything and keeps nothing. A field
     ends at the first text that follows it in the pattern. Matched, ignoring case, against the file's name
-    (with its last folders when the pattern has a '/'); a pattern without an extension also fits the name
-    without its extension."""
+    (with its last folders when the pattern has a '/'); a pattern that does not end in an extension is matched
+    to the name without its extension first, then to the whole name ("{participant}_{role}.{*}")."""
 
     _FIELD = re.compile(r"\{([^{}]*)\}")
 
@@ -101,9 +101,10 @@ class NamePattern:
         ValueError saying why when the name does not fit the pattern or holds no known role."""
         path = PurePosixPath(source.split("#", 1)[0])
         name = path.as_posix() if self.with_folders else path.name
-        match = self._match(name)
-        if not match and not self.with_suffix and path.suffix:  # "{participant}_{role}" fits a.docx's stem
+        match = None
+        if not self.with_suffix and path.suffix:  # "{participant}_{role}" is matched to a.docx's stem first
             match = self._match(name[:-len(path.suffix)])
+        match = match or self._match(name)
         if not match:
             raise ValueError(f"the name does not match --name-pattern {self.pattern!r}")
         found, _ = fields_of({k: v for k, v in match.groupdict().items() if v}, self.role_patterns)
