@@ -17,7 +17,7 @@ from app.engine.suggest import Candidate, suggest, with_context
 
 # Preparing a transcript lives in app/engine/transcripts.py (batch pre-coding shares it); these names are
 # also imported from here by the API and tests.
-from app.engine.transcripts import (  # noqa: F401
+from app.engine.transcripts import (
     SuggestOptions,
     TranscriptInput,
     check_text,
