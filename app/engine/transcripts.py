@@ -49,6 +49,7 @@ class TranscriptInput:
     deidentify: bool | None = None  # None: the setting AUTOCODER_DEIDENTIFY
 
 
+SPEAKER_CHARS = 100  # segments.speaker
 MAX_TURN_CHARS = 1_000_000  # the sentencizer reads at most this many characters at once (spaCy's max_length)
 
 
@@ -110,6 +111,10 @@ def segment_transcript(data: TranscriptInput, settings: Settings) -> tuple[str, 
         source_format = "text"
     else:
         raise InvalidInput("send either 'text' (labelled plain text) or 'turns' (a list of turns)")
+    # Files reach here without the API's request models: a speaker label must fit its column (100 characters).
+    long = next((t.speaker for t in turns if len(t.speaker) > SPEAKER_CHARS), None)
+    if long is not None:
+        raise InvalidInput(f"the speaker label {long[:40]!r}... is longer than {SPEAKER_CHARS} characters")
     # Lower bounds on the sentence count, checked before the (slow) sentence splitting: every turn is at least
     # one sentence, and no sentence is longer than max_sentence_words.
     words = len(text.split())

@@ -17,6 +17,7 @@ after at most a limit's worth of work. Limits on turns are checked row by row, w
 import csv
 import io
 import json
+import math
 import re
 import zipfile
 import zlib
@@ -205,6 +206,12 @@ def transcript_from_object(name: str, body: object, source_format: str = "json")
                 isinstance(t, dict) and isinstance(t.get("text"), str) and isinstance(t.get("speaker"), str)
                 and isinstance(t.get("role"), str | None) for t in turns):
             raise ReadError(f"{name}: 'turns' must be a list of objects with 'speaker' and 'text' (strings)")
+        for n, turn in enumerate(turns):
+            for stamp in ("start", "end"):
+                value = turn.get(stamp)
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                          or not math.isfinite(value)):
+                    raise ReadError(f"{name}: turns[{n}].{stamp} {value!r} is not a number of seconds")
         turns = [{k: t[k] for k in ("speaker", "text", "role", "start", "end") if t.get(k) is not None}
                  for t in turns]
     elif not isinstance(text, str):

@@ -67,6 +67,17 @@ def test_json_transcripts_are_read_like_the_api_takes_them():
         read_file("t.json", b"{nope")
     with pytest.raises(ReadError, match="'turns' must be a list of objects with 'speaker' and 'text'"):
         read_file("t.json", b'[{"text": "no speaker"}]')
+    with pytest.raises(ReadError, match=r"t.json: turns\[0\].start 'soon' is not a number of seconds"):
+        read_file("t.json", b'[{"speaker": "A", "text": "Hi.", "start": "soon"}]')
+
+
+def test_a_speaker_label_too_long_for_its_column_is_refused():
+    from app.config import Settings
+    from app.engine.transcripts import TranscriptInput, segment_transcript
+    from app.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="is longer than 100 characters"):
+        segment_transcript(TranscriptInput(turns=[{"speaker": "S" * 101, "text": "Hello there."}]), Settings())
 
 
 def test_batch_never_imports_the_service_layer():
