@@ -8,6 +8,7 @@ from app.api.schemas import CodeSuggestion, Evidence, RunOut, SegmentOut, Transc
 from app.db.tables import Segment, Suggestion, SuggestionRun, Transcript
 from app.engine.suggest import Candidate
 from app.services.coding import status_of
+from app.services.transcripts import warnings as transcript_warnings
 
 
 def candidate_out(c: Candidate, rank: int) -> CodeSuggestion:
@@ -32,7 +33,8 @@ def run_out(run: SuggestionRun) -> RunOut:
 def summary_out(t: Transcript, segment_count: int) -> TranscriptSummary:
     return TranscriptSummary(id=t.id, title=t.title, participant_id=t.participant_id, role=t.role, site=t.site,
                              trial_arm=t.trial_arm, extra=t.extra or {}, source_format=t.source_format,
-                             created_at=t.created_at, segment_count=segment_count)
+                             created_at=t.created_at, segment_count=segment_count,
+                             speaker_roles=t.speaker_roles or {}, warnings=transcript_warnings(t))
 
 
 def segment_out(seg: Segment, suggestions: list[Suggestion], threshold: float, min_score: float) -> SegmentOut:

@@ -5,7 +5,15 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Le
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from app.validation import check_value
 
@@ -178,6 +186,46 @@ class TranscriptSummary(BaseModel):
     source_format: str
     created_at: Timestamp
     segment_count: int
+    speaker_roles: dict[str, str] = Field(default_factory=dict, description="the speaker label -> role map the "
+                                                                            "sentences' roles were derived with")
+    warnings: list[str] = Field(default_factory=list, description="what to fix, e.g. speakers read as 'other'")
+
+
+class TranscriptEditIn(RequestIn):
+    """Fields to change; a field sent as null is cleared, one left out is kept. speaker_roles replaces the
+    whole map; changing it or the participant's role re-derives the sentences' roles."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"site": "Setting_5", "speaker_roles": {"R": "interviewer", "P": "supported_peer"}}]})
+
+    title: str | None = Field(None, max_length=300)
+    participant_id: str | None = Field(None, max_length=100)
+    role: Role | None = Field(None, description="the participant's role")
+    site: str | None = Field(None, max_length=100)
+    trial_arm: str | None = Field(None, max_length=100)
+    speaker_roles: dict[Annotated[str, StringConstraints(min_length=1, max_length=100)], Role] | None = Field(
+        None, max_length=500, description="speaker label -> role")
+
+
+class TranscriptEditRecord(BaseModel):
+    """One audit row: who changed which fields, from what to what (segment_roles: the roles re-derived)."""
+
+    id: int
+    transcript_id: int
+    edited_by: str
+    changes: dict[str, list]
+    created_at: Timestamp
+
+
+class TranscriptEditOut(BaseModel):
+    transcript: TranscriptSummary
+    edit: TranscriptEditRecord | None = Field(description="the audit row; null when nothing changed")
+    roles_changed: dict[str, list[str]] = Field(description="speaker -> [old role, new role]")
+    now_coded: int = Field(description="sentences that were skipped as the interviewer's and are now coded")
+    now_skipped: int = Field(description="sentences now skipped as the interviewer's")
+    decisions_kept: int = Field(description="decisions on sentences whose role changed (kept as they were)")
+    stale: bool = Field(description="the current run's suggestions no longer match which sentences are coded")
+    notes: list[str]
 
 
 class ImportOut(BaseModel):

@@ -1,12 +1,15 @@
-"""Where a batch's transcripts come from: a folder of transcript files, or a CSV/JSONL manifest.
+"""Where a batch's transcripts come from: a folder of transcript files, one file, or a CSV/JSONL manifest.
 
 Only descriptions (path, line offset, metadata) are kept in memory; each transcript's text is read when its
 chunk is processed, so a corpus of any size streams through.
 
-Formats read: `.txt` (labelled plain text, as POST /transcripts/plain) and `.json` (a list of turns, or an
-object with `turns` or `text` and metadata, as POST /transcripts). A manifest row names a transcript by `path`
-(relative to the manifest) or carries it inline as `text` or `turns`; the columns participant_id, role, site,
-trial_arm and title are metadata, any other column goes to `extra`.
+Files are read by the same readers as `autocoder import` and POST /transcripts/import (app/ingest/readers.py):
+.txt, .json, .docx, .vtt, .srt, .csv/.jsonl turn tables (one turn a row) and .zip archives of them. In a
+folder, every file that is not hidden becomes an input: one of a type no reader takes is an input that fails
+with the reason, so it is listed in errors.json and never silently left out. A manifest row names a
+transcript file by `file` (or `path`, relative to the manifest) or carries it inline as `text` or `turns`;
+the columns participant (participant_id), role, site, arm (trial_arm) and title are metadata
+(app/ingest/metadata.py reads them, roles as labels: PW, SP...), any other column goes to `extra`.
 """
 
 import csv
@@ -16,11 +19,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.services.coding import TranscriptInput
+from app.config import DEFAULT_ROLE_PATTERNS
+from app.engine.transcripts import TranscriptInput
+from app.ingest.metadata import FILE_COLUMNS, NamePattern, as_input, fields_of
+from app.ingest.readers import SUPPORTED, ReadError, ReadLimits, is_hidden, read_file, transcript_from_object
 
-TRANSCRIPT_SUFFIXES = (".txt", ".json")
 MANIFEST_SUFFIXES = (".csv", ".jsonl")
-META = ("participant_id", "role", "site", "trial_arm", "title")
 
 
 class InputError(ValueError):
@@ -34,58 +38,106 @@ class Source:
     path: Path | None  # a transcript file to read
     offset: int | None = None  # for inline JSONL manifest rows: where the line starts
     meta: dict = field(default_factory=dict)
+    problem: str | None = None  # why this file cannot be an input (its type): reported, not read
 
 
-def discover(input_path: Path, *, allow_paths: bool = True) -> list[Source]:
-    """Every transcript of a folder (sorted by path) or a manifest (in row order). allow_paths=False (a
-    manifest posted to the service) refuses every 'path' row alike, before looking at the file system, so
-    the answer never tells whether a server file exists."""
+@dataclass
+class Loaded:
+    """What one input gave: its transcripts (key, input), and the archive members it skipped."""
+
+    transcripts: list[tuple[str, TranscriptInput]]
+    skipped: list[str] = field(default_factory=list)
+
+
+UNSUPPORTED = "unsupported file type {suffix}; transcripts are " + ", ".join(SUPPORTED)
+
+
+def discover(input_path: Path, *, allow_paths: bool = True, role_patterns: dict[str, str] | None = None
+             ) -> list[Source]:
+    """Every file of a folder (sorted by path), one transcript file, or a manifest's rows (in order).
+    allow_paths=False (a manifest posted to the service) refuses every 'path' row alike, before looking at
+    the file system, so the answer never tells whether a server file exists."""
+    patterns = role_patterns or DEFAULT_ROLE_PATTERNS
     if input_path.is_dir():
-        files = sorted(p for p in input_path.rglob("*") if p.is_file() and p.suffix.lower() in TRANSCRIPT_SUFFIXES)
-        if not files:
-            raise InputError(f"{input_path}: no transcript files ({', '.join(TRANSCRIPT_SUFFIXES)}) in this folder")
-        return [Source(i, p.relative_to(input_path).as_posix(), p) for i, p in enumerate(files)]
+        files = sorted(p for p in input_path.rglob("*")
+                       if p.is_file() and not is_hidden(p.relative_to(input_path).as_posix()))
+        readable = [p for p in files if p.suffix.lower() in SUPPORTED]
+        if not readable:
+            found = f": only {', '.join(p.name for p in files[:10])}" if files else ""
+            raise InputError(f"{input_path}: no transcript files ({', '.join(SUPPORTED)}) in this folder{found}")
+        return [Source(i, p.relative_to(input_path).as_posix(), p,
+                       problem=None if p in readable else UNSUPPORTED.format(suffix=p.suffix or "(none)"))
+                for i, p in enumerate(files)]
     if not input_path.is_file():
         raise InputError(f"{input_path}: no such file or folder")
     suffix = input_path.suffix.lower()
-    if suffix == ".csv":
-        return _csv_manifest(input_path, allow_paths)
-    if suffix == ".jsonl":
-        return _jsonl_manifest(input_path, allow_paths)
-    if suffix in TRANSCRIPT_SUFFIXES:
+    if suffix in MANIFEST_SUFFIXES and (not allow_paths or _is_manifest(input_path)):
+        if suffix == ".csv":
+            return _csv_manifest(input_path, allow_paths, patterns)
+        return _jsonl_manifest(input_path, allow_paths, patterns)
+    if suffix in SUPPORTED:
         return [Source(0, input_path.name, input_path)]
-    raise InputError(f"{input_path}: not a folder, a manifest ({', '.join(MANIFEST_SUFFIXES)}) or a transcript")
+    raise InputError(f"{input_path}: not a folder, a manifest ({', '.join(MANIFEST_SUFFIXES)}) or a transcript "
+                     f"({', '.join(SUPPORTED)})")
+
+
+def _is_manifest(path: Path) -> bool:
+    """A .csv or .jsonl is a manifest (one transcript a row), or a turn table (one turn a row: a speaker
+    column) that is itself a transcript, as `import` reads it."""
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        if path.suffix.lower() == ".csv":
+            header = {c.strip().lower() for c in next(csv.reader(handle), [])}
+            return not ({"speaker", "text"} <= header and not header & set(FILE_COLUMNS))
+        for line in handle:
+            if line.strip():
+                try:
+                    row = json.loads(line)
+                except (json.JSONDecodeError, RecursionError):
+                    return True  # the manifest reader names the line
+                return not (isinstance(row, dict) and "speaker" in row)
+    return True
 
 
 PATHS_REFUSED = "a manifest sent to the service carries each transcript inline ('text' or 'turns'), not 'path'"
 
 
 def _row_source(manifest: Path, index: int, line: int, row: dict, offset: int | None,
-                allow_paths: bool = True) -> Source:
-    if row.get("path") and not allow_paths:
+                allow_paths: bool, patterns: dict[str, str]) -> Source:
+    file = next((str(row[c]) for c in FILE_COLUMNS if row.get(c) not in (None, "")), "")
+    if file and not allow_paths:
         raise InputError(f"{manifest}:{line}: {PATHS_REFUSED}")
-    meta = {k: row[k] for k in META if row.get(k) not in (None, "")}
-    meta["extra"] = {k: v for k, v in row.items() if k not in (*META, "path", "text", "turns") and v not in (None, "")}
-    if row.get("path"):
-        path = (manifest.parent / str(row["path"])).resolve()
+    try:
+        meta, extra = fields_of({k: v for k, v in row.items() if k not in ("extra", "speaker_roles")}, patterns)
+    except ValueError as exc:
+        raise InputError(f"{manifest}:{line}: {exc}") from None
+    meta["extra"] = extra
+    if file:
+        path = (manifest.parent / file).resolve()
         if not path.is_file():
-            raise InputError(f"{manifest}:{line}: {row['path']} does not exist")
-        return Source(index, str(row["path"]), path, None, meta)
+            raise InputError(f"{manifest}:{line}: {file} does not exist")
+        if path.suffix.lower() not in SUPPORTED:
+            raise InputError(f"{manifest}:{line}: {file}: {UNSUPPORTED.format(suffix=path.suffix or '(none)')}")
+        return Source(index, file, path, None, meta)
     if offset is None or not (row.get("text") or row.get("turns")):
-        raise InputError(f"{manifest}:{line}: a row needs 'path'" + (" or 'text'/'turns'" if offset is not None
+        raise InputError(f"{manifest}:{line}: a row needs 'file'" + (" or 'text'/'turns'" if offset is not None
                                                                       else ""))
     return Source(index, f"{manifest.name}:{line}", manifest, offset, meta)
 
 
-def _csv_manifest(manifest: Path, allow_paths: bool = True) -> list[Source]:
+def _csv_manifest(manifest: Path, allow_paths: bool, patterns: dict[str, str]) -> list[Source]:
     with manifest.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
-        if not reader.fieldnames or "path" not in reader.fieldnames:
-            raise InputError(f"{manifest}: a CSV manifest needs a 'path' column (transcript files, relative to it)")
-        return [_row_source(manifest, i, i + 2, row, None, allow_paths) for i, row in enumerate(reader)]
+        reader.fieldnames = [c.strip().lower() for c in reader.fieldnames or []]
+        if not set(FILE_COLUMNS) & set(reader.fieldnames):
+            raise InputError(f"{manifest}: a CSV manifest needs a 'file' column (transcript files, relative to it)")
+        rows = [_row_source(manifest, i, reader.line_num, row, None, allow_paths, patterns)
+                for i, row in enumerate(reader)]
+    if not rows:
+        raise InputError(f"{manifest}: the manifest has no rows")
+    return rows
 
 
-def _jsonl_manifest(manifest: Path, allow_paths: bool = True) -> list[Source]:
+def _jsonl_manifest(manifest: Path, allow_paths: bool, patterns: dict[str, str]) -> list[Source]:
     sources: list[Source] = []
     with manifest.open("rb") as handle:
         line, offset = 0, 0
@@ -102,49 +154,38 @@ def _jsonl_manifest(manifest: Path, allow_paths: bool = True) -> list[Source]:
                 raise InputError(f"{manifest}:{line}: JSON nested too deeply") from None
             if not isinstance(row, dict):
                 raise InputError(f"{manifest}:{line}: not a JSON object")
-            sources.append(_row_source(manifest, len(sources), line, row, start, allow_paths))
+            sources.append(_row_source(manifest, len(sources), line, row, start, allow_paths, patterns))
     if not sources:
         raise InputError(f"{manifest}: the manifest has no rows")
     return sources
 
 
-def load(source: Source, *, code_interviewer: bool = False) -> TranscriptInput:
-    """Read one transcript into the service's input shape; InputError names the file and what is wrong."""
+def load(source: Source, *, code_interviewer: bool = False, pattern: NamePattern | None = None,
+         limits: ReadLimits | None = None) -> Loaded:
+    """Read one input's transcripts into the service's input shape, with the readers `import` uses; InputError
+    names the file and what is wrong. Metadata: the file's own, over its manifest row, over its name."""
+    if source.problem:
+        raise InputError(f"{source.key}: {source.problem}")
     meta = dict(source.meta)
     extra = meta.pop("extra", {})
-    if source.offset is not None:  # an inline manifest row
-        with source.path.open("rb") as handle:
-            handle.seek(source.offset)
-            body = json.loads(handle.readline())
-        return _from_object(body, source, meta, extra, code_interviewer)
     try:
-        text = source.path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{source.key}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    if source.path.suffix.lower() == ".json":
-        try:
-            body = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{source.key}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
-        return _from_object(body, source, meta, extra, code_interviewer)
-    return TranscriptInput(text=text, title=meta.get("title") or source.key, extra=extra,
-                           code_interviewer=code_interviewer, **{k: meta.get(k) for k in META if k != "title"})
-
-
-def _from_object(body: object, source: Source, meta: dict, extra: dict, code_interviewer: bool) -> TranscriptInput:
-    if isinstance(body, list):
-        body = {"turns": body}
-    if not isinstance(body, dict):
-        raise InputError(f"{source.key}: expected a list of turns or an object with 'turns' or 'text'")
-    turns = body.get("turns")
-    if turns is not None and (not isinstance(turns, list) or
-                              not all(isinstance(t, dict) and isinstance(t.get("text"), str) for t in turns)):
-        raise InputError(f"{source.key}: 'turns' must be a list of objects with 'speaker' and 'text'")
-    fields = {k: body.get(k) or meta.get(k) for k in META}
-    fields["title"] = fields["title"] or source.key
-    return TranscriptInput(text=body.get("text") if turns is None else None, turns=turns,
-                           extra={**extra, **(body.get("extra") or {})}, code_interviewer=code_interviewer,
-                           **fields)
+        if source.offset is not None:  # an inline manifest row
+            with source.path.open("rb") as handle:
+                handle.seek(source.offset)
+                body = json.loads(handle.readline())
+            found, skipped = [transcript_from_object(source.key, body, "manifest")], []
+            found[0].metadata = {}  # the row's own fields, read (roles as labels) in `meta`
+        else:
+            found, skipped = read_file(source.key, source.path.read_bytes(), limits)
+        transcripts = []
+        for parsed in found:
+            named = pattern.fields(parsed.source) if pattern is not None and source.offset is None else {}
+            data = as_input(parsed, {**named, **meta}, extra, code_interviewer=code_interviewer)
+            transcripts.append((parsed.source, data))
+    except (ReadError, ValueError) as exc:
+        message = str(exc)
+        raise InputError(message if message.startswith(source.key) else f"{source.key}: {message}") from None
+    return Loaded(transcripts, [name for name in skipped if not is_hidden(name)])
 
 
 def fingerprint(sources: list[Source]) -> str:

@@ -28,14 +28,23 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from app.batch.cache import EmbeddingCache
-from app.batch.inputs import InputError, Source, chunks, fingerprint, load
+from app.batch.inputs import UNSUPPORTED, InputError, Source, chunks, fingerprint, load
 from app.config import Settings
 from app.engine.code_index import CodeIndex
 from app.engine.presence import present_codes
+from app.engine.scoring import Scorer
 from app.engine.segment import Segment
 from app.engine.suggest import Candidate, ScoringParams, suggest
+from app.engine.transcripts import (
+    TranscriptInput,
+    other_speakers,
+    other_speakers_warning,
+    segment_transcript,
+    skip_reason,
+)
 from app.errors import AutocoderError
-from app.services.coding import Scorer, TranscriptInput, segment_transcript, skip_reason
+from app.ingest.metadata import NamePattern
+from app.ingest.readers import ReadLimits
 
 FORMATS = ("parquet", "csv", "jsonl")
 STATE = ".precode"
@@ -54,18 +63,20 @@ class PrecodeOptions:
     batch_size: int = 64
     code_interviewer: bool = False
     output_format: str = "parquet"
+    name_pattern: str | None = None  # per-file metadata from file names: app/ingest/metadata.py NamePattern
 
 
 @dataclass
 class Progress:
     chunks_total: int
-    transcripts_total: int
+    transcripts_total: int  # inputs: files of a folder, or manifest rows (a .zip or turn table may hold several)
     chunks_done: int = 0
     chunks_resumed: int = 0  # found finished from an earlier run
-    transcripts_done: int = 0
+    transcripts_done: int = 0  # inputs done
+    transcripts_coded: int = 0  # transcripts pre-coded in this run
     sentences_done: int = 0
     sentences_encoded: int = 0  # the rest came from the embedding cache
-    errors: int = 0
+    errors: int = 0  # files skipped or transcripts that could not be read (errors.json)
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -88,12 +99,15 @@ class Progress:
 @dataclass
 class PreparedTranscript:
     source: Source
+    key: str  # the transcript's name: the file's, an archive member's (a.zip/b.docx), a table's group (t.csv#A1)
+    part: int  # its place among the transcripts of its input (0 for a plain file)
     data: TranscriptInput
     text: str  # as it will be stored
     source_format: str
     segments: list[Segment]
     skips: list[str | None]
     ranked: dict[int, list[Candidate]] = field(default_factory=dict)  # position -> top-k, once encoded
+    warning: str | None = None  # speakers that fell to role 'other'
 
 
 @dataclass
@@ -102,9 +116,15 @@ class Prepared:
 
     index: int
     transcripts: list[PreparedTranscript]
-    errors: list[dict]
+    errors: list[dict]  # {"file", "transcript_index", "reason"}: skipped or unreadable
     vectors: dict[str, np.ndarray]  # from the cache
     missing: list[str]  # distinct coded sentences still to encode
+    inputs: int = 0  # how many inputs (files, manifest rows) the chunk had
+
+    @property
+    def warnings(self) -> list[dict]:
+        return [{"file": t.key, "transcript_index": t.source.index, "warning": t.warning}
+                for t in self.transcripts if t.warning]
 
 
 class Encoder(Protocol):
@@ -146,6 +166,10 @@ class Precoder:
         self.settings, self.index, self.encoder, self.options, self.cache = settings, index, encoder, options, cache
         self.schema = schema(options.top_k)
         self.scorer = scorer or Scorer(index)
+        self.pattern = NamePattern(options.name_pattern, settings.role_patterns) if options.name_pattern else None
+        self.limits = ReadLimits(member_bytes=settings.max_member_bytes, archive_bytes=settings.max_archive_bytes,
+                                 compression_ratio=settings.max_compression_ratio,
+                                 members=settings.max_archive_members, turns=settings.max_segments)
 
     # -- the job ---------------------------------------------------------------------------------------------
 
@@ -177,7 +201,8 @@ class Precoder:
             table = self._table(prepared)
             self._write_part(parts, prepared, table)
             progress.chunks_done += 1
-            progress.transcripts_done += len(prepared.transcripts) + len(prepared.errors)
+            progress.transcripts_done += prepared.inputs
+            progress.transcripts_coded += len(prepared.transcripts)
             progress.sentences_done += table.num_rows
             progress.sentences_encoded += len(prepared.missing)
             progress.errors += len(prepared.errors)
@@ -205,22 +230,32 @@ class Precoder:
     # -- one chunk -------------------------------------------------------------------------------------------
 
     def prepare(self, k: int, sources: list[Source]) -> Prepared:
-        """Read and segment a chunk; look its sentences up in the cache."""
+        """Read and segment a chunk; look its sentences up in the cache. A file that cannot be read, and each
+        archive member skipped, is an error row (errors.json); the other transcripts go on."""
         transcripts, errors = [], []
         for source in sources:
             try:
-                data = load(source, code_interviewer=self.options.code_interviewer)
-                text, source_format, segments = segment_transcript(data, self.settings)
+                loaded = load(source, code_interviewer=self.options.code_interviewer, pattern=self.pattern,
+                              limits=self.limits)
             except (InputError, AutocoderError, OSError, ValueError) as exc:
-                errors.append({"transcript": source.key, "transcript_index": source.index,
-                               "error": getattr(exc, "message", None) or str(exc)})
+                errors.append(_error(source.key, source.index, exc))
                 continue
-            skips = [skip_reason(s, data.code_interviewer, self.settings.min_words) for s in segments]
-            transcripts.append(PreparedTranscript(source, data, text, source_format, segments, skips))
+            errors += [{"file": name, "transcript_index": source.index,
+                        "reason": "skipped inside the archive: " + UNSUPPORTED.format(suffix=_suffix(name))}
+                       for name in loaded.skipped]
+            for part, (key, data) in enumerate(loaded.transcripts):
+                try:
+                    text, source_format, segments = segment_transcript(data, self.settings)
+                except (AutocoderError, ValueError) as exc:
+                    errors.append(_error(key, source.index, exc))
+                    continue
+                skips = [skip_reason(s, data.code_interviewer, self.settings.min_words) for s in segments]
+                transcripts.append(PreparedTranscript(source, key, part, data, text, source_format, segments, skips,
+                                                      warning=other_speakers_warning(other_speakers(segments))))
         texts = list(dict.fromkeys(s.text for t in transcripts
                                    for s, skip in zip(t.segments, t.skips, strict=True) if skip is None))
         cached = self.cache.get_many(texts) if self.cache is not None else {}
-        return Prepared(k, transcripts, errors, cached, [t for t in texts if t not in cached])
+        return Prepared(k, transcripts, errors, cached, [t for t in texts if t not in cached], len(sources))
 
     def _rank(self, prepared: Prepared) -> None:
         """Every coded sentence's top-k codes, from the chunk's vectors."""
@@ -241,7 +276,7 @@ class Precoder:
                 candidates = t.ranked.get(position, [])
                 status = "skipped" if skip else (
                     "suggested" if candidates and candidates[0].score >= self.options.threshold else "uncoded")
-                row = dict(transcript=t.source.key, transcript_index=t.source.index,
+                row = dict(transcript=t.key, transcript_index=t.source.index,
                            participant_id=data.participant_id, transcript_role=data.role, site=data.site,
                            trial_arm=data.trial_arm, position=position, turn_index=seg.turn_index,
                            sentence_index=seg.sentence_index, speaker=seg.speaker, role=seg.role, start=seg.start,
@@ -290,6 +325,8 @@ class Precoder:
     def _write_part(self, parts: Path, prepared: Prepared, table: pa.Table) -> None:
         errors = parts / f"part-{prepared.index:06d}.errors.json"
         _write_atomic(errors, json.dumps(prepared.errors).encode())
+        warnings = parts / f"part-{prepared.index:06d}.warnings.json"
+        _write_atomic(warnings, json.dumps(prepared.warnings).encode())
         tmp = self._part(parts, prepared.index).with_suffix(".tmp")
         pq.write_table(table, tmp)
         os.replace(tmp, self._part(parts, prepared.index))  # the part now exists whole: the chunk is done
@@ -300,8 +337,9 @@ class Precoder:
         target = out / f"sentences.{fmt}"
         tmp = target.with_name(target.name + ".tmp")
         codes = [c.id for c in self.index.codes]
-        presence: dict[int, dict] = {}
+        presence: dict[tuple[int, str], dict] = {}
         errors: list[dict] = []
+        warnings: list[dict] = []
         writer = _Writer(fmt, tmp, self.schema)
         try:
             for k in range(n_chunks):
@@ -309,6 +347,8 @@ class Precoder:
                 writer.write(table)
                 _collect_presence(table, presence, self.options.top_k, self.options.threshold)
                 errors += json.loads((parts / f"part-{k:06d}.errors.json").read_text())
+                said = parts / f"part-{k:06d}.warnings.json"
+                warnings += json.loads(said.read_text()) if said.exists() else []  # parts of older versions
         finally:
             writer.close()
         os.replace(tmp, target)
@@ -318,12 +358,23 @@ class Precoder:
             w.write(matrix)
         os.replace(ptmp, out / f"presence.{fmt}")
         _write_atomic(out / "errors.json", json.dumps(errors, indent=2).encode())
+        _write_atomic(out / "warnings.json", json.dumps(warnings, indent=2).encode())
 
 
-def _collect_presence(table: pa.Table, presence: dict[int, dict], top_k: int, threshold: float) -> None:
+def _suffix(name: str) -> str:
+    return Path(name).suffix.lower() or "(none)"
+
+
+def _error(key: str, index: int, exc: Exception) -> dict:
+    reason = getattr(exc, "message", None) or str(exc)
+    return {"file": key, "transcript_index": index, "reason": reason.removeprefix(f"{key}: ")}
+
+
+def _collect_presence(table: pa.Table, presence: dict[tuple[int, str], dict], top_k: int,
+                      threshold: float) -> None:
     data = table.to_pydict()
     for r in range(table.num_rows):
-        entry = presence.setdefault(data["transcript_index"][r], {
+        entry = presence.setdefault((data["transcript_index"][r], data["transcript"][r]), {
             "transcript": data["transcript"][r], "participant_id": data["participant_id"][r],
             "transcript_role": data["transcript_role"][r], "site": data["site"][r],
             "trial_arm": data["trial_arm"][r], "shown": []})
@@ -332,10 +383,10 @@ def _collect_presence(table: pa.Table, presence: dict[int, dict], top_k: int, th
         entry["threshold"] = threshold
 
 
-def _presence_table(presence: dict[int, dict], codes: list[str]) -> pa.Table:
-    """Transcripts x codes: 1 where the code is present (app/engine/presence.py: two sentences show it, or one
-    strongly)."""
-    rows = [presence[i] for i in sorted(presence)]
+def _presence_table(presence: dict[tuple[int, str], dict], codes: list[str]) -> pa.Table:
+    """Transcripts x codes, in input order: 1 where the code is present (app/engine/presence.py: two sentences
+    show it, or one strongly)."""
+    rows = list(presence.values())  # filled part by part, row by row: in input order
     for r in rows:
         r["codes"] = present_codes(r["shown"], r["threshold"])
     columns = {name: pa.array([r[name] for r in rows], pa.string())

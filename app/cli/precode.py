@@ -1,4 +1,8 @@
-"""`autocoder precode`: pre-code a folder of transcripts in batch."""
+"""`autocoder precode`: pre-code a folder of transcripts in batch.
+
+Exit status: 0 when every input was read and pre-coded; 1 when the job could not run (no such input, a bad
+manifest or option, an output folder holding another job); 2 when it finished but some file was skipped or
+could not be read (each is listed in <out>/errors.json with the reason, and on standard error)."""
 
 from pathlib import Path
 
@@ -8,9 +12,11 @@ from app.cli.common import fail, open_session
 
 
 def precode(
-    input_path: Path = typer.Argument(help="A folder of transcripts (.txt, .json) or a manifest (.csv, .jsonl).",
-                                      metavar="INPUT"),
-    out: Path = typer.Option(..., help="Output folder: sentences.<format>, presence.<format>, errors.json."),
+    input_path: Path = typer.Argument(help="A folder of transcripts (.txt .json .docx .vtt .srt, .csv/.jsonl turn "
+                                           "tables, .zip), one such file, or a manifest (.csv/.jsonl with a 'file' "
+                                           "column and participant, role, site, arm).", metavar="INPUT"),
+    out: Path = typer.Option(..., help="Output folder: sentences.<format>, presence.<format>, errors.json, "
+                                       "warnings.json."),
     codebook: str = typer.Option("", help="Codebook name(s) or file(s), joined with '+' (default: the service's)."),
     model: str = typer.Option("", help="A local sentence-transformers model folder (default: the bundled one)."),
     top_k: int | None = typer.Option(None, min=1, max=50, help="Codes kept per sentence."),
@@ -25,12 +31,18 @@ def precode(
     ray: str = typer.Option("", help="Run on Ray: 'local' starts one here, or a cluster address (ray://…)."),
     ray_workers: int = typer.Option(2, min=1, help="Ray actors, each holding a copy of the model."),
     code_interviewer: bool = typer.Option(False, help="Code interviewer turns too."),
+    name_pattern: str = typer.Option("", help="Metadata from file names, e.g. '{participant}_{role}.docx' (fields "
+                                              "participant, role, site, arm; {*} matches anything). A file whose "
+                                              "name does not fit is skipped and listed in errors.json."),
     into_db: bool = typer.Option(False, help="Also store every transcript in the service's database "
                                              "(DATABASE_URL) for review; a resumed run stores each once."),
     classifier: str = typer.Option("", help="Blend in a trained classifier: 'served' (the version the database "
                                             "serves for this codebook) or a version number; default: none."),
 ) -> None:
-    """Pre-code whole datasets: every sentence with its top-k codes, resumable after any interruption."""
+    """Pre-code whole datasets: every sentence with its top-k codes, resumable after any interruption.
+
+    Exit status: 0 every input read and pre-coded; 1 the job could not run; 2 it finished, but some file was
+    skipped or could not be read (listed with the reason in OUT/errors.json)."""
     import sys
 
     from app.batch.cache import EmbeddingCache
@@ -44,8 +56,15 @@ def precode(
     if output_format not in FORMATS:
         raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
     settings = get_settings()
+    if name_pattern:
+        from app.ingest.metadata import NamePattern
+
+        try:
+            NamePattern(name_pattern)
+        except ValueError as exc:
+            fail(exc)
     try:
-        sources = discover(input_path)
+        sources = discover(input_path, role_patterns=settings.role_patterns)
         book = resolve_spec(codebook or settings.default_codebook, settings.taxonomy_dir,
                             third_party=settings.third_party_text)
     except (InputError, CodebookError) as exc:
@@ -59,7 +78,8 @@ def precode(
     options = PrecodeOptions(top_k=top_k or settings.top_k,
                              threshold=settings.threshold if threshold is None else threshold,
                              scoring=settings.scoring(), chunk_size=chunk_size, batch_size=batch_size,
-                             code_interviewer=code_interviewer, output_format=output_format)
+                             code_interviewer=code_interviewer, output_format=output_format,
+                             name_pattern=name_pattern or None)
     vector_cache = EmbeddingCache(settings.cache_dir / "embeddings", embedder.model_id, embedder.dimension) \
         if cache else None
     precoder = Precoder(settings, index, LocalEncoder(embedder), options, vector_cache,
@@ -83,13 +103,31 @@ def precode(
         report(None)
         if pool is not None:
             pool.close()
-    typer.echo(f"{progress.transcripts_done} transcripts, {progress.sentences_done} sentences this run "
-               f"({progress.sentences_encoded} encoded, the rest from the cache; {progress.chunks_resumed} of "
-               f"{progress.chunks_total} chunks were already done) in {progress.elapsed:.1f} s "
-               f"({progress.rate:.0f} sentences/s) -> {out}/sentences.{output_format}")
-    if progress.errors:
-        typer.echo(f"{progress.errors} transcript(s) could not be read: see {out}/errors.json", err=True)
+    typer.echo(f"{progress.transcripts_done} of {len(sources)} inputs, {progress.transcripts_coded} transcripts "
+               f"pre-coded this run, {progress.sentences_done} sentences ({progress.sentences_encoded} encoded, the "
+               f"rest from the cache; {progress.chunks_resumed} of {progress.chunks_total} chunks were already done) "
+               f"in {progress.elapsed:.1f} s ({progress.rate:.0f} sentences/s) -> {out}/sentences.{output_format}")
+    _summarise(out)
+    if progress.errors or _listed(out / "errors.json"):
         raise typer.Exit(2)
+
+
+def _listed(path: Path) -> list[dict]:
+    import json
+
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def _summarise(out: Path) -> None:
+    """The skipped files with their reasons, and the speaker warnings, from the job's files (a resumed run
+    reports the earlier runs' too)."""
+    errors, warnings = _listed(out / "errors.json"), _listed(out / "warnings.json")
+    for w in warnings:
+        typer.echo(f"warning: {w['file']}: {w['warning']}", err=True)
+    if errors:
+        typer.echo(f"{len(errors)} file(s) skipped or not read (listed in {out}/errors.json):", err=True)
+        for e in errors:
+            typer.echo(f"  {e['file']}: {e['reason']}", err=True)
 
 
 def _scorer_for(choice: str, index, model_id: str):
@@ -141,7 +179,7 @@ def _progress_reporter(terminal: bool, total: int):
     if terminal:
         from tqdm import tqdm
 
-        bar = tqdm(total=total, unit="transcript", dynamic_ncols=True)
+        bar = tqdm(total=total, unit="file", dynamic_ncols=True)
 
         def update(progress) -> None:
             if progress is None:
@@ -159,7 +197,7 @@ def _progress_reporter(terminal: bool, total: int):
             return
         last[0] = time.monotonic()
         eta = f", about {progress.eta / 60:.1f} min left" if progress.eta else ""
-        typer.echo(f"precode: {progress.transcripts_done}/{progress.transcripts_total} transcripts, "
+        typer.echo(f"precode: {progress.transcripts_done}/{progress.transcripts_total} inputs, "
                    f"{progress.sentences_done} sentences, {progress.rate:.0f}/s{eta}", err=True)
 
     return log_line

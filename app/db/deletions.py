@@ -3,7 +3,15 @@
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from app.db.tables import Decision, Segment, Suggestion, SuggestionRun, Transcript, TranscriptDeletion
+from app.db.tables import (
+    Decision,
+    Segment,
+    Suggestion,
+    SuggestionRun,
+    Transcript,
+    TranscriptDeletion,
+    TranscriptEdit,
+)
 
 REDACTED = "[deleted transcript]"
 
@@ -45,6 +53,9 @@ def delete_transcript(session: Session, *, transcript: Transcript,
     session.execute(delete(SuggestionRun).where(SuggestionRun.transcript_id == tid)
                     .execution_options(synchronize_session=False))
     session.execute(delete(Segment).where(Segment.transcript_id == tid).execution_options(synchronize_session=False))
+    # Its metadata edits held the participant's old ids and sites: they go too (the deletion row stays).
+    session.execute(delete(TranscriptEdit).where(TranscriptEdit.transcript_id == tid)
+                    .execution_options(synchronize_session=False))
     session.expunge(transcript)
     session.execute(delete(Transcript).where(Transcript.id == tid))
     return counts, texts

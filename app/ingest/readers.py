@@ -1,6 +1,7 @@
 """Turn uploaded files into transcripts (labelled text or timed turns), or say exactly what is wrong.
 
-Formats: .txt (labelled plain text, any common encoding), .docx (a paragraph per turn; the speaker label in
+Formats: .txt (labelled plain text, any common encoding), .json (as POST /transcripts takes: a list of turns,
+or an object with 'turns' or 'text' and metadata), .docx (a paragraph per turn; the speaker label in
 bold or as a 'Name:' prefix), .vtt / .srt captions (speakers from <v Name> voice tags or 'Name:' prefixes;
 consecutive cues of one speaker become one turn, keeping the first cue's start and the last cue's end),
 .csv / .jsonl with one turn a row (speaker, text; optional transcript, role of the speaker, start, end, and
@@ -16,6 +17,7 @@ after at most a limit's worth of work. Limits on turns are checked row by row, w
 import csv
 import io
 import json
+import math
 import re
 import zipfile
 import zlib
@@ -25,9 +27,10 @@ from pathlib import PurePosixPath
 
 from charset_normalizer import from_bytes
 
-TEXT, DOCX, CAPTIONS, TABLE = ".txt", ".docx", (".vtt", ".srt"), (".csv", ".jsonl")
-SUPPORTED = (TEXT, DOCX, *CAPTIONS, *TABLE, ".zip")
+TEXT, JSON, DOCX, CAPTIONS, TABLE = ".txt", ".json", ".docx", (".vtt", ".srt"), (".csv", ".jsonl")
+SUPPORTED = (TEXT, JSON, DOCX, *CAPTIONS, *TABLE, ".zip")
 METADATA = ("title", "participant_id", "site", "trial_arm")  # per transcript: taken from its first row
+OBJECT_METADATA = (*METADATA, "role")  # a JSON transcript object's own: 'role' is the participant's
 CHUNK = 1 << 20
 RATIO_FLOOR = 1 << 20  # the compression ratio is judged once a member has expanded past this many bytes
 
@@ -58,6 +61,8 @@ class ParsedTranscript:
     text: str | None = None
     turns: list[dict] | None = None
     metadata: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # a JSON object's 'extra'
+    speaker_roles: dict = field(default_factory=dict)  # a JSON object's speaker label -> role map
 
     @property
     def title(self) -> str:
@@ -92,6 +97,8 @@ def read_file(name: str, data: bytes,
         if not text.strip():
             raise ReadError(f"{name}: the file is empty")
         return [ParsedTranscript(name, "txt", text=text)], []
+    if suffix == JSON:
+        return [_read_json(name, decode(name, data))], []
     if suffix == DOCX:
         return [_read_docx(name, data, limits)], []
     if suffix in CAPTIONS:
@@ -158,8 +165,7 @@ def _read_zip(name: str, data: bytes, limits: ReadLimits) -> tuple[list[ParsedTr
     found, skipped, wanted = [], [], []
     for member in sorted((m for m in archive.infolist() if not m.is_dir()), key=lambda m: m.filename):
         path = PurePosixPath(member.filename)
-        hidden = any(part.startswith((".", "__MACOSX")) for part in path.parts)
-        if hidden or path.suffix.lower() not in SUPPORTED or path.suffix.lower() == ".zip":
+        if is_hidden(member.filename) or path.suffix.lower() not in SUPPORTED or path.suffix.lower() == ".zip":
             skipped.append(f"{name}/{member.filename}")
         else:
             wanted.append(member)
@@ -168,6 +174,54 @@ def _read_zip(name: str, data: bytes, limits: ReadLimits) -> tuple[list[ParsedTr
     if not found:
         raise ReadError(f"{name}: no transcript in the archive (supported: {', '.join(SUPPORTED[:-1])})")
     return found, skipped
+
+
+def is_hidden(path: str) -> bool:
+    """A hidden file or macOS metadata (.DS_Store, __MACOSX/...): never a transcript, never reported."""
+    return any(part.startswith((".", "__MACOSX")) for part in PurePosixPath(path).parts)
+
+
+# -- JSON ------------------------------------------------------------------------------------------------------
+
+def _read_json(name: str, text: str) -> ParsedTranscript:
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReadError(f"{name}, line {exc.lineno}: not JSON ({exc.msg})") from None
+    except RecursionError:
+        raise ReadError(f"{name}: JSON nested too deeply") from None
+    return transcript_from_object(name, body)
+
+
+def transcript_from_object(name: str, body: object, source_format: str = "json") -> ParsedTranscript:
+    """A transcript from JSON as POST /transcripts takes it: a list of turns, or an object with 'turns' or
+    'text' and its metadata (title, participant_id, role, site, trial_arm, extra, speaker_roles)."""
+    if isinstance(body, list):
+        body = {"turns": body}
+    if not isinstance(body, dict):
+        raise ReadError(f"{name}: expected a list of turns or an object with 'turns' or 'text'")
+    turns, text = body.get("turns"), body.get("text")
+    if turns is not None:
+        if not isinstance(turns, list) or not all(
+                isinstance(t, dict) and isinstance(t.get("text"), str) and isinstance(t.get("speaker"), str)
+                and isinstance(t.get("role"), str | None) for t in turns):
+            raise ReadError(f"{name}: 'turns' must be a list of objects with 'speaker' and 'text' (strings)")
+        for n, turn in enumerate(turns):
+            for stamp in ("start", "end"):
+                value = turn.get(stamp)
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                          or not math.isfinite(value)):
+                    raise ReadError(f"{name}: turns[{n}].{stamp} {value!r} is not a number of seconds")
+        turns = [{k: t[k] for k in ("speaker", "text", "role", "start", "end") if t.get(k) is not None}
+                 for t in turns]
+    elif not isinstance(text, str):
+        raise ReadError(f"{name}: expected a list of turns or an object with 'turns' or 'text'")
+    meta = {k: str(body[k]) for k in OBJECT_METADATA if body.get(k) not in (None, "")}
+    extra, roles = body.get("extra") or {}, body.get("speaker_roles") or {}
+    if not isinstance(extra, dict) or not isinstance(roles, dict):
+        raise ReadError(f"{name}: 'extra' and 'speaker_roles' are objects")
+    return ParsedTranscript(name, source_format, text=text if turns is None else None, turns=turns,
+                            metadata=meta, extra=extra, speaker_roles={str(k): str(v) for k, v in roles.items()})
 
 
 # -- Word ------------------------------------------------------------------------------------------------------

@@ -195,19 +195,22 @@ def store_prepared(sessions: sessionmaker[Session], coder: Coder, prepared: Prep
     Transcripts already stored under their key (by a run that was interrupted after storing them) are
     skipped, so a resumed job stores every transcript exactly once. Returns how many were stored now.
     """
-    keys = {t.source.index: f"{key_prefix}:{t.source.index}" for t in prepared.transcripts}
+    # An input holding several transcripts (a .zip, a turn table) keys its second and later ones <n>.<part>.
+    keys = {(t.source.index, t.part): f"{key_prefix}:{t.source.index}" + (f".{t.part}" if t.part else "")
+            for t in prepared.transcripts}
     with sessions() as session:
         done = set(session.scalars(select(Transcript.source_key).where(Transcript.source_key.in_(keys.values()))))
         stored = 0
         for t in prepared.transcripts:
-            if keys[t.source.index] in done:
+            key = keys[t.source.index, t.part]
+            if key in done:
                 continue
             t.data.options = options
             vectors = [prepared.vectors[s.text] if skip is None else None
                        for s, skip in zip(t.segments, t.skips, strict=True)]
             rows = [(i, rank, c) for i, cands in sorted(t.ranked.items()) for rank, c in enumerate(cands, start=1)]
             coder.store_coded(session, t.data, t.text, t.source_format, t.segments, t.skips, vectors, rows,
-                              codebook, index, source_key=keys[t.source.index], classifier_id=classifier_id)
+                              codebook, index, source_key=key, classifier_id=classifier_id)
             stored += 1
         session.commit()
     return stored

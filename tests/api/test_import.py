@@ -131,7 +131,7 @@ def test_a_bad_file_stores_nothing_and_is_named(client, settings):
         "batch.zip/broken.srt, line 6: cannot read the cue timing '00:00:03,500 --> later'",
         "turns.csv, line 1: the header needs the columns speaker, text (one turn a row); it has who, words",
         "fake.docx: not a readable Word (.docx) file (BadZipFile)",
-        "scan.pdf: unsupported file type .pdf; use one of .txt, .docx, .vtt, .srt, .csv, .jsonl, .zip",
+        "scan.pdf: unsupported file type .pdf; use one of .txt, .json, .docx, .vtt, .srt, .csv, .jsonl, .zip",
         "bad.jsonl, line 2: each line is one JSON object (a turn)",
         "empty.txt: the file is empty",
     ]

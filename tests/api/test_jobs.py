@@ -35,7 +35,7 @@ def test_job_precodes_stores_and_serves_files(client):
     assert job["status"] == "done" and job["errors"] == 0
     assert (job["transcripts_done"], job["chunks_done"], job["chunks_total"]) == (5, 3, 3)
     assert job["sentences_done"] == 10 and job["sentences_per_second"] > 0
-    assert set(job["files"]) == {"sentences.parquet", "presence.parquet", "errors.json"}
+    assert set(job["files"]) == {"sentences.parquet", "presence.parquet", "errors.json", "warnings.json"}
     table = pq.read_table(io.BytesIO(client.get(f"/jobs/{job['id']}/files/sentences.parquet").content))
     assert table.num_rows == 10 and "code_3" in table.column_names and "code_4" not in table.column_names
     # Every transcript is in the database, with its suggestions, ready for review.

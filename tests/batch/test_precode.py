@@ -39,8 +39,8 @@ def mixed_folder(root: Path) -> Path:
     (folder / "site2" / "c.json").write_text(json.dumps({
         "participant_id": "SP9", "role": "supported_peer", "site": "Setting_2",
         "text": "SP9: We set a goal that I would get out of the house twice a week. Yeah."}))
-    (folder / "broken.txt").write_bytes(b"SP1: caf\xe9 au lait\n")
-    (folder / "notes.md").write_text("not a transcript: ignored")
+    (folder / "broken.txt").write_bytes(b"SP1: \x00\x01\x02 a binary file named .txt\n")
+    (folder / "notes.md").write_text("not a transcript: listed as skipped")
     return folder
 
 
@@ -50,11 +50,13 @@ def test_mixed_folder_gives_expected_rows_in_every_format(tmp_path):
     for fmt in ("parquet", "csv", "jsonl"):
         result = runner.invoke(app, ["precode", str(folder), "--out", str(tmp_path / fmt), "--format", fmt,
                                      "--chunk-size", "2"])
-        assert result.exit_code == 2, result.output  # 2: finished, but one transcript could not be read
-        assert "1 transcript(s) could not be read" in result.output
+        assert result.exit_code == 2, result.output  # 2: finished, but files were skipped or could not be read
+        assert "2 file(s) skipped or not read" in result.output
         errors = json.loads((tmp_path / fmt / "errors.json").read_text())
-        assert errors == [{"transcript": "broken.txt", "transcript_index": 2,
-                           "error": "broken.txt: not UTF-8 text (byte 8); save it as UTF-8"}]
+        assert errors == [{"file": "broken.txt", "transcript_index": 2,
+                           "reason": "this looks like a binary file, not text"},
+                          {"file": "notes.md", "transcript_index": 3, "reason": "unsupported file type .md; "
+                           "transcripts are .txt, .json, .docx, .vtt, .srt, .csv, .jsonl, .zip"}]
         out[fmt] = tmp_path / fmt / f"sentences.{fmt}"
     rows = pq.read_table(out["parquet"]).to_pylist()
     assert [(r["transcript"], r["position"], r["status"]) for r in rows] == [
@@ -79,7 +81,7 @@ def test_mixed_folder_gives_expected_rows_in_every_format(tmp_path):
     assert presence["site2/c.json"]["1.1"] == 1 and presence["b.json"]["1.1"] == 0
     # Run again: everything is already done, nothing recomputed, the same table.
     again = runner.invoke(app, ["precode", str(folder), "--out", str(tmp_path / "parquet"), "--chunk-size", "2"])
-    assert "2 of 2 chunks were already done" in again.output
+    assert "3 of 3 chunks were already done" in again.output
     assert pq.read_table(out["parquet"]).equals(pq.read_table(tmp_path / "parquet" / "sentences.parquet"))
     # Different options on the same folder are refused rather than mixed.
     other = runner.invoke(app, ["precode", str(folder), "--out", str(tmp_path / "parquet"), "--top-k", "3"])

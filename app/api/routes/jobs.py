@@ -17,7 +17,7 @@ from app.services.jobs import JobRunner, new_job_id
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 ERRORS = {404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 413: {"model": ErrorOut}, 422: {"model": ErrorOut}}
-FILES = ("sentences.parquet", "presence.parquet", "errors.json")
+FILES = ("sentences.parquet", "presence.parquet", "errors.json", "warnings.json")
 
 
 class JobOut(BaseModel):

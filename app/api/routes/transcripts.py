@@ -8,11 +8,25 @@ from pydantic import ValidationError
 
 from app.api.deps import CoderDep, CoderUser, SessionDep, Viewer
 from app.api.presenters import commit_rendered, summary_out, transcript_out
-from app.api.schemas import ErrorOut, Id, ImportOut, Role, RunIn, TranscriptIn, TranscriptOut, TranscriptPage
+from app.api.schemas import (
+    ErrorOut,
+    Id,
+    ImportOut,
+    Role,
+    RunIn,
+    TranscriptEditIn,
+    TranscriptEditOut,
+    TranscriptEditRecord,
+    TranscriptIn,
+    TranscriptOut,
+    TranscriptPage,
+)
 from app.api.text_body import read_text_body
 from app.db import store
 from app.db.tables import User
 from app.errors import InvalidInput, NotFound
+from app.services import imports
+from app.services import transcripts as managed
 from app.services.coding import SuggestOptions, TranscriptInput
 from app.services.imports import import_files
 from app.validation import MAX_INT
@@ -78,16 +92,28 @@ async def import_transcripts(
     trial_arm: Annotated[str | None, Form()] = None, code_interviewer: Annotated[bool, Form()] = False,
     deidentify: Annotated[bool | None, Form(description="replace names, places, dates and ids with placeholders "
                                                          "(default: AUTOCODER_DEIDENTIFY)")] = None,
+    name_pattern: Annotated[str | None, Form(max_length=300, description=(
+        "per-file metadata from the file names, e.g. '{participant}_{role}.docx' (fields participant, role, "
+        "site, arm; roles as names or labels such as PW, SP)"))] = None,
+    speaker_roles: Annotated[str | None, Form(max_length=20_000, description=(
+        'speaker label -> role for every file, as a JSON object: {"R": "interviewer"}'))] = None,
+    manifest: Annotated[UploadFile | None, File(description=(
+        "per-file metadata: a .csv or .jsonl with a 'file' column (the uploaded name) and participant, role, "
+        "site, arm, title; other columns are kept as extra"))] = None,
 ) -> Response:
     """Upload files (multipart); every transcript in them is coded and stored, or none is: the error lists
-    each unreadable file with the line."""
+    each unreadable file with the line. Metadata: each file's own, over its manifest row or name, over the
+    participant_id, role, site and trial_arm fields (for every file)."""
     uploads = [(f.filename or "upload", await f.read()) for f in files]
     metadata = {k: v for k, v in dict(participant_id=participant_id, role=role, site=site,
                                       trial_arm=trial_arm).items() if v is not None}
+    listed = (manifest.filename or "manifest.csv", await manifest.read()) if manifest is not None else None
 
     def work() -> Response:  # reading, segmenting and encoding are CPU work: off the event loop
+        per_file = imports.per_file(coder.settings, name_pattern, listed)
         result = import_files(session, user, coder, uploads, SuggestOptions(codebook), metadata, code_interviewer,
-                              commit=False, deidentify=deidentify)
+                              commit=False, deidentify=deidentify, per_file=per_file,
+                              speaker_roles=imports.speaker_map(speaker_roles))
         out = ImportOut(transcripts=[summary_out(t, len(t.segments)) for t, _ in result.stored],
                         skipped=result.skipped)
         return commit_rendered(session, out, 201)
@@ -131,3 +157,32 @@ def resuggest(transcript_id: Id, body: RunIn, user: CoderUser, session: SessionD
                                       SuggestOptions(body.codebook, body.top_k, body.threshold, body.context),
                                       who=user)
     return transcript_out(transcript, run, store.run_suggestions(session, run_id=run.id))
+
+
+def edit_record(row) -> TranscriptEditRecord:
+    return TranscriptEditRecord(id=row.id, transcript_id=row.transcript_id, edited_by=row.edited_by_name,
+                                changes=row.changes, created_at=row.created_at)
+
+
+@router.patch("/{transcript_id}", response_model=TranscriptEditOut,
+              responses={403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
+def edit_transcript(transcript_id: Id, body: TranscriptEditIn, user: Viewer, session: SessionDep,
+                    coder: CoderDep) -> TranscriptEditOut:
+    """Edit a transcript's metadata (adjudicators and admins): participant_id, role, site, trial_arm, title and
+    the speaker -> role map. Each change is an audit row (GET /transcripts/{id}/edits). A new map or
+    participant role re-derives the sentences' roles; decisions are kept, and `notes` say which suggestions
+    that left stale (a new run refreshes them)."""
+    result = managed.edit(session, coder.settings, user, transcript_id, body.model_dump(exclude_unset=True))
+    t = result.transcript
+    return TranscriptEditOut(
+        transcript=summary_out(t, len(t.segments)), edit=edit_record(result.edit) if result.edit else None,
+        roles_changed=result.roles_changed, now_coded=result.now_coded, now_skipped=result.now_skipped,
+        decisions_kept=result.decisions_kept, stale=bool(result.now_coded or result.now_skipped),
+        notes=result.notes)
+
+
+@router.get("/{transcript_id}/edits", response_model=list[TranscriptEditRecord],
+            responses={404: {"model": ErrorOut}})
+def list_edits(transcript_id: Id, _: Viewer, session: SessionDep) -> list[TranscriptEditRecord]:
+    """The transcript's metadata edits, oldest first: who changed which field from what to what."""
+    return [edit_record(row) for row in managed.edits(session, transcript_id)]

@@ -1,0 +1,156 @@
+"""A transcript as it is given (labelled text or turns, with its metadata), checked and split into sentences,
+and why a sentence is stored but not coded. The service (app/services/coding.py) and batch pre-coding
+(app/batch) both prepare transcripts through here, so a file reads the same whichever way it comes in."""
+
+import functools
+from dataclasses import dataclass, field
+
+from app import validation
+from app.config import Settings
+from app.engine.deidentify import Deidentifier
+from app.engine.segment import (
+    RoleMapper,
+    Segment,
+    check_role,
+    document_from_turns,
+    label_spans,
+    split_sentences,
+    turns_from_text,
+)
+from app.errors import InvalidInput
+
+
+@dataclass
+class SuggestOptions:
+    """What to suggest with; None means the service's default."""
+
+    codebook: str | None = None
+    top_k: int | None = None
+    threshold: float | None = None
+    context: int = 0
+
+
+@dataclass
+class TranscriptInput:
+    """A transcript as posted: labelled text or JSON turns, with its metadata."""
+
+    text: str | None = None
+    turns: list[dict] | None = None
+    title: str | None = None
+    participant_id: str | None = None
+    role: str | None = None
+    site: str | None = None
+    trial_arm: str | None = None
+    extra: dict = field(default_factory=dict)
+    speaker_roles: dict[str, str] = field(default_factory=dict)
+    default_speaker: str | None = None
+    code_interviewer: bool = False
+    options: SuggestOptions = field(default_factory=SuggestOptions)
+    deidentify: bool | None = None  # None: the setting AUTOCODER_DEIDENTIFY
+
+
+SPEAKER_CHARS = 100  # segments.speaker
+MAX_TURN_CHARS = 1_000_000  # the sentencizer reads at most this many characters at once (spaCy's max_length)
+
+
+def check_text(text: str, what: str = "text") -> str:
+    """Refuse empty text and binary content with a message that says which."""
+    if "\x00" in text:
+        raise InvalidInput(f"{what} contains NUL bytes: it looks like a binary file, not a transcript")
+    try:
+        validation.check_text(text, what)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    if not text.strip():
+        raise InvalidInput(f"{what} is empty")
+    return text
+
+
+def check_input(data: "TranscriptInput") -> None:
+    """Every string of a transcript's input is well-formed, NUL-free text, its metadata shallow and finite
+    (app/validation.py): files and job manifests reach here without passing the API's request models."""
+    fields = dict(title=data.title, participant_id=data.participant_id, site=data.site, trial_arm=data.trial_arm,
+                  extra=data.extra, speaker_roles=data.speaker_roles, default_speaker=data.default_speaker,
+                  speakers=[t.get("speaker") for t in data.turns or []])
+    try:
+        validation.check_value(fields, "transcript")
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+
+def deidentifier(settings: Settings) -> Deidentifier:
+    """The de-identification rules and entity recogniser the settings ask for (built once per setting)."""
+    return _deidentifier(tuple(settings.deid_id_patterns), settings.deid_ner_model)
+
+
+@functools.lru_cache(maxsize=4)
+def _deidentifier(id_patterns: tuple[str, ...], ner_model: str) -> Deidentifier:
+    return Deidentifier(id_patterns, ner_model)
+
+
+def segment_transcript(data: TranscriptInput, settings: Settings) -> tuple[str, str, list[Segment]]:
+    """The stored text, its format, and its sentences, or InvalidInput saying what is wrong. With
+    de-identification on, the words are replaced first and everything after reads the replaced text."""
+    check_input(data)
+    roles = RoleMapper(settings.role_patterns, data.speaker_roles, check_role(data.role))
+    deid = deidentifier(settings) if (settings.deidentify if data.deidentify is None else data.deidentify) else None
+    if data.turns is not None:
+        if not data.turns:
+            raise InvalidInput("turns is empty")
+        for i, turn in enumerate(data.turns):
+            check_text(turn["text"], f"turns[{i}].text")
+        items = [{**t, "text": deid.replace(t["text"]).text} for t in data.turns] if deid else data.turns
+        text, turns = document_from_turns(items, roles)
+        source_format = "turns"
+    elif data.text is not None:
+        text = check_text(data.text)
+        if deid:  # speaker labels (and their timestamps) stay as they are: they say who spoke
+            text = deid.replace(text, keep=label_spans(text)).text
+        turns = turns_from_text(text, roles, data.default_speaker)
+        source_format = "text"
+    else:
+        raise InvalidInput("send either 'text' (labelled plain text) or 'turns' (a list of turns)")
+    # Files reach here without the API's request models: a speaker label must fit its column (100 characters).
+    long = next((t.speaker for t in turns if len(t.speaker) > SPEAKER_CHARS), None)
+    if long is not None:
+        raise InvalidInput(f"the speaker label {long[:40]!r}... is longer than {SPEAKER_CHARS} characters")
+    # Lower bounds on the sentence count, checked before the (slow) sentence splitting: every turn is at least
+    # one sentence, and no sentence is longer than max_sentence_words.
+    words = len(text.split())
+    if max(len(turns), words // settings.max_sentence_words) > settings.max_segments:
+        raise InvalidInput(f"the transcript has more than {settings.max_segments} sentences, the limit for one "
+                           "transcript (AUTOCODER_MAX_SEGMENTS); split it")
+    longest = max((t.end - t.start for t in turns), default=0)
+    if longest > MAX_TURN_CHARS:
+        raise InvalidInput(f"one turn is {longest} characters, more than {MAX_TURN_CHARS}; split it")
+    segments = split_sentences(text, turns, settings.max_sentence_words)
+    if not segments:
+        raise InvalidInput("the transcript has speaker labels but no words after them")
+    if len(segments) > settings.max_segments:
+        raise InvalidInput(f"{len(segments)} sentences is more than the limit of "
+                           f"{settings.max_segments} for one transcript; split it")
+    return text, source_format, segments
+
+
+def skip_reason(segment: Segment, code_interviewer: bool, min_words: int) -> str | None:
+    """Why a sentence is stored but not coded: an interviewer's turn, or too few words; None if coded."""
+    if segment.role == "interviewer" and not code_interviewer:
+        return "interviewer"
+    if len(segment.text.split()) < min_words:
+        return "too_short"
+    return None
+
+
+def other_speakers(segments) -> list[str]:
+    """Speakers (in order of appearance) whose role fell to 'other': no label pattern, speaker map or
+    participant role placed them, so reports leave them out of the peer worker and supported peer columns."""
+    return list(dict.fromkeys(s.speaker for s in segments if s.role == "other"))
+
+
+def other_speakers_warning(speakers: list[str]) -> str | None:
+    """The warning shown at import, in pre-coding and on the transcript, or None when every speaker has a role."""
+    if not speakers:
+        return None
+    return (f"speakers read as 'other' (not in the peer worker / supported peer columns): {', '.join(speakers)}; "
+            "set a speaker map (speaker_roles, e.g. --speaker-role 'R=interviewer') or the participant's role")
