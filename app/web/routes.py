@@ -105,8 +105,10 @@ def transcripts(request: Request, user: WebUser, session: SessionDep,
                 page: Annotated[int, Query(ge=1, le=1_000_000)] = 1) -> Response:
     page = max(page, 1)
     total, rows = views.transcript_rows(session, user, PAGE, (page - 1) * PAGE)
+    marks = progress.finished_coders(session, [r.transcript.id for r in rows])
     return templates.TemplateResponse(request, "transcripts.html", {
-        "user": user, "rows": rows, "page": page, "pages": max(1, -(-total // PAGE)), "total": total})
+        "user": user, "rows": rows, "page": page, "pages": max(1, -(-total // PAGE)), "total": total,
+        "finished": {tid for tid, coders in marks.items() if user.id in coders}})
 
 
 @router.get("/transcripts/{transcript_id}", response_class=HTMLResponse)

@@ -126,13 +126,21 @@ def test_long_interview_in_windows_of_turns_with_j_k_over_codable_sentences(serv
     # j visits every sentence to code on the page in order, and none of the interviewer's.
     page.locator("h1").click()
     visited = []
-    for _ in range(len(codable) + 2):
+    for _ in codable:
         page.keyboard.press("j")
         visited.append(page.evaluate("document.activeElement.id"))
-    assert visited[:len(codable)] == [f"seg-{s['id']}" for s in codable]
-    assert set(visited[len(codable):]) == {f"seg-{codable[-1]['id']}"}  # stays on the last one
+    assert visited == [f"seg-{s['id']}" for s in codable]
     page.keyboard.press("k")
     assert page.evaluate("document.activeElement.id") == f"seg-{codable[-2]['id']}"
+    # Past the last one, j goes on to the next window of turns, and k from its first comes back.
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    page.wait_for_url("**page=2#first")
+    following = [s for s in posted["segments"] if 20 <= s["turn_index"] < 40 and not s["skip_reason"]]
+    page.wait_for_function(f"document.activeElement.id === 'seg-{following[0]['id']}'")
+    page.keyboard.press("k")
+    page.wait_for_url("**page=1#last")
+    page.wait_for_function(f"document.activeElement.id === 'seg-{codable[-1]['id']}'")
 
     # Decide a few, so the screenshot shows collapsed sentences; fold one interviewer line open.
     for s in [s for s in codable if s["suggestions"]][:3]:
@@ -179,13 +187,16 @@ def test_finish_marks_and_the_team_progress_for_an_admin(server, browser, tmp_pa
     page.goto(f"{base}/ui/transcripts/{first['id']}")
     page.get_by_role("button", name="Mark transcript finished").click()
     assert "You marked this transcript finished" in page.locator("form.finish").inner_text()
+    page.get_by_role("link", name="Transcripts").click()
+    assert "✓ finished" in page.get_by_role("row", name="SP3 interview").inner_text()
+    assert "finished" not in page.get_by_role("row", name="SP7 interview").inner_text()
     # Under blind coding the team's progress shows others' work: not for a coder.
     assert page.goto(f"{base}/ui/progress").status == 403
     assert "blind" in page.get_by_role("alert").inner_text()
     assert not page.get_by_role("link", name="Team progress").count()
 
     page = sign_in(browser, base, admin)
-    page.get_by_role("link", name="Team progress").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Team progress").click()
     table = page.locator("table.progress-table")
     assert [h.split()[0] for h in table.locator("thead th").all_inner_texts()[2:]] == ["cleo", "dev"]
     rows = {r.locator("th a").inner_text(): r for r in table.locator("tbody tr").all()}

@@ -14,8 +14,15 @@
 
   function move(step) {
     const all = segments();
-    if (!all.length) return;
     const here = all.indexOf(current());
+    // Past the last sentence to code on this window of turns, j goes on to the next window (k back).
+    const beyond = step > 0 ? (here === all.length - 1 || !all.length) : (here === 0 || !all.length);
+    const link = document.querySelector(step > 0 ? "a[rel=next]" : "a[rel=prev]");
+    if (beyond && link && (here >= 0 || !all.length)) {
+      window.location.href = link.href + (step > 0 ? "#first" : "#last");
+      return;
+    }
+    if (!all.length) return;
     const next = all[Math.max(0, Math.min(all.length - 1, here < 0 ? (step > 0 ? 0 : all.length - 1) : here + step))];
     next.focus();
     next.scrollIntoView({block: "nearest"});
@@ -185,7 +192,7 @@
     }
     if (target.matches && target.matches("button, a, summary") && event.key === "Enter") return;
     const seg = current();
-    if (seg && seg.classList.contains("collapsed") && "arcnmo".includes(event.key)) {
+    if (seg && seg.classList.contains("collapsed") && ("arcnmo".includes(event.key) || event.key === "Enter")) {
       event.preventDefault();
       reopen(seg);  // a decided sentence opens first: the coder sees what the next key acts on
       return;
@@ -223,6 +230,13 @@
   document.addEventListener("htmx:configRequest", function (event) {
     const seg = event.detail.elt.closest && event.detail.elt.closest("article.seg");
     if (seg && seg.classList.contains("reopened")) event.detail.parameters.keep_open = "true";
+  });
+
+  // Arriving from the window before (j) or after (k): the focus goes to its first or last sentence to code.
+  document.addEventListener("DOMContentLoaded", function () {
+    const all = segments();
+    const at = window.location.hash === "#first" ? all[0] : window.location.hash === "#last" ? all[all.length - 1] : null;
+    if (at) { at.focus(); at.scrollIntoView({block: "center"}); }
   });
 
   // After a decision the sentence is re-rendered: keep the keyboard focus on it.
