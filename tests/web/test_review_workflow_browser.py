@@ -142,17 +142,25 @@ def test_long_interview_in_windows_of_turns_with_j_k_over_codable_sentences(serv
     page.wait_for_url("**page=1#last")
     page.wait_for_function(f"document.activeElement.id === 'seg-{codable[-1]['id']}'")
 
-    # Decide a few, so the screenshot shows collapsed sentences; fold one interviewer line open.
-    for s in [s for s in codable if s["suggestions"]][:3]:
+    # Decide a few, so the screenshot shows collapsed sentences (one changed, with a memo); open one fold.
+    suggested = [s for s in codable if s["suggestions"]]
+    for s in suggested[:2]:
         page.locator(f"#seg-{s['id']}").focus()
         page.keyboard.press("a")
         page.locator(f"#seg-{s['id']}.collapsed").wait_for()
+    changed = suggested[2]
+    target = next(code for code in TARGETS if code != changed["suggestions"][0]["code_id"])
+    for body in ({"action": "change", "suggestion_id": changed["suggestions"][0]["id"], "code": target},
+                 {"action": "memo", "memo": "Practical help, but the point is the company."}):
+        assert httpx.post(f"{base}/segments/{changed['id']}/decisions", headers=coder, json=body).status_code == 201
+    page.reload()
+    assert page.locator("article.seg.collapsed").count() == 3
     height = page.evaluate("document.documentElement.scrollHeight")
     print(f"page 1 of the 49-turn interview: {height} px")  # reported with -s
     assert height < 6000  # 14,342 px for the whole interview on one page before windows and folding
     page.locator("details.fold summary").first.click()
     shot = tmp_path / "review-page.png"
-    page.evaluate("window.scrollTo(0, 0)")
+    page.locator("nav.turns-nav").first.evaluate("el => window.scrollTo(0, el.offsetTop - 8)")
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 20_000
     keep_screenshot(shot, "review-page.png")
