@@ -123,7 +123,7 @@ class Turn:
         return out
 
 
-REASONS = {"interviewer": "interviewer", "too_short": "short"}
+REASONS = {"interviewer": "interviewer", "too_short": "short"}  # skip reason -> how a folded line names it
 
 
 @dataclass
@@ -274,7 +274,3 @@ def codebook_for(session: Session, coder: Coder, run: SuggestionRun | None) -> R
     resolved, _ = coder.index_for(session, run.codebook_name if run else None)
     return resolved
 
-
-def code_choices(book: ResolvedCodebook) -> list[tuple[str, str, str]]:
-    """(id, label, group label) of every codable code, in codebook order: the filter's options."""
-    return [(c.id, c.label, g.label if (g := book.group_of(c)) else "") for c in book.leaves]
