@@ -3,7 +3,11 @@ every page and decision then acts as that user through the same services, roles 
 (a stale decision is refused with 409 here too). Decisions are posted by htmx, which sends an HX-Request
 header: a cross-site form cannot, so requiring it (with the SameSite cookie) keeps other sites from
 deciding in a coder's name. Every form post (sign-in and sign-out included, which have no cookie to protect
-them) is also refused when the browser says it comes from another site (Sec-Fetch-Site, or Origin)."""
+them) is also refused when the browser says it comes from another site (Sec-Fetch-Site, or Origin); the
+"Mark transcript finished" button is such a plain form, guarded by that check and the SameSite cookie.
+
+Long transcripts are shown TURNS_PER_PAGE turns at a time; the team's progress (/ui/progress) reads other
+coders' work, so it goes through Visibility like every other such read."""
 
 from pathlib import Path
 from typing import Annotated
