@@ -38,6 +38,11 @@ def test_sign_in_accept_by_keyboard_reject_by_mouse(server, browser, tmp_path):
     assert not fold.locator("p.seg").first.is_visible()
     fold.locator("summary").click()
     assert fold.locator("p.seg").first.is_visible() and "How was it working" in fold.inner_text()
+    fold.locator("summary").click()
+    page.get_by_role("button", name="Show folded sentences").click()  # every fold on the page at once
+    assert page.locator("details.fold[open]").count() == page.locator("details.fold").count() >= 1
+    page.get_by_role("button", name="Fold them again").click()
+    assert page.locator("details.fold[open]").count() == 0
 
     # Keyboard: j moves straight to the first sentence to code (past the interviewer's); a accepts its first
     # suggestion, and the sentence collapses to that code with its label.

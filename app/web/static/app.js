@@ -224,6 +224,14 @@
   document.addEventListener("click", function (event) {
     const button = event.target.closest && event.target.closest("button.reopen");
     if (button) reopen(button.closest("article.seg"));
+    // One button opens (or folds again) every folded run of interviewer and short sentences on the page.
+    const unfold = event.target.closest && event.target.closest("#unfold");
+    if (unfold) {
+      const open = unfold.getAttribute("aria-pressed") !== "true";
+      document.querySelectorAll("details.fold").forEach((d) => { d.open = open; });
+      unfold.setAttribute("aria-pressed", open ? "true" : "false");
+      unfold.textContent = open ? "Fold them again" : "Show folded sentences";
+    }
   });
 
   // A decision on a sentence the coder reopened keeps it open (they may have more to decide there).
