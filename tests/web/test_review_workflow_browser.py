@@ -75,7 +75,8 @@ def test_change_by_words_shows_both_labels_then_reopen_add_and_memo(server, brow
     add.fill(TARGETS[other][0])
     add.press("Escape")  # close the list: send the words as typed
     article.get_by_role("button", name="Add").click()
-    page.locator(f"#seg-{seg['id']}.reopened li.sug.added").wait_for()
+    # (the changed-to code is already listed as one not suggested: wait for the new one)
+    page.locator(f"#seg-{seg['id']}.reopened li.sug.added", has_text="added by you").wait_for()
     added = page.locator(f"#seg-{seg['id']} li.sug.added").all_inner_texts()
     assert any(t.split()[:1] == [other] and "added by you" in t for t in added)
     assert any(t.startswith(f"{target} {label}") and f"changed from {top['code_id']}" in t for t in added)
@@ -166,10 +167,11 @@ def test_long_interview_in_windows_of_turns_with_j_k_over_codable_sentences(serv
     keep_screenshot(shot, "review-page.png")
 
     nav.get_by_role("link", name="Next turns →").click()
-    assert "page=2" in page.url
+    page.wait_for_url("**page=2")
     assert "Turns 21–40 (page 2 of 3)" in page.get_by_role("navigation", name="Pages of turns (top)").inner_text()
     page.get_by_label("Jump to turns (bottom)").select_option(label="turns 41–49")
     page.get_by_role("navigation", name="Pages of turns (bottom)").get_by_role("button", name="Go").click()
+    page.wait_for_url("**page=3")
     assert "Turns 41–49 (page 3 of 3)" in page.get_by_role("navigation", name="Pages of turns (top)").inner_text()
     # A link to one sentence (the review queue's) opens the page that holds it.
     late = next(s for s in posted["segments"] if s["turn_index"] >= 40 and not s["skip_reason"])
@@ -194,7 +196,7 @@ def test_finish_marks_and_the_team_progress_for_an_admin(server, browser, tmp_pa
     page = sign_in(browser, base, cleo)
     page.goto(f"{base}/ui/transcripts/{first['id']}")
     page.get_by_role("button", name="Mark transcript finished").click()
-    assert "You marked this transcript finished" in page.locator("form.finish").inner_text()
+    page.get_by_text("You marked this transcript finished").wait_for()
     page.get_by_role("link", name="Transcripts").click()
     assert "✓ finished" in page.get_by_role("row", name="SP3 interview").inner_text()
     assert "finished" not in page.get_by_role("row", name="SP7 interview").inner_text()
@@ -206,6 +208,7 @@ def test_finish_marks_and_the_team_progress_for_an_admin(server, browser, tmp_pa
     page = sign_in(browser, base, admin)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Team progress").click()
     table = page.locator("table.progress-table")
+    table.wait_for()
     assert [h.split()[0] for h in table.locator("thead th").all_inner_texts()[2:]] == ["cleo", "dev"]
     rows = {r.locator("th a").inner_text(): r for r in table.locator("tbody tr").all()}
     cells = rows["SP3 interview"].locator("td").all_inner_texts()
