@@ -1,6 +1,6 @@
 """The review pages over HTTP (no browser): the code picker's matching, the queue leaving out near-empty
-fragments, the finish button's form post, who may see the team's progress, and a passage's code shown once
-with its sentence range."""
+fragments, the finish button's form post, who may see the team's progress, a passage's code shown once
+with its sentence range, and a long transcript's windows of turns."""
 
 import re
 from pathlib import Path
@@ -18,6 +18,7 @@ from app.services import progress
 from app.web import picker
 from taxonomy import load_builtin, resolve
 from tests.conftest import add_user
+from tests.web.long_interview import long_interview
 
 SAME_SITE = {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}
 FRAGMENTS = """Interviewer: How are you getting on now?
@@ -139,3 +140,36 @@ def test_a_passage_code_is_shown_once_with_its_sentence_range(client, anonymous)
     assert html.count("1.2</strong> Problem solving") == 2  # on the first sentence only, not on each
     summary = re.search(rf'id="seg-{first["id"]}".*?<ul class="shown-codes"(.*?)</ul>', html, re.S).group(1)
     assert "(sentences" in summary and "Problem solving" in summary
+
+
+def test_long_transcript_in_windows_folded_and_a_change_with_both_labels(client, anonymous):
+    """The page's HTML without a browser (the Chromium tests drive it): windows of 20 turns, interviewer lines
+    folded with no 'Not coded' line, and a decided sentence collapsed to 'from → to' with both labels."""
+    posted = client.post("/transcripts", json={"text": long_interview(), "title": "SP7"}).json()
+    coder = add_user(client.app, "cleo", "coder")
+    seg = next(s for s in posted["segments"] if s["suggestions"] and s["turn_index"] < 20)
+    target = "3.3" if seg["suggestions"][0]["code_id"] != "3.3" else "1.2"
+    assert client.post(f"/segments/{seg['id']}/decisions", headers=coder, json={
+        "action": "change", "suggestion_id": seg["suggestions"][0]["id"], "code": target}).status_code == 201
+    page = sign_in(anonymous, coder)
+    url = f"/ui/transcripts/{posted['id']}"
+
+    first = page.get(url).text
+    assert "Turns 1–20 (page 1 of 3)" in first and "Not coded" not in first
+    interviewer = [s for s in posted["segments"] if s["turn_index"] < 20 and s["skip_reason"] == "interviewer"]
+    assert first.count('<span class="count">1 interviewer sentence</span>') == len(interviewer) == 10
+    assert first.count('class="seg codable') == sum(
+        1 for s in posted["segments"] if s["turn_index"] < 20 and not s["skip_reason"])
+    line = re.search(r'<li class="shown changed">(.*?)</li>', first, re.S).group(1)
+    words = re.sub(r"<[^>]+>", " ", line).split()
+    top = seg["suggestions"][0]
+    labels = {"3.3": "Social support (emotional)", "1.2": "Problem solving"}
+    assert words == f"{top['code_id']} {top['label']} → {target} {labels[target]} ✓ changed".split()
+
+    assert "Turns 41–49 (page 3 of 3)" in page.get(url, params={"page": 3}).text
+    assert "Turns 41–49 (page 3 of 3)" in page.get(url, params={"page": 99}).text  # past the end: the last
+    late = next(s for s in posted["segments"] if s["turn_index"] == 44)
+    held = page.get(url, params={"segment": late["id"]}).text
+    assert "page 3 of 3" in held and f'id="seg-{late["id"]}"' in held
+    filtered = page.get(url, params={"role": "supported_peer"}).text  # 24 answers: two windows
+    assert "Turns 2–40 (page 1 of 2)" in filtered and 'href="?role=supported_peer&amp;page=2"' in filtered
