@@ -47,6 +47,7 @@ class SegmentView:
     changes: dict[str, str] = field(default_factory=dict)  # code -> the suggested code it replaced
     span_ends: dict[str, int] = field(default_factory=dict)  # code -> sentence number its passage ends at
     kept_open: bool = False  # the coder reopened it: a decision does not collapse it again
+    numbers: dict[int, int] = field(default_factory=dict)  # segment id -> sentence number, transcript-wide
     kind: str = "segment"
 
     @property
@@ -74,6 +75,10 @@ class SegmentView:
         """Labels the coder gave that are not among the suggestions shown (added, or changed to)."""
         shown = {s.code_id for s in self.suggestions}
         return [c for c in self.labels.labels if c not in shown]
+
+    def passage_end(self, suggestion: Suggestion) -> int | None:
+        """The sentence number a passage suggestion (one over several sentences) ends at; None for one sentence."""
+        return self.numbers.get(suggestion.end_segment_id) if suggestion.end_segment_id is not None else None
 
     @property
     def open_suggestions(self) -> int:
@@ -237,7 +242,7 @@ def segment_views(session: Session, review: Review, user: User, transcript: Tran
         state = labels.get(seg.id, SegmentLabels())
         ends = {code: numbers[end] for code, end in state.ends.items() if end in numbers}
         out.append(SegmentView(seg, by_segment.get(seg.id, []), state, run, changes=changes.get(seg.id, {}),
-                               span_ends=ends))
+                               span_ends=ends, numbers=numbers))
     return out
 
 

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.db import accounts
 from app.db import decisions as db
+from app.db.tables import Suggestion
 from app.engine.code_index import stands_alone
 from app.errors import InvalidInput
 from app.main import create_app
@@ -140,6 +141,17 @@ def test_a_passage_code_is_shown_once_with_its_sentence_range(client, anonymous)
     assert html.count("1.2</strong> Problem solving") == 2  # on the first sentence only, not on each
     summary = re.search(rf'id="seg-{first["id"]}".*?<ul class="shown-codes"(.*?)</ul>', html, re.S).group(1)
     assert "(sentences" in summary and "Problem solving" in summary
+
+    # A passage suggestion (scored over several sentences; the spans work stores them) says which sentences.
+    with client.app.state.session_factory() as session:
+        session.add(Suggestion(run_id=posted["run"]["id"], segment_id=codable[0]["id"], end_segment_id=first["id"],
+                               rank=9, code_id="3.3", code_label="Social support (emotional)", score=0.99,
+                               evidence_kind="definition", evidence_text="Advise on, arrange, or provide emotional "
+                               "social support", evidence_source="codebook definition"))
+        session.commit()
+    html = anonymous.get(f"/ui/transcripts/{posted['id']}").text
+    article = re.search(rf'id="seg-{codable[0]["id"]}"(.*?)</article>', html, re.S).group(1)
+    assert f"(passage: sentences {codable[0]['position'] + 1}–{a})" in article
 
 
 def test_long_transcript_in_windows_folded_and_a_change_with_both_labels(client, anonymous):
