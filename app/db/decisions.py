@@ -89,6 +89,24 @@ def coded_segment_ids(session: Session, *, transcript_ids: Sequence[int] | None 
     return list(session.scalars(query))
 
 
+def codable_per_transcript(session: Session, *, transcript_ids: Sequence[int]) -> dict[int, int]:
+    """transcript id -> its sentences to code (those not skipped)."""
+    query = (select(Segment.transcript_id, func.count()).where(Segment.transcript_id.in_(transcript_ids),
+                                                                Segment.skip_reason.is_(None))
+             .group_by(Segment.transcript_id))
+    return {tid: n for tid, n in session.execute(query)}
+
+
+def decided_per_coder(session: Session, *, transcript_ids: Sequence[int]) -> dict[tuple[int, int], int]:
+    """(transcript id, coder id) -> sentences to code on which that coder made any coding-stage decision."""
+    query = (select(Decision.transcript_id, Decision.coder_id, func.count(func.distinct(Decision.segment_id)))
+             .join(Segment, Segment.id == Decision.segment_id)
+             .where(Decision.transcript_id.in_(transcript_ids), Decision.stage == "coding",
+                    Segment.skip_reason.is_(None))
+             .group_by(Decision.transcript_id, Decision.coder_id))
+    return {(tid, coder): n for tid, coder, n in session.execute(query)}
+
+
 def segment_vectors(session: Session, *, ids: Sequence[int], model_id: str,
                     chunk: int = 1000) -> dict[int, tuple[int, bytes]]:
     """segment id -> (transcript id, stored embedding) for segments embedded by `model_id`."""

@@ -6,6 +6,11 @@ best scores are nearly tied). Uncertainty alone would fill the queue with near-c
 phrasing, so the queue is picked greedily from the most uncertain few hundred, each pick penalised by its
 similarity to the sentences already picked (maximal marginal relevance). Only the coder's own decisions
 count: with blind double coding, everyone gets their own queue.
+
+Near-empty fragments ("A bit wobbly.", "It was, yeah.") are left out: their scores are nearly tied because
+they say too little to match any code, so they would top an uncertainty queue while teaching nothing. The
+rule is the one the code index applies to evidence (code_index.stands_alone), so what counts as saying
+enough is decided in one place.
 """
 
 from dataclasses import dataclass
@@ -16,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.db import decisions as db
 from app.db.tables import Segment, Suggestion, SuggestionRun, User
+from app.engine.code_index import stands_alone
 from app.errors import NotFound
 from app.services.accounts import require
 from app.services.visibility import Visibility
@@ -75,9 +81,15 @@ class ReviewQueue:
             return []
         decided = Visibility(user).decided_segment_ids(session)
         top_two: dict[int, list[Suggestion]] = {}
-        query = select(Suggestion).where(Suggestion.run_id.in_(runs), Suggestion.rank <= 2)
-        for s in session.scalars(query.order_by(Suggestion.segment_id, Suggestion.rank)):
-            if s.segment_id not in decided:
+        query = (select(Suggestion, Segment.text).join(Segment, Segment.id == Suggestion.segment_id)
+                 .where(Suggestion.run_id.in_(runs), Suggestion.rank <= 2))
+        fragment: dict[int, bool] = {}
+        for s, text in session.execute(query.order_by(Suggestion.segment_id, Suggestion.rank)):
+            if s.segment_id in decided:
+                continue
+            if s.segment_id not in fragment:
+                fragment[s.segment_id] = not stands_alone(text)
+            if not fragment[s.segment_id]:
                 top_two.setdefault(s.segment_id, []).append(s)
         scored = []
         for segment_id, pair in top_two.items():

@@ -3,7 +3,11 @@ every page and decision then acts as that user through the same services, roles 
 (a stale decision is refused with 409 here too). Decisions are posted by htmx, which sends an HX-Request
 header: a cross-site form cannot, so requiring it (with the SameSite cookie) keeps other sites from
 deciding in a coder's name. Every form post (sign-in and sign-out included, which have no cookie to protect
-them) is also refused when the browser says it comes from another site (Sec-Fetch-Site, or Origin)."""
+them) is also refused when the browser says it comes from another site (Sec-Fetch-Site, or Origin); the
+"Mark transcript finished" button is such a plain form, guarded by that check and the SameSite cookie.
+
+Long transcripts are shown TURNS_PER_PAGE turns at a time; the team's progress (/ui/progress) reads other
+coders' work, so it goes through Visibility like every other such read."""
 
 from pathlib import Path
 from typing import Annotated
@@ -18,12 +22,13 @@ from app.api.schemas import Id
 from app.db import store
 from app.db.tables import User
 from app.errors import AutocoderError, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from app.services import accounts
+from app.services import accounts, progress
 from app.services.review import DecisionInput
-from app.web import views
+from app.web import picker, views
 
 COOKIE = "autocoder_token"
 PAGE = 50
+TURNS_PER_PAGE = 20  # a long interview is read a window of turns at a time, not as one endless page
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -104,13 +109,18 @@ def transcripts(request: Request, user: WebUser, session: SessionDep,
                 page: Annotated[int, Query(ge=1, le=1_000_000)] = 1) -> Response:
     page = max(page, 1)
     total, rows = views.transcript_rows(session, user, PAGE, (page - 1) * PAGE)
+    marks = progress.finished_coders(session, [r.transcript.id for r in rows])
     return templates.TemplateResponse(request, "transcripts.html", {
-        "user": user, "rows": rows, "page": page, "pages": max(1, -(-total // PAGE)), "total": total})
+        "user": user, "rows": rows, "page": page, "pages": max(1, -(-total // PAGE)), "total": total,
+        "finished": {tid for tid, coders in marks.items() if user.id in coders}})
 
 
 @router.get("/transcripts/{transcript_id}", response_class=HTMLResponse)
 def transcript(request: Request, transcript_id: Id, user: WebUser, session: SessionDep, review: ReviewDep,
-               coder: CoderDep, code: str = "", group: str = "", role: str = "", min_score: str = "") -> Response:
+               coder: CoderDep, code: str = "", group: str = "", role: str = "", min_score: str = "",
+               page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+               segment: Annotated[Id | None, Query(description="show the page holding this sentence")] = None,
+               ) -> Response:
     found = store.get_transcript(session, transcript_id=transcript_id)
     if found is None:
         raise NotFound(f"no transcript with id {transcript_id}")
@@ -121,25 +131,28 @@ def transcript(request: Request, transcript_id: Id, user: WebUser, session: Sess
     filters = views.Filters(code.split(" ")[0].strip(), group, role, floor)
     segs = views.segment_views(session, review, user, found, min_score=floor)
     run = segs[0].run if segs else None
-    choices = views.code_choices(views.codebook_for(session, coder, run))
-    codable = [v for v in segs if v.segment.skip_reason is None]
+    options = picker.choices(views.codebook_for(session, coder, run))
+    codable = [v for v in segs if v.codable]
+    shown = views.window(views.turns_of(segs, filters), TURNS_PER_PAGE, page, segment)
     return templates.TemplateResponse(request, "transcript.html", {
-        "user": user, "transcript": found, "turns": views.turns_of(segs, filters), "run": run, "filters": filters,
-        "codes": choices, "groups": sorted({g for _, _, g in choices if g}),
-        "progress": views.progress(codable),
-        "can_decide": accounts.allows(user.role, "coder")})
+        "user": user, "transcript": found, "window": shown, "run": run, "filters": filters,
+        "codes": [(c.id, c.label, c.group) for c in options], "code_labels": picker.label_of(options),
+        "picker_json": [c.as_json() for c in options], "groups": sorted({c.group for c in options if c.group}),
+        "progress": views.progress(codable), "can_decide": accounts.allows(user.role, "coder"),
+        "finished": user.id in progress.finished_coders(session, [found.id]).get(found.id, set())})
 
 
 def _segment_fragment(request: Request, session, review, coder, user: User, segment_id: int,
-                      error: str | None = None, status: int = 200) -> Response:
+                      error: str | None = None, status: int = 200, kept_open: bool = False) -> Response:
     segment_transcript = review.segment_transcript(session, segment_id)
     found = store.get_transcript(session, transcript_id=segment_transcript)
     everything = views.segment_views(session, review, user, found)
     (view,) = [v for v in everything if v.segment.id == segment_id]
-    view.error = error
-    codable = [v for v in everything if v.segment.skip_reason is None]
+    view.error, view.kept_open = error, kept_open
+    codable = [v for v in everything if v.codable]
+    options = picker.choices(views.codebook_for(session, coder, view.run))
     return templates.TemplateResponse(request, "_segment.html", {
-        "view": view, "codes": views.code_choices(views.codebook_for(session, coder, view.run)),
+        "view": view, "code_labels": picker.label_of(options),
         "can_decide": accounts.allows(user.role, "coder"), "oob_progress": views.progress(codable)},
         status_code=status)
 
@@ -147,17 +160,45 @@ def _segment_fragment(request: Request, session, review, coder, user: User, segm
 @router.post("/segments/{segment_id}/decide", response_class=HTMLResponse, dependencies=[SameOrigin])
 def decide(request: Request, segment_id: Id, user: WebUser, session: SessionDep, review: ReviewDep,
            coder: CoderDep, action: Annotated[str, Form()], suggestion_id: Annotated[Id | None, Form()] = None,
-           code: Annotated[str, Form()] = "", run_id: Annotated[Id | None, Form()] = None) -> Response:
+           code: Annotated[str, Form()] = "", run_id: Annotated[Id | None, Form()] = None,
+           memo: Annotated[str, Form()] = "",
+           keep_open: Annotated[bool, Form()] = False) -> Response:
     if not request.headers.get("HX-Request"):
         raise Forbidden("decisions from the page are sent by its script (HX-Request header)")
-    item = DecisionInput(segment_id, action, suggestion_id, code.split(" ")[0].strip() or None, None, run_id)
     try:
+        code_id = None
+        if code.strip() and action in ("change", "add"):  # typed in the picker: a number, a label or words
+            run = store.current_run(session, transcript_id=review.segment_transcript(session, segment_id))
+            code_id = picker.resolve(picker.choices(views.codebook_for(session, coder, run)), code)
+        item = DecisionInput(segment_id, action, suggestion_id, code_id, memo if action == "memo" else None, run_id)
         review.decide(session, user, [item])
     except (Conflict, InvalidInput, Forbidden) as exc:
         session.rollback()
         status = 409 if isinstance(exc, Conflict) else 403 if isinstance(exc, Forbidden) else 422
-        return _segment_fragment(request, session, review, coder, user, segment_id, exc.message, status)
-    return _segment_fragment(request, session, review, coder, user, segment_id)
+        return _segment_fragment(request, session, review, coder, user, segment_id, exc.message, status,
+                                 kept_open=True)
+    # A memo, or a decision on a sentence the coder reopened, leaves it open; otherwise it collapses to its codes.
+    return _segment_fragment(request, session, review, coder, user, segment_id,
+                             kept_open=keep_open or action == "memo")
+
+
+@router.post("/transcripts/{transcript_id}/finished", dependencies=[SameOrigin])
+def mark_finished(transcript_id: Id, user: WebUser, session: SessionDep,
+                  finished: Annotated[bool, Form()] = True,
+                  page: Annotated[int, Form(ge=1, le=1_000_000)] = 1) -> Response:
+    """The coder marks their coding of the transcript finished, or reopens it (a form post; back to the page)."""
+    progress.mark(session, user, transcript_id, finished=finished)
+    return RedirectResponse(f"/ui/transcripts/{transcript_id}?page={page}", status_code=303)
+
+
+@router.get("/progress", response_class=HTMLResponse)
+def team_progress(request: Request, user: WebUser, session: SessionDep, review: ReviewDep,
+                  page: Annotated[int, Query(ge=1, le=1_000_000)] = 1) -> Response:
+    total, transcripts = store.list_transcripts(session, limit=PAGE, offset=(page - 1) * PAGE)
+    team = progress.team_progress(session, review.scope(user), [t.id for t in transcripts])
+    return templates.TemplateResponse(request, "progress.html", {
+        "user": user, "transcripts": transcripts, "team": team, "page": page,
+        "pages": max(1, -(-total // PAGE)), "total": total})
 
 
 @router.get("/codebook", response_class=HTMLResponse)

@@ -2,57 +2,15 @@
 real service on a loopback port: sign in, open a transcript, accept one suggestion by keyboard and reject
 one by mouse, and the decisions are there through the JSON API.
 
-Set AUTOCODER_UPDATE_SCREENSHOTS=1 to write the README's screenshot (docs/review-page.png) from this run.
 """
 
-import os
-import shutil
-import socket
-import threading
-import time
-
 import httpx
-import pytest
-import uvicorn
 
-from app.main import create_app
 from tests.api.test_review import INTERVIEW
-from tests.conftest import REPO, add_user
+from tests.conftest import add_user
+from tests.web.conftest import needs_chromium
 
-CHROMIUM = os.environ.get("AUTOCODER_CHROMIUM") or shutil.which("chromium")
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM, reason="needs Chromium: install Debian's `chromium` (scripts/chromium.sh) or set AUTOCODER_CHROMIUM")
-SCREENSHOT = REPO / "docs" / "review-page.png"
-
-
-@pytest.fixture
-def server(settings, embedder):
-    """The app served by uvicorn on a free loopback port, in a thread; yields (base url, app)."""
-    app = create_app(settings, embedder)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", lifespan="on")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    for _ in range(300):
-        if running.started:
-            break
-        time.sleep(0.05)
-    assert running.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}", app
-    running.should_exit = True
-    thread.join(10)
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield chromium
-        chromium.close()
+pytestmark = needs_chromium
 
 
 def test_sign_in_accept_by_keyboard_reject_by_mouse(server, browser, tmp_path):
@@ -73,14 +31,32 @@ def test_sign_in_accept_by_keyboard_reject_by_mouse(server, browser, tmp_path):
     page.get_by_role("link", name="SP3 interview").click()
     page.wait_for_selector("article.seg")
 
-    # Keyboard: j moves to the first sentence (the interviewer's, not coded), j again to the first coded one;
-    # a accepts its first suggestion.
-    page.keyboard.press("j")
+    # The interviewer's question is folded into one line, not a sentence of its own; one click shows it.
+    fold = page.locator("details.fold").first
+    assert fold.locator("summary .count").inner_text() == "1 interviewer sentence"
+    assert not page.get_by_text("Not coded").count()
+    assert not fold.locator("p.seg").first.is_visible()
+    fold.locator("summary").click()
+    assert fold.locator("p.seg").first.is_visible() and "How was it working" in fold.inner_text()
+    fold.locator("summary").click()
+    page.get_by_role("button", name="Show folded sentences").click()  # every fold on the page at once
+    assert page.locator("details.fold[open]").count() == page.locator("details.fold").count() >= 1
+    page.get_by_role("button", name="Fold them again").click()
+    assert page.locator("details.fold[open]").count() == 0
+
+    # Keyboard: j moves straight to the first sentence to code (past the interviewer's); a accepts its first
+    # suggestion, and the sentence collapses to that code with its label.
+    page.locator("h1").click()
     page.keyboard.press("j")
     first = coded[0]
     assert page.evaluate("document.activeElement.id") == f"seg-{first['id']}"
     page.keyboard.press("a")
-    page.wait_for_selector(f"#seg-{first['id']} li.sug.accepted")
+    accepted = first["suggestions"][0]
+    summary = page.locator(f"#seg-{first['id']}.collapsed .summary")
+    summary.wait_for()
+    assert summary.locator("li.shown").inner_text().split() == \
+        f"{accepted['code_id']} {accepted['label']} ✓ accepted".split()
+    assert not page.locator(f"#seg-{first['id']} .detail").is_visible()
     assert page.evaluate("document.activeElement.id") == f"seg-{first['id']}"  # focus stays for the next key
 
     # Mouse: reject the first suggestion of the next coded sentence.
@@ -88,20 +64,23 @@ def test_sign_in_accept_by_keyboard_reject_by_mouse(server, browser, tmp_path):
     top = second["suggestions"][0]
     page.locator(f"#seg-{second['id']}").get_by_role(
         "button", name=f"Reject {top['code_id']} {top['label']}").click()
-    page.wait_for_selector(f"#seg-{second['id']} li.sug.rejected")
+    page.wait_for_selector(f"#seg-{second['id']}.collapsed li.shown.rejected")
+    assert f"{top['code_id']} {top['label']}" in page.locator(f"#seg-{second['id']} li.shown").inner_text()
     assert page.locator("#progress").inner_text() == f"You have decided on 2 of {len(coded)} sentences."
+    # j and k step over the folded interviewer line both ways.
+    page.keyboard.press("k")
+    page.keyboard.press("k")
+    page.keyboard.press("k")
+    assert page.evaluate("document.activeElement.id") == f"seg-{first['id']}"
 
     # Every visible form control is labelled (names for screen readers).
-    unlabelled = page.evaluate("""Array.from(document.querySelectorAll('input:not([type=hidden]), select'))
+    unlabelled = page.evaluate("""Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))
         .filter(el => !el.labels.length && !el.getAttribute('aria-label')).map(el => el.outerHTML)""")
     assert unlabelled == []
     shot = tmp_path / "review-page.png"
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 20_000
-    if os.environ.get("AUTOCODER_UPDATE_SCREENSHOTS"):
-        SCREENSHOT.parent.mkdir(exist_ok=True)
-        shutil.copy(shot, SCREENSHOT)
 
     trail = httpx.get(f"{base}/transcripts/{posted['id']}/decisions", headers=coder).json()
     assert [(d["action"], d["segment_id"], d["suggestion_id"], d["coder"], d["run_id"]) for d in trail] == [
@@ -135,7 +114,8 @@ def test_stale_suggestions_and_viewers_are_refused_on_the_page(server, browser):
     viewing.get_by_label("API token").fill(viewer["Authorization"].removeprefix("Bearer "))
     viewing.get_by_role("button", name="Sign in").click()
     viewing.goto(f"{base}/ui/transcripts/{posted['id']}")
-    assert viewing.locator("article.seg").count() == len(posted["segments"])
+    assert viewing.locator(".seg").count() == len(posted["segments"])  # folded ones included
+    assert viewing.locator("article.seg.codable").count() == sum(not s["skip_reason"] for s in posted["segments"])
     assert viewing.locator("button.accept").count() == 0  # viewers read; they do not decide
     viewing.goto(f"{base}/ui/codebook")
     viewing.get_by_label("Search").fill("goal setting")
