@@ -15,6 +15,7 @@ from app.db import decisions as db
 from app.db.tables import Segment, Suggestion, Transcript
 from app.errors import InvalidInput
 from app.exchange.refi import Selection, SourceDoc, project_qdpx
+from app.services.spans import describe
 from app.services.visibility import Visibility, replay
 from taxonomy import ResolvedCodebook
 
@@ -80,9 +81,12 @@ def segment_rows(session: Session, scope: Visibility, transcript_ids: list[int] 
     names = scope.names(session, decisions)
     labels: dict[int, dict[str, list[str]]] = defaultdict(dict)
     rejected: dict[int, dict[str, list[str]]] = defaultdict(dict)
+    spans: dict[int, dict[str, dict[str, int]]] = defaultdict(dict)  # segment -> coder -> code -> span's last
     for (segment_id, coder_id), state in replay(decisions).items():
         if state.labels:
             labels[segment_id][names[coder_id]] = state.labels
+        if on_spans := {c: end for c, end in sorted(state.ends.items()) if c in state.labels}:
+            spans[segment_id][names[coder_id]] = on_spans
         if state.rejected:
             rejected[segment_id][names[coder_id]] = state.rejected
     rows = []
@@ -98,18 +102,24 @@ def segment_rows(session: Session, scope: Visibility, transcript_ids: list[int] 
                 "time_start": seg.time_start, "time_end": seg.time_end, "text": seg.text,
                 "skip_reason": seg.skip_reason, "run_id": run.id if run else None,
                 "suggested_codes": [s.code_id for s in sugg], "suggested_scores": [round(s.score, 4) for s in sugg],
+                "suggested_span_ends": {s.code_id: s.end_segment_id for s in sugg if s.end_segment_id is not None},
                 "confirmed_codes": confirmed, "codes_by_coder": labels.get(seg.id, {}),
-                "rejected_by_coder": rejected.get(seg.id, {}),
+                "span_ends_by_coder": spans.get(seg.id, {}), "rejected_by_coder": rejected.get(seg.id, {}),
             })
     return rows
 
 
 def decision_rows(session: Session, scope: Visibility, transcript_ids: list[int] | None = None) -> list[dict]:
-    """The decision trail (with memos) of the coders `scope` shows."""
+    """The decision trail (with memos) of the coders `scope` shows; a decision on a span carries its last
+    segment and the span's character offsets."""
     decisions = scope.decisions(session, transcript_ids=transcript_ids)
     names = scope.names(session, decisions)
+    spans = describe(session, [(d.segment_id, d.end_segment_id) for d in decisions if d.end_segment_id is not None])
     return [{"decision_id": d.id, "transcript_id": d.transcript_id, "segment_id": d.segment_id,
-             "coder": names[d.coder_id], "action": d.action, "code": d.code_id, "from_code": d.from_code_id,
+             "end_segment_id": d.end_segment_id,
+             "span_start": span.start if (span := spans.get((d.segment_id, d.end_segment_id))) else None,
+             "span_end": span.end if span else None, "coder": names[d.coder_id], "action": d.action,
+             "code": d.code_id, "from_code": d.from_code_id,
              "suggestion_id": d.suggestion_id, "run_id": d.run_id, "model": d.model_id,
              "classifier_version": d.classifier_id, "codebook_version": d.codebook_version, "memo": d.memo,
              "batch_id": d.batch_id, "created_at": d.created_at.isoformat()} for d in decisions]
@@ -118,19 +128,24 @@ def decision_rows(session: Session, scope: Visibility, transcript_ids: list[int]
 def project(session: Session, scope: Visibility, book: ResolvedCodebook, name: str,
             transcript_ids: list[int] | None = None) -> bytes:
     """The coded project as .qdpx: each transcript a text source, the confirmed codes of each coder `scope`
-    shows as codings."""
+    shows as codings. A code on one sentence is a selection of that sentence; a code on a span is one
+    selection from the span's first sentence's start to its last one's end."""
     transcripts = _scope(session, transcript_ids)
     codable = {c.id for c in book.leaves}
     decisions = scope.decisions(session, transcript_ids=[t.id for t in transcripts])
     names = scope.names(session, decisions)
-    codings: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    codings: dict[tuple[int, int], list[tuple[str, str]]] = defaultdict(list)  # (first, last segment) -> codings
     for (segment_id, coder_id), state in sorted(replay(decisions).items()):
-        codings[segment_id] += [(names[coder_id], c) for c in state.labels if c in codable]
-    segments = db.segments_by_id(session, ids=set(codings))
+        for c in state.labels:
+            if c in codable:
+                codings[(segment_id, state.ends.get(c, segment_id))].append((names[coder_id], c))
+    segments = db.segments_by_id(session, ids={s for pair in codings for s in pair})
     sources = []
     for t in transcripts:
-        selections = [Selection(str(s.id), s.char_start, s.char_end, codings[s.id])
-                      for s in sorted(segments.values(), key=lambda s: s.position) if s.transcript_id == t.id]
+        here = sorted((segments[a].position, segments[b].position, a, b) for a, b in codings
+                      if segments[a].transcript_id == t.id)
+        selections = [Selection(str(a) if a == b else f"{a}-{b}", segments[a].char_start, segments[b].char_end,
+                                codings[(a, b)]) for _, _, a, b in here]
         sources.append(SourceDoc(str(t.id), t.title or f"Transcript {t.id}", t.text, t.created_at, selections))
     return project_qdpx(name, book, sorted(set(names.values())), sources)
 
