@@ -44,7 +44,7 @@ def summary_out(t: Transcript, segment_count: int) -> TranscriptSummary:
 def segment_out(seg: Segment, suggestions: list[Suggestion], threshold: float, min_score: float,
                 segments: dict[int, Segment] | None = None) -> SegmentOut:
     """A segment with its suggestions at or over min_score; its status always uses the run's threshold. A
-    passage suggestion shows its span when its last sentence is in `segments` (by id)."""
+    passage suggestion shows its span (`segments`: the transcript's segments by id, when the caller has them)."""
     status = status_of([s.score for s in suggestions], threshold, seg.skip_reason)
     return SegmentOut(id=seg.id, transcript_id=seg.transcript_id, position=seg.position, turn_index=seg.turn_index,
                       sentence_index=seg.sentence_index, speaker=seg.speaker, role=seg.role,
@@ -56,7 +56,11 @@ def segment_out(seg: Segment, suggestions: list[Suggestion], threshold: float, m
 
 
 def _span(seg: Segment, s: Suggestion, segments: dict[int, Segment] | None) -> SpanOut | None:
-    last = (segments or {}).get(s.end_segment_id) if s.end_segment_id is not None else None
+    if s.end_segment_id is None:
+        return None
+    if segments is None:  # a segment shown on its own (the review queue): its transcript's sentences
+        segments = {other.id: other for other in seg.transcript.segments}
+    last = segments.get(s.end_segment_id)
     return span_out(seg, last) if last is not None else None
 
 
