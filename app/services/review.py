@@ -58,9 +58,9 @@ class Review:
         if not items:
             raise InvalidInput("no decisions sent")
         starts = {i.segment_id for i in items}
-        segments = db.segments_by_id(session, ids=starts | {i.end_segment_id for i in items
-                                                            if i.end_segment_id is not None})
-        missing = sorted(({i.segment_id for i in items} | {i.end_segment_id for i in items}) - {None} - set(segments))
+        ends = {i.end_segment_id for i in items if i.end_segment_id is not None}  # spans' last sentences
+        segments = db.segments_by_id(session, ids=starts | ends)
+        missing = sorted((starts | ends) - set(segments))
         if missing:
             raise NotFound(f"no segment with id {', '.join(map(str, missing))}")
         transcripts = {segments[s].transcript_id for s in starts}
