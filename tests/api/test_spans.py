@@ -5,9 +5,11 @@ span decisions that must be refused (4xx), with the reason."""
 import json
 
 import pytest
+from fastapi.testclient import TestClient
 from lxml import etree
 
 from app.exchange.refi import PROJECT_NS, read_qdpx
+from app.main import create_app
 from tests.conftest import add_user, shared_path
 
 # A peer worker's interview (turns from the development half of the interview set, bench/data/interviews.jsonl).
@@ -100,6 +102,19 @@ def test_a_passage_suggestion_is_accepted_shown_exported_and_written_to_qdpx(cli
     assert selections == {(span["start"], span["end"]): [code], (by_hand["start"], by_hand["end"]): ["1.2"]}
     text = texts[source.get("guid")]
     assert text[span["start"]:span["end"]] == span["text"] and text[by_hand["start"]:by_hand["end"]] == by_hand["text"]
+
+    # Suggesting again (from the stored sentence vectors; the passages are encoded again) gives the same spans.
+    again = client.post(f"/transcripts/{out['id']}/runs", json={})
+    assert again.status_code in (200, 201), again.text
+    assert [(s["id"], c["code_id"], c["span"]) for s in again.json()["segments"] for c in s["suggestions"]
+            if c["span"]] == [(s["id"], c["code_id"], c["span"]) for s, c in spans]
+
+
+def test_passage_windows_1_turns_passage_suggestions_off(settings, embedder):
+    with TestClient(create_app(settings.model_copy(update={"passage_windows": 1}), embedder)) as client:
+        client.headers.update(add_user(client.app, "admin", "admin"))
+        out = client.post("/transcripts", json={"text": INTERVIEW}).json()
+    assert out["segments"] and not [c for s in out["segments"] for c in s["suggestions"] if c["span"]]
 
 
 def test_a_coder_codes_a_span_by_hand_and_removes_it(client, posted):
