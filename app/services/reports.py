@@ -31,6 +31,14 @@ class CodedSegment:
     code: str
     coders: tuple[str, ...]  # who confirmed it; empty for a suggestion
     score: float | None = None  # the suggestion's score
+    end: Segment | None = None  # a span's last sentence (the code counts once, on its first: `segment`)
+
+    @property
+    def quote(self) -> str:
+        """The words coded: the sentence, or the span from its first sentence to its last."""
+        if self.end is None:
+            return self.segment.text
+        return self.transcript.text[self.segment.char_start:self.end.char_end]
 
 
 @dataclass
@@ -58,13 +66,17 @@ def gather(session: Session, book: ResolvedCodebook, *, scope: Visibility, sourc
         decisions = scope.decisions(session, transcript_ids=transcript_ids, coders=coders)
         names = scope.names(session, decisions)
         who: dict[tuple[int, str], list[str]] = defaultdict(list)
+        ends: dict[tuple[int, str], int] = {}  # a span's last sentence (the longest, when coders differ)
         for (segment_id, coder_id), state in replay(decisions).items():
             for code in state.labels:
                 if code in codes:
                     who[(segment_id, code)].append(names[coder_id])
-        segments = db.segments_by_id(session, ids={s for s, _ in who})
+                    if code in state.ends:
+                        ends[(segment_id, code)] = max(ends.get((segment_id, code), 0), state.ends[code])
+        segments = db.segments_by_id(session, ids={s for s, _ in who} | set(ends.values()))
         transcripts = _transcripts(session, {s.transcript_id for s in segments.values()})
-        items = [CodedSegment(segments[s], transcripts[segments[s].transcript_id], code, tuple(sorted(people)))
+        items = [CodedSegment(segments[s], transcripts[segments[s].transcript_id], code, tuple(sorted(people)),
+                              end=segments.get(ends.get((s, code))))
                  for (s, code), people in sorted(who.items())]
         return Coding(CONFIRMED, book, items)
     if source != SUGGESTED:
@@ -169,7 +181,7 @@ def exemplars(coding: Coding, per_code: int = 3) -> dict[str, list[CodedSegment]
     per transcript and role before any second one, so the quotes show the code's range."""
     out: dict[str, list[CodedSegment]] = {}
     for code, items in coding.by_code().items():
-        ranked = sorted(items, key=lambda i: -len(i.segment.text))
+        ranked = sorted(items, key=lambda i: -len(i.quote))
         chosen, seen = [], set()
         for item in ranked:
             key = (item.transcript.id, item.segment.role)
@@ -190,7 +202,7 @@ def exemplars_markdown(coding: Coding, quotes: dict[str, list[CodedSegment]]) ->
         for item in items:
             who = f"{item.segment.speaker}, {item.segment.role.replace('_', ' ')}"
             where = item.transcript.title or f"transcript {item.transcript.id}"
-            lines.append(f"> {item.segment.text}\n>\n> — {who}; {where}\n")
+            lines.append(f"> {item.quote}\n>\n> — {who}; {where}\n")
     return "\n".join(lines)
 
 

@@ -88,6 +88,11 @@ def test_a_passage_suggestion_is_accepted_shown_exported_and_written_to_qdpx(cli
     # Table 2 counts a span once (one peer-worker quote), not once per sentence it covers.
     table = {r["code"]: r for r in client.get("/reports/table2", params={"format": "json"}).json()}
     assert table["1.2"]["pw_segments"] == 1 and table[code]["pw_segments"] == 1
+    # An exemplar quote of a span code is the whole passage.
+    quotes = client.get("/reports/exemplars", params={"format": "json"}).json()
+    [quote] = [q for q in quotes if q["code"] == "1.2"]
+    assert (quote["text"], quote["segment_id"], quote["end_segment_id"]) == (
+        by_hand["text"], problem[0]["id"], problem[-1]["id"])
 
     # .qdpx: each span one selection from its first sentence's start to its last one's end, valid REFI-QDA.
     schema = etree.XMLSchema(etree.parse(str(shared_path("data", "refi-qda", "Project.xsd"))))
