@@ -11,6 +11,9 @@ passage's own text and scored like a sentence. A window's code becomes a span su
   carries the code, that sentence's own suggestion says it, and a span adds nothing but noise, and
 - it is the window's best code (`top`): a longer text matches many codes a little.
 
+With the bundled MiniLM model these rules keep spans rare (about one per interview) and they seldom match what
+coders code as a passage: docs/spans.md has the figures; coders code such spans by hand.
+
 Per code, spans never overlap: the best-scoring window is kept first (the longer on a tie), and any window
 overlapping it is dropped, so a passage gets one span per code, not one per window start. A span is shown on
 its first sentence, in that sentence's ranked list (top_k still holds: a span replaces the sentence's own
