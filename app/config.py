@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     background_weight: float = Field(2.0, ge=0.0, le=20.0)
     counter_weight: float = Field(1.0, ge=0.0, le=20.0)
     min_words: int = Field(3, ge=1)
+    # Passage suggestions (app/engine/passages.py, docs/spans.md): windows of 2..passage_windows consecutive
+    # codable sentences of one turn are scored too, and a window's best code, when the passage supports it
+    # passage_margin more than any of its sentences, is suggested as a span. 1 turns them off (each window is
+    # one more text to encode). The margin was set on the interview development half (bench/passages.py).
+    passage_windows: int = Field(4, ge=1, le=8)
+    passage_margin: float = Field(0.2, ge=0.0, le=1.0)
     # Longer run-on sentences are cut into pieces (the model reads at most 256 word pieces anyway).
     max_sentence_words: int = Field(80, ge=10, le=180)
     role_patterns: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ROLE_PATTERNS))
@@ -90,6 +96,12 @@ class Settings(BaseSettings):
 
         return ScoringParams(evidence_k=self.evidence_k, margin=self.background_margin,
                              background_weight=self.background_weight, counter_weight=self.counter_weight)
+
+    def passages(self):
+        """Which windows are scored and how much a span must beat its sentences (app/engine/passages.py)."""
+        from app.engine.passages import PassageParams
+
+        return PassageParams(longest=self.passage_windows, margin=self.passage_margin)
 
     @field_validator("deid_id_patterns")
     @classmethod

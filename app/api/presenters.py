@@ -4,7 +4,7 @@ from fastapi import Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from app.api.schemas import CodeSuggestion, Evidence, RunOut, SegmentOut, TranscriptOut, TranscriptSummary
+from app.api.schemas import CodeSuggestion, Evidence, RunOut, SegmentOut, SpanOut, TranscriptOut, TranscriptSummary
 from app.db.tables import Segment, Suggestion, SuggestionRun, Transcript
 from app.engine.suggest import Candidate
 from app.services.coding import status_of
@@ -16,10 +16,16 @@ def candidate_out(c: Candidate, rank: int) -> CodeSuggestion:
                           evidence=Evidence(kind=c.evidence_kind, text=c.evidence_text, source=c.evidence_source))
 
 
-def suggestion_out(s: Suggestion) -> CodeSuggestion:
+def span_out(first: Segment, last: Segment) -> SpanOut:
+    """The characters from the first sentence's start to the last's end (both of one transcript)."""
+    return SpanOut(start_segment_id=first.id, end_segment_id=last.id, start=first.char_start, end=last.char_end,
+                   text=first.transcript.text[first.char_start:last.char_end])
+
+
+def suggestion_out(s: Suggestion, span: SpanOut | None = None) -> CodeSuggestion:
     return CodeSuggestion(id=s.id, code_id=s.code_id, label=s.code_label, group=s.code_group, score=s.score,
                           rank=s.rank, evidence=Evidence(kind=s.evidence_kind, text=s.evidence_text,
-                                                         source=s.evidence_source))
+                                                         source=s.evidence_source), span=span)
 
 
 def run_out(run: SuggestionRun) -> RunOut:
@@ -37,15 +43,27 @@ def summary_out(t: Transcript, segment_count: int) -> TranscriptSummary:
                              speaker_roles=t.speaker_roles or {}, warnings=transcript_warnings(t))
 
 
-def segment_out(seg: Segment, suggestions: list[Suggestion], threshold: float, min_score: float) -> SegmentOut:
-    """A segment with its suggestions at or over min_score; its status always uses the run's threshold."""
+def segment_out(seg: Segment, suggestions: list[Suggestion], threshold: float, min_score: float,
+                segments: dict[int, Segment] | None = None) -> SegmentOut:
+    """A segment with its suggestions at or over min_score; its status always uses the run's threshold. A
+    passage suggestion shows its span (`segments`: the transcript's segments by id, when the caller has them)."""
     status = status_of([s.score for s in suggestions], threshold, seg.skip_reason)
     return SegmentOut(id=seg.id, transcript_id=seg.transcript_id, position=seg.position, turn_index=seg.turn_index,
                       sentence_index=seg.sentence_index, speaker=seg.speaker, role=seg.role,
                       start=seg.char_start, end=seg.char_end, text=seg.text, time_start=seg.time_start,
                       time_end=seg.time_end, status=status,
                       skip_reason=seg.skip_reason,
-                      suggestions=[suggestion_out(s) for s in suggestions if s.score >= min_score])
+                      suggestions=[suggestion_out(s, _span(seg, s, segments)) for s in suggestions
+                                   if s.score >= min_score])
+
+
+def _span(seg: Segment, s: Suggestion, segments: dict[int, Segment] | None) -> SpanOut | None:
+    if s.end_segment_id is None:
+        return None
+    if segments is None:  # a segment shown on its own (the review queue): its transcript's sentences
+        segments = {other.id: other for other in seg.transcript.segments}
+    last = segments.get(s.end_segment_id)
+    return span_out(seg, last) if last is not None else None
 
 
 def transcript_out(t: Transcript, run: SuggestionRun | None, suggestions: list[Suggestion], *,
@@ -57,11 +75,11 @@ def transcript_out(t: Transcript, run: SuggestionRun | None, suggestions: list[S
     by_segment: dict[int, list[Suggestion]] = {}
     for s in suggestions:
         by_segment.setdefault(s.segment_id, []).append(s)
-    segments = []
+    segments, by_id = [], {seg.id: seg for seg in t.segments}
     for seg in t.segments:
         if role and seg.role != role:
             continue
-        out = segment_out(seg, by_segment.get(seg.id, []), threshold, floor)
+        out = segment_out(seg, by_segment.get(seg.id, []), threshold, floor, by_id)
         if code and not any(s.code_id == code for s in out.suggestions):
             continue
         segments.append(out)

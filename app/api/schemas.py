@@ -43,6 +43,17 @@ class Evidence(BaseModel):
     source: str
 
 
+class SpanOut(BaseModel):
+    """Consecutive sentences of one turn that one code covers: from the first segment's start to the last's end
+    (character offsets into the transcript's text)."""
+
+    start_segment_id: int
+    end_segment_id: int
+    start: int
+    end: int
+    text: str
+
+
 class CodeSuggestion(BaseModel):
     code_id: str
     label: str
@@ -51,6 +62,8 @@ class CodeSuggestion(BaseModel):
     rank: int
     evidence: Evidence
     id: int | None = Field(None, description="stored suggestion id (absent for POST /suggest)")
+    span: SpanOut | None = Field(None, description="a passage suggestion: the sentences it covers, starting at "
+                                                   "this one; null for this sentence alone")
 
 
 class SuggestIn(RequestIn):
@@ -331,6 +344,9 @@ class DecisionIn(RequestIn):
     code: str | None = Field(None, max_length=64)
     memo: str | None = Field(None, max_length=4000)
     run_id: Id | None = Field(None, description="The suggestion run you were looking at: 409 if it was replaced.")
+    end_segment_id: Id | None = Field(None, description=(
+        "accept, change or add on a span: the last sentence (same turn, codable sentences only) of the span that "
+        "starts at the segment. Left out: one sentence, or for accept / change a passage suggestion's own span."))
 
 
 class SegmentDecisionIn(DecisionIn):
@@ -349,6 +365,8 @@ class AcceptOverIn(RequestIn):
 class DecisionOut(BaseModel):
     id: int
     segment_id: int
+    end_segment_id: int | None = Field(None, description="the span's last sentence; null for one sentence")
+    span: SpanOut | None = Field(None, description="the span's characters, when the decision covers several")
     transcript_id: int
     coder: str
     action: Action
@@ -364,11 +382,17 @@ class DecisionOut(BaseModel):
     created_at: Timestamp
 
 
+class LabelSpanOut(SpanOut):
+    code: str
+
+
 class SegmentLabelsOut(BaseModel):
     segment_id: int
     labels: list[str]
     rejected: list[str]
     memos: list[str]
+    spans: list[LabelSpanOut] = Field(default_factory=list, description=(
+        "labels that cover a span starting at this segment (each also in `labels`)"))
 
 
 class DecidedOut(BaseModel):

@@ -15,6 +15,13 @@ def segments_by_id(session: Session, *, ids: set[int]) -> dict[int, Segment]:
     return {s.id: s for s in session.scalars(select(Segment).where(Segment.id.in_(ids)))} if ids else {}
 
 
+def segments_in_range(session: Session, *, transcript_id: int, first: int, last: int) -> list[Segment]:
+    """A transcript's segments from position `first` to `last`, both included, in order."""
+    query = select(Segment).where(Segment.transcript_id == transcript_id, Segment.position >= first,
+                                  Segment.position <= last)
+    return list(session.scalars(query.order_by(Segment.position)))
+
+
 def suggestions_by_id(session: Session, *, ids: set[int]) -> dict[int, Suggestion]:
     if not ids:
         return {}

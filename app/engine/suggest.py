@@ -69,6 +69,8 @@ class Candidate:
     evidence_kind: str
     evidence_text: str
     evidence_source: str
+    # A passage suggestion (app/engine/passages.py): the row of the span's last sentence; None for one sentence.
+    end: int | None = None
 
 
 def with_context(vectors: np.ndarray, groups: list, window: int, weight: float = 0.5) -> np.ndarray:
@@ -155,6 +157,44 @@ def apply_confirmed(scores: np.ndarray, vectors: np.ndarray, confirmed: Confirme
     return used
 
 
+@dataclass(frozen=True)
+class Served:
+    """The served scores of some texts for every code, and where each score's evidence comes from."""
+
+    scores: np.ndarray  # rows x codes, in [0, 1]
+    best: np.ndarray  # rows x codes: the best-matching evidence unit of the code index
+    used: np.ndarray | None  # rows x codes: the confirmed unit that raised the score, or -1; None without any
+
+    def candidate(self, index: CodeIndex, confirmed: ConfirmedExamples | None, row: int, c: int) -> Candidate:
+        """Code `c` for text `row`, with the evidence shown for it."""
+        code = index.codes[c]
+        by_confirmed = self.used is not None and self.used[row, c] >= 0
+        unit = confirmed.units[self.used[row, c]] if by_confirmed else index.units[self.best[row, c]]
+        return Candidate(code.id, code.label, index.groups[c], round(float(self.scores[row, c]), 4),
+                         unit.kind, unit.text, unit.source)
+
+
+def score_served(index: CodeIndex, vectors: np.ndarray, evidence_k: int | ScoringParams = 3,
+                  rescore: Callable[[np.ndarray], np.ndarray] | None = None,
+                  confirmed: ConfirmedExamples | None = None) -> Served:
+    """Every code's served score for every row of `vectors` (see suggest())."""
+    scores, best = score_codes(index, vectors, evidence_k)
+    if rescore is not None:
+        scores = rescore(scores)
+    used = apply_confirmed(scores, vectors, confirmed) if confirmed is not None else None
+    return Served(scores, best, used)
+
+
+def rank(index: CodeIndex, served: Served, top_k: int,
+         confirmed: ConfirmedExamples | None = None) -> list[list[Candidate]]:
+    """The top_k codes of every row of `served`, best first."""
+    scores = served.scores
+    k = min(top_k, scores.shape[1])
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    return [[served.candidate(index, confirmed, row, c) for c in codes[np.argsort(-scores[row, codes], kind="stable")]]
+            for row, codes in enumerate(top)]
+
+
 def suggest(index: CodeIndex, vectors: np.ndarray, top_k: int, evidence_k: int | ScoringParams = 3,
             rescore: Callable[[np.ndarray], np.ndarray] | None = None,
             confirmed: ConfirmedExamples | None = None) -> list[list[Candidate]]:
@@ -166,20 +206,4 @@ def suggest(index: CodeIndex, vectors: np.ndarray, top_k: int, evidence_k: int |
     """
     if len(vectors) == 0:
         return []
-    scores, best = score_codes(index, vectors, evidence_k)
-    if rescore is not None:
-        scores = rescore(scores)
-    used = apply_confirmed(scores, vectors, confirmed) if confirmed is not None else None
-    k = min(top_k, scores.shape[1])
-    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    results: list[list[Candidate]] = []
-    for row, codes in enumerate(top):
-        candidates = []
-        for c in codes[np.argsort(-scores[row, codes], kind="stable")]:
-            code = index.codes[c]
-            by_confirmed = used is not None and used[row, c] >= 0
-            unit = confirmed.units[used[row, c]] if by_confirmed else index.units[best[row, c]]
-            candidates.append(Candidate(code.id, code.label, index.groups[c], round(float(scores[row, c]), 4),
-                                        unit.kind, unit.text, unit.source))
-        results.append(candidates)
-    return results
+    return rank(index, score_served(index, vectors, evidence_k, rescore, confirmed), top_k, confirmed)

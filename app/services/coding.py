@@ -11,9 +11,15 @@ from app.db import store
 from app.db.tables import SuggestionRun, Transcript, User
 from app.engine.code_index import CodeIndex, CodeIndexCache
 from app.engine.embed import Embedder
+from app.engine.passages import merge, passage_candidates, windows
 from app.engine.scoring import Scorer
-from app.engine.segment import RoleMapper, Segment, split_sentences, turns_from_text
-from app.engine.suggest import Candidate, suggest, with_context
+from app.engine.segment import (
+    RoleMapper,
+    Segment,
+    split_sentences,
+    turns_from_text,
+)
+from app.engine.suggest import Candidate, Served, rank, score_served, suggest, with_context
 
 # Preparing a transcript lives in app/engine/transcripts.py (batch pre-coding shares it); these names are
 # also imported from here by the API and tests.
@@ -161,7 +167,8 @@ class Coder:
             offset += len(segments)
             skips = [skip_reason(s, data.code_interviewer, self.settings.min_words) for s in segments]
             scorer = self.scorer(session, index, who)
-            rows = self._suggestion_rows(scorer, vectors, [s.turn_index for s in segments], skips, data.options)
+            rows = self._suggestion_rows(scorer, vectors, [s.turn_index for s in segments], skips, data.options,
+                                         text, [(s.start, s.end) for s in segments])
             # Everything for this transcript is computed; write it, and commit once all are written.
             stored.append(self.store_coded(session, data, text, source_format, segments, skips, list(vectors),
                                            rows, codebook, index, classifier_id=scorer.classifier_id))
@@ -200,21 +207,44 @@ class Coder:
         vectors = np.stack([np.frombuffer(s.embedding, dtype=np.float32) for s in segments])
         scorer = self.scorer(session, index, who)
         rows = self._suggestion_rows(scorer, vectors, [s.turn_index for s in segments],
-                                     [s.skip_reason for s in segments], options)
+                                     [s.skip_reason for s in segments], options, transcript.text,
+                                     [(s.char_start, s.char_end) for s in segments])
         run = self._store_run(session, transcript, codebook, index, rows, options, scorer.classifier_id)
         session.commit()
         return transcript, run
 
-    def _suggestion_rows(self, scorer: Scorer, vectors: np.ndarray, turns: list[int],
-                         skips: list[str | None], options: SuggestOptions) -> list[tuple[int, int, Candidate]]:
-        """(segment position, rank, candidate) for every coded segment."""
-        top_k, _ = self._params(options)
+    def _suggestion_rows(self, scorer: Scorer, vectors: np.ndarray, turns: list[int], skips: list[str | None],
+                         options: SuggestOptions, text: str,
+                         bounds: list[tuple[int, int]]) -> list[tuple[int, int, Candidate]]:
+        """(segment position, rank, candidate) for every coded segment; a passage suggestion sits on its span's
+        first sentence with `end` set to its last (app/engine/passages.py)."""
+        top_k, threshold = self._params(options)
         coded = [i for i, reason in enumerate(skips) if reason is None]
+        if not coded:
+            return []
         contextual = with_context(vectors, turns, options.context)
-        ranked = suggest(scorer.index, contextual[coded], top_k, self.settings.scoring(),
-                         scorer.rescore(vectors[coded]), scorer.confirmed)
-        return [(i, rank, c) for i, candidates in zip(coded, ranked, strict=True)
-                for rank, c in enumerate(candidates, start=1)]
+        served = score_served(scorer.index, contextual[coded], self.settings.scoring(),
+                              scorer.rescore(vectors[coded]), scorer.confirmed)
+        ranked = dict(zip(coded, rank(scorer.index, served, top_k, scorer.confirmed), strict=True))
+        spans: dict[int, list[Candidate]] = {}
+        for first, candidate in self._passages(scorer, served, coded, turns, skips, threshold, text, bounds):
+            spans.setdefault(first, []).append(candidate)
+        return [(i, n, c) for i in coded for n, c in enumerate(merge(ranked[i], spans.get(i, []), top_k), start=1)]
+
+    def _passages(self, scorer: Scorer, served: Served, coded: list[int], turns: list[int],
+                  skips: list[str | None], threshold: float, text: str,
+                  bounds: list[tuple[int, int]]) -> list[tuple[int, Candidate]]:
+        """Span suggestions over windows of consecutive coded sentences of one turn (none when turned off)."""
+        params = self.settings.passages()
+        spans = windows(turns, [reason is None for reason in skips], params.longest)
+        if not spans:
+            return []
+        raw = self.embedder.encode([text[bounds[a][0]:bounds[b][1]] for a, b in spans])
+        scored = score_served(scorer.index, raw, self.settings.scoring(), scorer.rescore(raw), scorer.confirmed)
+        sentence_scores = np.zeros((len(skips), len(scorer.index.codes)), dtype=np.float32)
+        sentence_scores[coded] = served.scores
+        return passage_candidates(scorer.index, scored, spans, sentence_scores, threshold, params.margin,
+                                  params.top, scorer.confirmed)
 
     def _store_run(self, session: Session, transcript: Transcript, codebook: ResolvedCodebook, index: CodeIndex,
                    rows: list[tuple[int, int, Candidate]], options: SuggestOptions,
@@ -223,9 +253,10 @@ class Coder:
         store.ensure_snapshot(session, digest=index.codebook_digest, name=index.codebook_name,
                               version=index.codebook_version, content=codebook.content())
         ids = [seg.id for seg in transcript.segments]
-        suggestions = [dict(segment_id=ids[i], rank=rank, code_id=c.code_id, code_label=c.label, code_group=c.group,
+        suggestions = [dict(segment_id=ids[i], rank=n, code_id=c.code_id, code_label=c.label, code_group=c.group,
                             score=c.score, evidence_kind=c.evidence_kind, evidence_text=c.evidence_text,
-                            evidence_source=c.evidence_source) for i, rank, c in rows]
+                            evidence_source=c.evidence_source,
+                            end_segment_id=ids[c.end] if c.end is not None else None) for i, n, c in rows]
         return store.add_run(session, transcript_id=transcript.id, suggestions=suggestions, fields=dict(
             codebook_name=index.codebook_name, codebook_version=index.codebook_version,
             codebook_digest=index.codebook_digest, model_id=index.model_id, top_k=top_k,

@@ -56,8 +56,8 @@ def confirmed_examples(session: Session, codes: list[str], model_id: str,
     decisions = visibility.decisions(session)
     for (segment, coder), state in replay(decisions).items():
         for code in state.labels:
-            if code in column:
-                given.setdefault((segment, code), coder)
+            if code in column and code not in state.ends:  # a span's code belongs to the passage, not its first
+                given.setdefault((segment, code), coder)    # sentence: that sentence alone is no example of it
     if not given:
         return None
     vectors = decisions_db.segment_vectors(session, ids=sorted({s for s, _ in given}), model_id=model_id)

@@ -18,6 +18,7 @@ from app.db.tables import Segment, Suggestion, Transcript
 from app.errors import InvalidInput
 from app.exchange.refi import Case, Note, Selection, SourceDoc, project_qdpx
 from app.services import sources
+from app.services.spans import describe
 from app.services.visibility import Visibility, replay
 from taxonomy import ResolvedCodebook
 
@@ -88,9 +89,12 @@ def segment_rows(session: Session, scope: Visibility, transcript_ids: list[int] 
     names = scope.names(session, decisions)
     labels: dict[int, dict[str, list[str]]] = defaultdict(dict)
     rejected: dict[int, dict[str, list[str]]] = defaultdict(dict)
+    spans: dict[int, dict[str, dict[str, int]]] = defaultdict(dict)  # segment -> coder -> code -> span's last
     for (segment_id, coder_id), state in replay(decisions).items():
         if state.labels:
             labels[segment_id][names[coder_id]] = state.labels
+        if on_spans := {c: end for c, end in sorted(state.ends.items()) if c in state.labels}:
+            spans[segment_id][names[coder_id]] = on_spans
         if state.rejected:
             rejected[segment_id][names[coder_id]] = state.rejected
     rows = []
@@ -105,8 +109,9 @@ def segment_rows(session: Session, scope: Visibility, transcript_ids: list[int] 
                 "time_start": seg.time_start, "time_end": seg.time_end, "text": seg.text,
                 "skip_reason": seg.skip_reason, "run_id": run.id if run else None,
                 "suggested_codes": [s.code_id for s in sugg], "suggested_scores": [round(s.score, 4) for s in sugg],
+                "suggested_span_ends": {s.code_id: s.end_segment_id for s in sugg if s.end_segment_id is not None},
                 "confirmed_codes": final.get(seg.id, []), "source": chosen.name,
-                "codes_by_coder": labels.get(seg.id, {}),
+                "codes_by_coder": labels.get(seg.id, {}), "span_ends_by_coder": spans.get(seg.id, {}),
                 "rejected_by_coder": rejected.get(seg.id, {}),
             })
     return rows
@@ -114,15 +119,19 @@ def segment_rows(session: Session, scope: Visibility, transcript_ids: list[int] 
 
 def decision_rows(session: Session, scope: Visibility, transcript_ids: list[int] | None = None) -> list[dict]:
     """The decision trail (with memos) of the coders `scope` shows, and the adjudicator's consensus decisions
-    (stage "consensus") for those who may see everyone's work."""
+    (stage "consensus") for those who may see everyone's work; a decision on a span carries its last segment
+    and the span's character offsets."""
     decisions = scope.decisions(session, transcript_ids=transcript_ids)
     if scope.sees_everyone:
         decisions = sorted(decisions + db.decisions(session, transcript_ids=transcript_ids, stage="consensus"),
                            key=lambda d: d.id)
     names = scope.names(session, decisions)
+    spans = describe(session, [(d.segment_id, d.end_segment_id) for d in decisions if d.end_segment_id is not None])
     return [{"decision_id": d.id, "transcript_id": d.transcript_id, "segment_id": d.segment_id,
-             "stage": d.stage, "coder": names[d.coder_id], "action": d.action, "code": d.code_id,
-             "from_code": d.from_code_id,
+             "end_segment_id": d.end_segment_id,
+             "span_start": span.start if (span := spans.get((d.segment_id, d.end_segment_id))) else None,
+             "span_end": span.end if span else None, "stage": d.stage, "coder": names[d.coder_id],
+             "action": d.action, "code": d.code_id, "from_code": d.from_code_id,
              "suggestion_id": d.suggestion_id, "run_id": d.run_id, "model": d.model_id,
              "classifier_version": d.classifier_id, "codebook_version": d.codebook_version, "memo": d.memo,
              "batch_id": d.batch_id, "created_at": d.created_at.isoformat()} for d in decisions]
@@ -132,27 +141,49 @@ def project(session: Session, scope: Visibility, book: ResolvedCodebook, name: s
             transcript_ids: list[int] | None = None, source: str | None = None) -> bytes:
     """The coded project as .qdpx: each transcript a text source; as codings the confirmed codes of the chosen
     source (sources.HELP): consensus codes as the user "consensus", a coder's as that coder; memos as notes on
-    the coding or sentence they were written on; each participant a case with their role, site and arm."""
+    the coding or sentence they were written on; each participant a case with their role, site and arm. A
+    code on one sentence is a selection of that sentence; a code on a span is one selection from the span's
+    first sentence's start to its last one's end."""
     transcripts = _scope(session, transcript_ids)
     tids = [t.id for t in transcripts]
     codable = {c.id for c in book.leaves}
     chosen = sources.choose(session, scope, source, transcript_ids)
-    codings: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    codings: dict[tuple[int, int], list[tuple[str, str]]] = defaultdict(list)  # (first, last segment) -> codings
     users: set[str] = set()
     for segment_id, states in sorted(sources.labels(session, scope, chosen, tids).items()):
         for who, state in sorted(states.items()):
-            codings[segment_id] += [(who, c) for c in state.labels if c in codable]
-            users.add(who)
+            for c in state.labels:
+                if c in codable:
+                    codings[(segment_id, state.ends.get(c, segment_id))].append((who, c))
+                    users.add(who)
     notes, coded_at = _memos_and_times(session, scope, chosen, tids)
     users |= {note.author for segment_notes in notes.values() for note in segment_notes}
-    segments = db.segments_by_id(session, ids=set(codings) | set(notes))
+    for segment_id in notes:  # a sentence with memos but no coding is still a selection, to hang them on
+        codings.setdefault(_note_home(codings, segment_id, notes[segment_id]), [])
+    segments = db.segments_by_id(session, ids={s for pair in codings for s in pair})
+    homes = {segment_id: _note_home(codings, segment_id, notes[segment_id]) for segment_id in notes}
     docs = []
     for t in transcripts:
-        selections = [Selection(str(s.id), s.char_start, s.char_end, codings[s.id], notes[s.id], coded_at[s.id])
-                      for s in sorted(segments.values(), key=lambda s: s.position) if s.transcript_id == t.id]
+        here = sorted((segments[a].position, segments[b].position, a, b) for a, b in codings
+                      if segments[a].transcript_id == t.id)
+        selections = [Selection(str(a) if a == b else f"{a}-{b}", segments[a].char_start, segments[b].char_end,
+                                codings[(a, b)], notes[a] if homes.get(a) == (a, b) else [], coded_at[a])
+                      for _, _, a, b in here]
         docs.append(SourceDoc(str(t.id), t.title or f"Transcript {t.id}", t.text, t.created_at, selections,
                               _attributes([t])))
     return project_qdpx(name, book, sorted(users), docs, _cases(transcripts))
+
+
+def _note_home(codings: dict[tuple[int, int], list[tuple[str, str]]], segment_id: int,
+               notes: list[Note]) -> tuple[int, int]:
+    """The selection a sentence's memos hang on: the one starting there whose codings a memo is about (a memo
+    on a code applied to a span goes with the span), else the sentence's own."""
+    starting = [key for key in codings if key[0] == segment_id]
+    about = {(n.author, n.code) for n in notes if n.code}
+    for key in sorted(starting, key=lambda k: k != (segment_id, segment_id)):
+        if about & set(codings[key]):
+            return key
+    return (segment_id, segment_id)
 
 
 def _memos_and_times(session: Session, scope: Visibility, chosen: sources.Source, transcript_ids: list[int]) -> tuple[

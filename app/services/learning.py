@@ -64,13 +64,18 @@ def training_data(session: Session, codes: list[str], model_id: str, until_id: i
     positive: dict[int, set[str]] = {}
     rejected: dict[int, set[str]] = {}
     coders = set()
+    passages: set[int] = set()
     for (segment, coder), state in replay(decisions).items():
         labels, rejections = set(state.labels) & known, set(state.rejected) & known
         if labels or rejections:
             coders.add(coder)
             positive.setdefault(segment, set()).update(labels)
             rejected.setdefault(segment, set()).update(rejections)
-    reviewed = sorted(positive)
+        if labels & set(state.ends):
+            passages.add(segment)
+    # A code on a span belongs to the passage: the span's first sentence is neither a positive nor (as a
+    # reviewed sentence without it) a negative for it, so sentences that start a coded span are left out.
+    reviewed = sorted(set(positive) - passages)
     vectors = decisions_db.segment_vectors(session, ids=reviewed, model_id=model_id)
     rows = [s for s in reviewed if s in vectors]
     column = {c: j for j, c in enumerate(codes)}

@@ -33,6 +33,14 @@ class CodedSegment:
     code: str
     coders: tuple[str, ...]  # who confirmed it; empty for a suggestion
     score: float | None = None  # the suggestion's score
+    end: Segment | None = None  # a span's last sentence (the code counts once, on its first: `segment`)
+
+    @property
+    def quote(self) -> str:
+        """The words coded: the sentence, or the span from its first sentence to its last."""
+        if self.end is None:
+            return self.segment.text
+        return self.transcript.text[self.segment.char_start:self.end.char_end]
 
 
 @dataclass
@@ -60,14 +68,18 @@ def gather(session: Session, book: ResolvedCodebook, *, scope: Visibility, sourc
     if source != SUGGESTED:
         chosen = sources.choose(session, scope, source, transcript_ids, coders)
         who: dict[tuple[int, str], list[str]] = defaultdict(list)
+        ends: dict[tuple[int, str], int] = {}  # a span's last sentence (the longest, when coders differ)
         for segment_id, states in sources.labels(session, scope, chosen, transcript_ids, coders).items():
             for name, state in states.items():
                 for code in state.labels:
                     if code in codes:
                         who[(segment_id, code)].append(name)
-        segments = db.segments_by_id(session, ids={s for s, _ in who})
+                        if code in state.ends:
+                            ends[(segment_id, code)] = max(ends.get((segment_id, code), 0), state.ends[code])
+        segments = db.segments_by_id(session, ids={s for s, _ in who} | set(ends.values()))
         transcripts = _transcripts(session, {s.transcript_id for s in segments.values()})
-        items = [CodedSegment(segments[s], transcripts[segments[s].transcript_id], code, tuple(sorted(people)))
+        items = [CodedSegment(segments[s], transcripts[segments[s].transcript_id], code, tuple(sorted(people)),
+                              end=segments.get(ends.get((s, code))))
                  for (s, code), people in sorted(who.items())]
         return Coding(chosen.name, book, items, source_label=chosen.label)
     query = (select(Suggestion, SuggestionRun.threshold).join(SuggestionRun, SuggestionRun.id == Suggestion.run_id)
@@ -169,7 +181,7 @@ def exemplars(coding: Coding, per_code: int = 3) -> dict[str, list[CodedSegment]
     per transcript and role before any second one, so the quotes show the code's range."""
     out: dict[str, list[CodedSegment]] = {}
     for code, items in coding.by_code().items():
-        ranked = sorted(items, key=lambda i: -len(i.segment.text))
+        ranked = sorted(items, key=lambda i: -len(i.quote))
         chosen, seen = [], set()
         for item in ranked:
             key = (item.transcript.id, item.segment.role)
@@ -190,7 +202,7 @@ def exemplars_markdown(coding: Coding, quotes: dict[str, list[CodedSegment]]) ->
         for item in items:
             who = f"{item.segment.speaker}, {item.segment.role.replace('_', ' ')}"
             where = item.transcript.title or f"transcript {item.transcript.id}"
-            lines.append(f"> {item.segment.text}\n>\n> — {who}; {where}\n")
+            lines.append(f"> {item.quote}\n>\n> — {who}; {where}\n")
     return "\n".join(lines)
 
 

@@ -19,6 +19,7 @@ from app.db import store
 from app.db.tables import Decision, Segment, SuggestionRun, User
 from app.errors import Conflict, InvalidInput, NotFound
 from app.services.accounts import require
+from app.services.spans import check_span
 from app.services.visibility import ACCEPTED, ADDED, SegmentLabels, Visibility, apply, replay
 
 __all__ = ["ACTIONS", "DecisionInput", "Review", "SegmentLabels", "Visibility", "apply", "replay"]
@@ -36,6 +37,9 @@ class DecisionInput:
     code: str | None = None
     memo: str | None = None
     run_id: int | None = None  # the run the coder was looking at; refused with 409 if it is no longer current
+    # The last sentence of a span (same turn, at or after segment_id; app/services/spans.py). None: one sentence,
+    # or for accept/change the suggestion's own span.
+    end_segment_id: int | None = None
 
 
 class Review:
@@ -53,11 +57,13 @@ class Review:
         require(user, "coder")
         if not items:
             raise InvalidInput("no decisions sent")
-        segments = db.segments_by_id(session, ids={i.segment_id for i in items})
-        missing = sorted({i.segment_id for i in items} - set(segments))
+        starts = {i.segment_id for i in items}
+        ends = {i.end_segment_id for i in items if i.end_segment_id is not None}  # spans' last sentences
+        segments = db.segments_by_id(session, ids=starts | ends)
+        missing = sorted((starts | ends) - set(segments))
         if missing:
             raise NotFound(f"no segment with id {', '.join(map(str, missing))}")
-        transcripts = {s.transcript_id for s in segments.values()}
+        transcripts = {segments[s].transcript_id for s in starts}
         if transcript_id is not None and transcripts != {transcript_id}:
             raise InvalidInput(f"every decision must be on a segment of transcript {transcript_id}")
         if len(transcripts) > 1:
@@ -69,18 +75,19 @@ class Review:
         if run is None:
             raise Conflict(f"transcript {tid} has no suggestions yet")
         suggestions = db.suggestions_by_id(session, ids={i.suggestion_id for i in items if i.suggestion_id})
-        states = self.scope(user).labels(session, segment_ids=list(segments), coders=[user.name])
+        states = self.scope(user).labels(session, segment_ids=sorted(starts), coders=[user.name])
         batch = str(uuid.uuid4()) if len(items) > 1 else None
         rows = []
         for n, item in enumerate(items):
             where = f"decision {n + 1}: " if len(items) > 1 else ""
             try:
-                row = self._check(session, item, segments[item.segment_id], run, suggestions,
+                end = segments[item.end_segment_id] if item.end_segment_id is not None else None
+                row = self._check(session, item, segments[item.segment_id], end, run, suggestions,
                                   states.setdefault((item.segment_id, user.id), SegmentLabels()))
             except (InvalidInput, Conflict, NotFound) as exc:
                 raise type(exc)(where + exc.message, exc.details) from None
             apply(states[(item.segment_id, user.id)], row["action"], row["code_id"], row["from_code_id"],
-                  row["memo"])  # later decisions in the same batch see earlier ones
+                  row["memo"], row["end_segment_id"])  # later decisions in the same batch see earlier ones
             rows.append(row | {"coder_id": user.id, "transcript_id": tid, "batch_id": batch})
         stored = db.add_decisions(session, rows=rows)
         session.commit()
@@ -103,9 +110,10 @@ class Review:
         return self.decide(session, user, [DecisionInput(s.segment_id, "accept", suggestion_id=s.id, run_id=pinned)
                                            for s in picked], transcript_id)
 
-    def _check(self, session: Session, item: DecisionInput, segment: Segment, run: SuggestionRun,
-               suggestions: dict, state: SegmentLabels) -> dict:
-        """Validate one decision against the current run and the coder's labels; the row to store."""
+    def _check(self, session: Session, item: DecisionInput, segment: Segment, end: Segment | None,
+               run: SuggestionRun, suggestions: dict, state: SegmentLabels) -> dict:
+        """Validate one decision against the current run and the coder's labels; the row to store. `end`: the
+        last sentence of the span the decision covers, as sent (None: one sentence, or the suggestion's span)."""
         if item.action not in ACTIONS:
             raise InvalidInput(f"unknown action {item.action!r}; one of {', '.join(ACTIONS)}")
         if item.run_id is not None and item.run_id != run.id:
@@ -113,7 +121,8 @@ class Review:
                            f"suggested again (run {run.id}); reload it and decide again")
         row = dict(segment_id=segment.id, action=item.action, code_id=None, from_code_id=None,
                    suggestion_id=None, run_id=run.id, model_id=run.model_id, classifier_id=run.classifier_id,
-                   codebook_version=run.codebook_version, memo=None)
+                   codebook_version=run.codebook_version, memo=None,
+                   end_segment_id=check_span(session, segment, end, item.action) if end is not None else None)
         if item.action in ("accept", "reject", "change"):
             if item.suggestion_id is None:
                 raise InvalidInput(f"'{item.action}' needs the suggestion_id it answers")
@@ -124,6 +133,8 @@ class Review:
                 raise Conflict(f"suggestion {suggestion.id} is from run {suggestion.run_id}, but transcript "
                                f"{run.transcript_id} was suggested again since (run {run.id}); reload it")
             row |= dict(suggestion_id=suggestion.id, code_id=suggestion.code_id)
+            if end is None:  # answering a passage suggestion answers it for its whole span
+                row["end_segment_id"] = suggestion.end_segment_id
             if item.action == "change":
                 code = self._codable(session, run, item.code)
                 if code == suggestion.code_id:

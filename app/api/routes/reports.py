@@ -63,9 +63,10 @@ def exemplar_quotes(scope: Visible, session: SessionDep, coder: CoderDep, codebo
     if format == "markdown":
         return PlainTextResponse(reports.exemplars_markdown(coding, quotes), media_type="text/markdown")
     return JSONResponse([{
-        "code": code, "text": q.segment.text, "speaker": q.segment.speaker, "role": q.segment.role,
+        "code": code, "text": q.quote, "speaker": q.segment.speaker, "role": q.segment.role,
         "transcript_id": q.transcript.id, "title": q.transcript.title, "segment_id": q.segment.id,
-        "coders": list(q.coders), "source": coding.source} for code, items in quotes.items() for q in items])
+        "end_segment_id": q.end.id if q.end else None, "coders": list(q.coders), "source": coding.source}
+        for code, items in quotes.items() for q in items])
 
 
 @router.get("/reports/counts", responses=ERRORS)

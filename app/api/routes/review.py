@@ -16,25 +16,46 @@ from app.api.schemas import (
     ErrorOut,
     Id,
     LabelsOut,
+    LabelSpanOut,
     SegmentLabelsOut,
+    SpanOut,
 )
 from app.db.tables import Decision, User
 from app.services import agreement
 from app.services.learning import Learner
 from app.services.review import DecisionInput, Review, SegmentLabels
+from app.services.spans import Span, describe
 from app.services.visibility import Visibility
 
 router = APIRouter(tags=["review"])
 ERRORS = {404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}}
 
 
-def _labels_out(segment_id: int, state: SegmentLabels) -> SegmentLabelsOut:
-    return SegmentLabelsOut(segment_id=segment_id, labels=state.labels, rejected=state.rejected, memos=state.memos)
+def _span_out(span: Span) -> SpanOut:
+    return SpanOut(start_segment_id=span.first_segment_id, end_segment_id=span.last_segment_id, start=span.start,
+                   end=span.end, text=span.text)
+
+
+def _labels_out(segment_id: int, state: SegmentLabels, spans: dict[tuple[int, int], Span]) -> SegmentLabelsOut:
+    on_spans = [LabelSpanOut(code=code, **_span_out(spans[(segment_id, end)]).model_dump())
+                for code, end in sorted(state.ends.items()) if code in state.labels and (segment_id, end) in spans]
+    return SegmentLabelsOut(segment_id=segment_id, labels=state.labels, rejected=state.rejected, memos=state.memos,
+                            spans=on_spans)
+
+
+def _all_labels_out(session: SessionDep, states: dict[int, SegmentLabels],
+                    segment_ids: list[int]) -> list[SegmentLabelsOut]:
+    spans = describe(session, [(s, end) for s in segment_ids if s in states for end in states[s].ends.values()])
+    return [_labels_out(s, states.get(s, SegmentLabels()), spans) for s in segment_ids]
 
 
 def _decisions_out(session: SessionDep, scope: Visibility, rows: list[Decision]) -> list[DecisionOut]:
     names = scope.names(session, rows)
-    return [DecisionOut(id=d.id, segment_id=d.segment_id, transcript_id=d.transcript_id, coder=names[d.coder_id],
+    spans = describe(session, [(d.segment_id, d.end_segment_id) for d in rows if d.end_segment_id is not None])
+    return [DecisionOut(id=d.id, segment_id=d.segment_id, end_segment_id=d.end_segment_id,
+                        span=_span_out(spans[(d.segment_id, d.end_segment_id)])
+                        if (d.segment_id, d.end_segment_id) in spans else None,
+                        transcript_id=d.transcript_id, coder=names[d.coder_id],
                         action=d.action, code_id=d.code_id, from_code_id=d.from_code_id,
                         suggestion_id=d.suggestion_id, run_id=d.run_id, model=d.model_id,
                         classifier_version=d.classifier_id,
@@ -48,14 +69,15 @@ def _decided(session: SessionDep, review: Review, user: User, rows: list[Decisio
     touched = sorted({d.segment_id for d in rows})
     _, labels = review.labels(session, user, rows[0].transcript_id, segment_ids=touched)
     return DecidedOut(decisions=_decisions_out(session, review.scope(user), rows),
-                      labels=[_labels_out(s, labels.get(s, SegmentLabels())) for s in touched])
+                      labels=_all_labels_out(session, labels, touched))
 
 
 @router.post("/segments/{segment_id}/decisions", status_code=201, response_model=DecidedOut, responses=ERRORS)
 def decide(segment_id: Id, body: DecisionIn, user: CoderUser, session: SessionDep, review: ReviewDep,
            learner: LearnerDep) -> DecidedOut:
     """Accept, reject, change, add, remove or memo, on one segment."""
-    item = DecisionInput(segment_id, body.action, body.suggestion_id, body.code, body.memo, body.run_id)
+    item = DecisionInput(segment_id, body.action, body.suggestion_id, body.code, body.memo, body.run_id,
+                         body.end_segment_id)
     return _decided(session, review, user, review.decide(session, user, [item]), learner)
 
 
@@ -71,7 +93,8 @@ def segment_history(segment_id: Id, user: Viewer, session: SessionDep, review: R
 def decide_batch(transcript_id: Id, body: BatchIn, user: CoderUser, session: SessionDep,
                  review: ReviewDep, learner: LearnerDep) -> DecidedOut:
     """Several decisions on one transcript in one transaction: all are kept, or none (the error says which)."""
-    items = [DecisionInput(d.segment_id, d.action, d.suggestion_id, d.code, d.memo, d.run_id) for d in body.decisions]
+    items = [DecisionInput(d.segment_id, d.action, d.suggestion_id, d.code, d.memo, d.run_id, d.end_segment_id)
+             for d in body.decisions]
     return _decided(session, review, user, review.decide(session, user, items, transcript_id), learner)
 
 
@@ -97,7 +120,7 @@ def labels(transcript_id: Id, user: Viewer, session: SessionDep, review: ReviewD
     """A coder's current labels (yours by default), replayed from their decisions."""
     who, states = review.labels(session, user, transcript_id, coder)
     return LabelsOut(transcript_id=transcript_id, coder=who.name,
-                     segments=[_labels_out(s, states[s]) for s in sorted(states)])
+                     segments=_all_labels_out(session, states, sorted(states)))
 
 
 def _agreement(session: SessionDep, review: Review, user: User, transcript_ids: list[int] | None,
