@@ -6,42 +6,18 @@ Set AUTOCODER_UPDATE_SCREENSHOTS=1 to write docs/adjudication-page.png from this
 """
 
 import os
-import socket
-import threading
-import time
 
 import httpx
-import pytest
-import uvicorn
 
-from app.main import create_app
 from tests.api.test_consensus import TURNS
 from tests.conftest import REPO, add_user
-from tests.web.test_review_page_browser import CHROMIUM, browser, pytestmark  # noqa: F401
+from tests.web.conftest import needs_chromium
 
+pytestmark = needs_chromium
 SCREENSHOT = REPO / "docs" / "adjudication-page.png"
 
 
-@pytest.fixture
-def server(settings, embedder):
-    """The app served by uvicorn on a free loopback port, in a thread (start-up may take a while on a busy
-    machine: it loads the codebooks' index); yields (base url, app)."""
-    app = create_app(settings, embedder)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    running = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not running.started and time.monotonic() < deadline and thread.is_alive():
-        time.sleep(0.1)
-    assert running.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}", app
-    running.should_exit = True
-    thread.join(10)
-
-
-def test_adjudicator_takes_codes_in_the_page(server, browser):  # noqa: F811 (browser: the shared fixture)
+def test_adjudicator_takes_codes_in_the_page(server, browser):
     base, app = server
     admin = add_user(app, "ana", "admin")
     people = {n: add_user(app, n, r) for n, r in [("alice", "coder"), ("bob", "coder"), ("judy", "adjudicator")]}
