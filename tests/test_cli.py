@@ -119,7 +119,7 @@ def test_import_report_and_export_from_the_command_line(tmp_path, monkeypatch):
         assert refused.exit_code == 1 and "notes.pdf: unsupported file type .pdf" in refused.output
         imported = runner.invoke(app, ["import", str(good), "--site", "Leeds", "--participant-id", "SP1"])
         assert imported.exit_code == 0, imported.output
-        assert "transcript 1: sp1 (1 sentences, run 1; site Leeds)" in imported.output
+        assert "transcript 1: sp1 (1 sentences, run 1; participant SP1, site Leeds)" in imported.output
         table = runner.invoke(app, ["report", "table2"])
         assert table.exit_code == 0 and "| 1.1 | Goal setting (behaviour) | Neither | Neither |" in table.output
         assert "source: all coders pooled" in table.output  # no consensus yet: pooled, and labelled so

@@ -14,7 +14,7 @@ from app.api.schemas import Id
 from app.db import store
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.services import accounts, consensus, progress
-from app.web import views
+from app.web import picker, views
 from app.web.routes import SameOrigin, WebUser, templates
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -23,8 +23,8 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 def _labels(session, coder, transcript_id: int) -> tuple[dict[str, str], list]:
     """code id -> label, and the picker's choices, from the codebook the transcript was suggested with."""
     run = store.current_run(session, transcript_id=transcript_id)
-    choices = views.code_choices(views.codebook_for(session, coder, run))
-    return {c: label for c, label, _ in choices}, choices
+    choices = picker.choices(views.codebook_for(session, coder, run))
+    return picker.label_of(choices), choices
 
 
 @router.get("/adjudication", response_class=HTMLResponse)
@@ -61,10 +61,11 @@ def decide(request: Request, transcript_id: Id, user: WebUser, session: SessionD
            memo: Annotated[str, Form()] = "") -> Response:
     """One consensus decision from the page; answers with the row as it now stands (or with the error)."""
     _require_htmx(request)
-    item = consensus.ConsensusInput(segment_id, action, code.split(" ")[0].strip() or None, end_segment_id,
-                                    memo or None)
     error, status = None, 200
     try:
+        # The code box takes a number, "1.2 Problem solving" from the list, or words, as the review picker does.
+        chosen = picker.resolve(_labels(session, coder, transcript_id)[1], code) if code.strip() else None
+        item = consensus.ConsensusInput(segment_id, action, chosen, end_segment_id, memo or None)
         consensus.record(session, user, transcript_id, [item])
     except (Conflict, InvalidInput, Forbidden, NotFound) as exc:
         session.rollback()
