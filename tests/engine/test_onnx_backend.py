@@ -6,8 +6,10 @@ import shutil
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlalchemy import create_engine, text
 
+from app.config import Settings
 from app.engine import embed, onnx_backend
 from app.engine.embed import Embedder, resolve_backend
 from app.engine.onnx_backend import EXPORTER_VERSION, ExportError, Tolerance
@@ -111,6 +113,16 @@ def test_auto_and_impossible_backends(embedder, monkeypatch):
     with pytest.raises(ValueError, match="needs onnxruntime"):
         resolve_backend("onnx", "cpu", path)
     assert "+" not in embedder.model_id  # torch fp32 keeps the id existing databases have
+
+
+def test_the_setting_is_read_by_settings_and_by_embedders_made_without_one(monkeypatch):
+    monkeypatch.setenv("AUTOCODER_EMBEDDING_BACKEND", "onnx-int8")
+    assert Settings().embedding_backend == "onnx-int8" and embed.configured_backend() == "onnx-int8"
+    monkeypatch.delenv("AUTOCODER_EMBEDDING_BACKEND")
+    assert Settings().embedding_backend == "auto" and embed.configured_backend() == "auto"
+    monkeypatch.setenv("AUTOCODER_EMBEDDING_BACKEND", "tensorrt")
+    with pytest.raises(ValidationError):
+        Settings()
 
 
 def test_the_backend_is_recorded_on_runs_and_other_vectors_are_re_encoded(settings, int8, embedder):
