@@ -28,6 +28,12 @@ def configured_backend() -> str:
     return os.environ.get("AUTOCODER_EMBEDDING_BACKEND", "").strip() or DEFAULT_BACKEND
 
 
+def default_cache_dir() -> Path:
+    """Where an Embedder made without a cache_dir keeps ONNX exports: AUTOCODER_CACHE_DIR (what
+    Settings.cache_dir reads), else data/cache."""
+    return Path(os.environ.get("AUTOCODER_CACHE_DIR") or "data/cache")
+
+
 def resolve_backend(backend: str, device: str, model_path: Path | None = None) -> str:
     """The backend that actually runs: `auto` decided, an impossible request refused."""
     if backend not in BACKENDS:
@@ -67,12 +73,13 @@ class Embedder:
     """Wraps one local sentence-transformers model. Nothing is ever downloaded.
 
     `backend`: torch, onnx (fp32), onnx-int8 or auto (None: configured_backend()). The ONNX backends export the
-    model once into `cache_dir`/onnx (None: AUTOCODER_CACHE_DIR, else data/cache) and check it against torch.
+    model once into `cache_dir`/onnx (None: default_cache_dir()) and check it against torch; they run on `threads`
+    threads (None: every core this process may use; torch's threads are set with torch.set_num_threads).
     `model_id` names the weights and, for anything but torch, the backend and exporter version: vectors of
     different backends are never mixed in a cache, a stored segment or a classifier."""
 
     def __init__(self, model: str = "", *, device: str = "cpu", batch_size: int = 64, half: bool = False,
-                 backend: str | None = None, cache_dir: Path | None = None):
+                 backend: str | None = None, cache_dir: Path | None = None, threads: int | None = None):
         # Refuse hub downloads even if the caller forgot: a name that is not a local folder fails fast.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -97,9 +104,8 @@ class Embedder:
         if self.backend != "torch":
             from app.engine import onnx_backend
 
-            folder = onnx_backend.export_folder(
-                Path(cache_dir or os.environ.get("AUTOCODER_CACHE_DIR") or "data/cache"), self.model_id)
-            self._onnx = onnx_backend.load(path, folder, _PRECISION[self.backend])
+            folder = onnx_backend.export_folder(Path(cache_dir or default_cache_dir()), self.model_id)
+            self._onnx = onnx_backend.load(path, folder, _PRECISION[self.backend], threads=threads)
             self.dimension = self._onnx.dimension
             self.model_id += f"+{self.backend}.e{onnx_backend.EXPORTER_VERSION}"
             return
