@@ -75,7 +75,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         engine = make_engine(settings.database_url)
         app.state.session_factory = make_session_factory(engine)
         model = embedder or Embedder(settings.embedding_model, device=settings.embedding_device,
-                                     batch_size=settings.embedding_batch_size)
+                                     batch_size=settings.embedding_batch_size, backend=settings.embedding_backend,
+                                     cache_dir=settings.cache_dir)
         coder = Coder(settings, model, CodebookCatalog.from_settings(settings))
         with app.state.session_factory() as session:
             coder.index_for(session, settings.default_codebook)  # encode the default codebook once, now

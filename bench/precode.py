@@ -1,18 +1,26 @@
-"""End-to-end speed and memory of `autocoder precode` against plain SentenceTransformer.encode, same run.
+"""End-to-end speed and memory of `autocoder precode` with each encoder backend against plain
+SentenceTransformer.encode, in one run.
 
-Run by hand: `.venv/bin/python bench/precode.py [--sentences 200000] [--device cpu|cuda] [--model DIR]`.
-It writes a synthetic corpus (transcripts of participant sentences, 6-40 words, all distinct, so the
-embedding cache gives no free hits), then in fresh processes, one after the other:
-  1. plain: SentenceTransformer(model).encode(all sentences) at its default batch size (only encode is timed);
-  2. precode: the whole `autocoder precode` command (start-up, reading, segmenting, encoding, scoring against
-     98 codes, writing Parquet), with an empty embedding cache;
-  3. precode again on the same corpus into a new folder: every vector comes from the cache.
-It prints sentences/s, the ratio precode / plain (target >= 0.9 on CPU), and each process's peak RSS.
+Run by hand: `.venv/bin/python bench/precode.py [--sentences 12000] [--device cpu|cuda] [--backends ...]
+[--model DIR] [--batch-size 64]`. It writes a synthetic corpus (transcripts of participant sentences, 6-40
+words, all distinct, so the embedding cache gives no free hits), then in fresh processes, one after the other:
+  1. plain: SentenceTransformer(model).encode(all sentences) at its default batch size (only encode is timed;
+     fp16 on a GPU, as precode runs there);
+  2. for each backend (AUTOCODER_EMBEDDING_BACKEND): `autocoder precode` on a 10-sentence corpus with an empty
+     cache folder: the first run on a machine (loading, the ONNX export and its check, encoding the codebook);
+  3. the same 10 sentences again: start-up, the time to the first sentences once the export and the codebook
+     vectors are cached, as every later run finds them;
+  4. the whole corpus: the whole command (start-up, reading, segmenting, encoding, scoring against 98 codes,
+     writing Parquet), export and codebook cached, every sentence encoded (an empty sentence cache).
+It prints sentences/s, the ratio precode / plain encode (target >= 2 on a CPU with the default backend), and
+each process's peak RSS (target < 2 GiB), with the load average (other work on the machine slows everything).
+On a GPU only torch runs (the ONNX backends are CPU-only); bench/gpu.md says what to run there.
 """
 
 import argparse
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,6 +41,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 from sentence_transformers import SentenceTransformer
 sentences = json.load(open(sys.argv[1]))
 model = SentenceTransformer(sys.argv[2], device=sys.argv[3], local_files_only=True)
+if sys.argv[3].startswith("cuda"):
+    model.half()
 model.encode(sentences[:256])  # warm-up, not timed
 start = time.perf_counter()
 model.encode(sentences)
@@ -76,15 +86,20 @@ def run(cmd: list[str], env: dict, log: Path) -> tuple[float, float, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sentences", type=int, default=200_000)
+    parser.add_argument("--sentences", type=int, default=12_000)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--backends", default="",
+                        help="comma-separated (default: torch,onnx,onnx-int8 on a CPU, torch on a GPU)")
     parser.add_argument("--model", default="", help="local model folder (default: the bundled one)")
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()] or \
+        (["torch", "onnx", "onnx-int8"] if args.device == "cpu" else ["torch"])
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         sentences = corpus(root / "corpus", args.sentences)
+        corpus(root / "small", 10, seed=8)
         (root / "sentences.json").write_text(__import__("json").dumps(sentences))
         model = args.model
         if not model:
@@ -92,23 +107,31 @@ def main() -> None:
 
             model = str(bundled_model_path())
         print(f"{len(sentences)} sentences in {len(list((root / 'corpus').iterdir()))} transcripts; "
-              f"device {args.device}", flush=True)
+              f"device {args.device}; batch size {args.batch_size}; load average {os.getloadavg()}", flush=True)
 
         wall, rss_plain, out = run([sys.executable, "-c", PLAIN, str(root / "sentences.json"), model, args.device],
                                    env, root / "plain.log")
         plain = float(out.strip().splitlines()[-1])
-        print(f"plain encode:      {plain:8.1f} s  {len(sentences) / plain:8.0f} sentences/s  "
+        print(f"plain torch encode:          {plain:8.1f} s  {len(sentences) / plain:8.0f} sentences/s  "
               f"(peak RSS {rss_plain:.2f} GiB)", flush=True)
 
-        cli = [sys.executable, "-m", "app.cli", "precode", str(root / "corpus"), "--device", args.device,
+        cli = [sys.executable, "-m", "app.cli", "precode", "--device", args.device,
                "--batch-size", str(args.batch_size)] + (["--model", args.model] if args.model else [])
-        env_cache = dict(env, AUTOCODER_CACHE_DIR=str(root / "cache"))
-        wall, rss, out = run(cli + ["--out", str(root / "out1")], env_cache, root / "precode1.log")
-        print(f"precode (cold):    {wall:8.1f} s  {len(sentences) / wall:8.0f} sentences/s  "
-              f"(peak RSS {rss:.2f} GiB)  ratio to plain encode: {plain / wall:.2f}", flush=True)
-        wall2, rss2, _ = run(cli + ["--out", str(root / "out2")], env_cache, root / "precode2.log")
-        print(f"precode (cached):  {wall2:8.1f} s  {len(sentences) / wall2:8.0f} sentences/s  "
-              f"(peak RSS {rss2:.2f} GiB)  ratio to plain encode: {plain / wall2:.2f}", flush=True)
+        for backend in backends:
+            cache = root / f"cache-{backend}"
+            env_backend = dict(env, AUTOCODER_CACHE_DIR=str(cache), AUTOCODER_EMBEDDING_BACKEND=backend)
+            first, _, _ = run(cli + [str(root / "small"), "--out", str(root / f"first-{backend}")], env_backend,
+                              root / f"first-{backend}.log")
+            shutil.rmtree(cache / "embeddings")
+            start, _, _ = run(cli + [str(root / "small"), "--out", str(root / f"start-{backend}")], env_backend,
+                              root / f"start-{backend}.log")
+            shutil.rmtree(cache / "embeddings")
+            wall, rss, _ = run(cli + [str(root / "corpus"), "--out", str(root / f"out-{backend}")], env_backend,
+                               root / f"precode-{backend}.log")
+            print(f"precode {backend:10}          {wall:8.1f} s  {len(sentences) / wall:8.0f} sentences/s  "
+                  f"(peak RSS {rss:.2f} GiB)  ratio to plain encode: {plain / wall:.2f}  | start-up "
+                  f"{start:.1f} s, first run on a machine {first:.1f} s", flush=True)
+        print(f"load average at end {os.getloadavg()}")
 
 
 if __name__ == "__main__":

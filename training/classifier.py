@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from joblib import Parallel, delayed
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold
+
+# scikit-learn and joblib are imported where a model is fitted: loading and applying a fitted model needs only
+# numpy, and importing them cost 0.8 s of CPU in the start-up of every service and `precode` run.
 
 MIN_POSITIVES = 3
 CALIBRATION_FOLDS = 3
@@ -125,6 +125,8 @@ class CodeClassifier:
 
 
 def _fit_one(features: np.ndarray, target: np.ndarray, c: float) -> tuple[np.ndarray, float]:
+    from sklearn.linear_model import LogisticRegression
+
     model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000, tol=1e-3)
     model.fit(features, target)
     return model.coef_[0].astype(np.float32), float(model.intercept_[0])
@@ -138,6 +140,8 @@ def _fit_linear(features: np.ndarray, labels: np.ndarray, c: float,
     coef = np.zeros((labels.shape[1], features.shape[1]), dtype=np.float32)
     intercept = np.zeros(labels.shape[1], dtype=np.float32)
     fitted = np.zeros(labels.shape[1], dtype=bool)
+    from joblib import Parallel, delayed
+
     jobs = -1 if len(features) * len(todo) > PARALLEL_WORK else 1
     results = Parallel(n_jobs=jobs)(delayed(_fit_one)(features, labels[:, j], c) for j in todo)
     for j, (w, b) in zip(todo, results, strict=True):
@@ -147,6 +151,8 @@ def _fit_linear(features: np.ndarray, labels: np.ndarray, c: float,
 
 def grouped_folds(groups: np.ndarray, folds: int = CALIBRATION_FOLDS) -> list[tuple[np.ndarray, np.ndarray]]:
     """(train, test) row indices; a group (transcript, dialogue) is never split. Empty with fewer than 2 groups."""
+    from sklearn.model_selection import GroupKFold
+
     n_groups = len(set(groups.tolist()))
     if n_groups < 2:
         return []
@@ -167,6 +173,8 @@ def out_of_fold_decisions(features: np.ndarray, labels: np.ndarray, splits: list
 def platt_scaling(decisions: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """(slope, offset) per code from out-of-fold decisions; (1, 0), the model's own sigmoid, where a code has
     too few out-of-fold positives or negatives to calibrate."""
+    from sklearn.linear_model import LogisticRegression
+
     params = np.tile(np.array([1.0, 0.0], dtype=np.float32), (labels.shape[1], 1))
     for j in range(labels.shape[1]):
         known = ~np.isnan(decisions[:, j])

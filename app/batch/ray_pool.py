@@ -12,17 +12,19 @@ from concurrent.futures import ThreadPoolExecutor
 
 
 class _EncoderActor:
-    def __init__(self, model: str, device: str, threads: int | None):
+    def __init__(self, model: str, device: str, threads: int | None, backend: str, cache_dir: str):
         import os
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        if threads:
+        from app.engine.embed import Embedder
+
+        if threads and backend == "torch":
             import torch
 
             torch.set_num_threads(threads)
-        from app.engine.embed import Embedder
-
-        self.embedder = Embedder(model, device=device, half=True)
+        # An ONNX actor runs on the one CPU Ray gave it unless told otherwise (torch keeps its own default).
+        self.embedder = Embedder(model, device=device, half=True, backend=backend, cache_dir=cache_dir,
+                                 threads=threads or 1)
 
     def identity(self) -> tuple[str, int]:
         return self.embedder.model_id, self.embedder.dimension
@@ -44,7 +46,12 @@ class RayPool:
                      log_to_driver=False, configure_logging=False)
         gpu = device.startswith("cuda")
         actor = ray.remote(num_cpus=0 if gpu else 1, num_gpus=1 if gpu else 0)(_EncoderActor)
-        self.actors = [actor.remote(model, device, threads) for _ in range(workers)]
+        # The driver's backend and ONNX export folder, decided here: a worker's environment and working folder
+        # may differ from the driver's, and vectors of two backends must not meet in one table.
+        from app.engine.embed import configured_backend, default_cache_dir
+
+        backend, cache_dir = configured_backend(), str(default_cache_dir().resolve())
+        self.actors = [actor.remote(model, device, threads, backend, cache_dir) for _ in range(workers)]
         identities = set(ray.get([a.identity.remote() for a in self.actors]))
         if len(identities) != 1:
             raise RuntimeError(f"Ray workers loaded different models: {sorted(identities)}")

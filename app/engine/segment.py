@@ -1,13 +1,31 @@
 """Split a transcript into speaker turns and sentences, keeping exact character offsets."""
 
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
-import spacy
-
 from app.config import ROLES
 from app.errors import InvalidInput
+
+
+def _import_spacy():
+    """spaCy, imported without torch. Its ML library thinc imports torch whenever it is installed, only to offer
+    PyTorch layers that the sentencizer and the NER pipelines used here never run: 1.2 s of CPU in every start-up
+    (3 s or more on a busy machine), and in a process whose encoder is ONNX Runtime the only reason torch is
+    loaded at all. Where torch is already loaded (the torch backend) this changes nothing."""
+    if "torch" in sys.modules:
+        import spacy
+        return spacy
+    sys.modules["torch"] = None  # `import torch` inside thinc raises ImportError: thinc runs without it
+    try:
+        import spacy
+    finally:
+        del sys.modules["torch"]
+    return spacy
+
+
+spacy = _import_spacy()
 
 # "PW6: text", "Interviewee_PW6: text", "I: text", "[00:01:02] SP3: text". A label starts with a letter,
 # has at most four words and no sentence punctuation, so "At 10:30 we met" is not read as a label.

@@ -1,0 +1,152 @@
+"""The ONNX Runtime backends: exported from the local weights once, cached by weights fingerprint and exporter
+version, checked against torch, refused when their vectors are not the model's, and named on every run."""
+
+import shutil
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
+from sqlalchemy import create_engine, text
+
+from app.config import Settings
+from app.engine import embed, onnx_backend
+from app.engine.embed import Embedder, resolve_backend
+from app.engine.onnx_backend import EXPORTER_VERSION, ExportError, Tolerance
+from app.main import create_app
+from tests.conftest import add_user
+
+SENTENCES = [
+    "My peer worker came with me to the GP and helped me explain what was going on.",
+    "We agreed I would try the walking group on Thursday and text her afterwards.",
+    "Yeah.",
+    "It felt like she really got it, because she'd been there herself.",
+    "I write down what I spent each day so I can see where the money goes.",
+    "honestly i dont know what i would have done without her",
+]
+
+
+@pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+@pytest.fixture(scope="session")
+def int8(onnx_cache) -> Embedder:
+    return Embedder(backend="onnx-int8", cache_dir=onnx_cache)
+
+
+@pytest.fixture(scope="session")
+def fp32(onnx_cache, int8) -> Embedder:
+    return Embedder(backend="onnx", cache_dir=onnx_cache)
+
+
+def test_the_export_is_cached_by_weights_fingerprint_and_exporter_version(onnx_cache, int8, embedder, monkeypatch):
+    folder = onnx_backend.export_folder(onnx_cache, embedder.model_id)
+    assert folder.name == f"{embedder.model_id.replace('@', '-')}-e{EXPORTER_VERSION}"
+    assert [p.name for p in (onnx_cache / "onnx").iterdir()] == [folder.name]
+    made = {name: (folder / name).stat().st_mtime_ns for name in ("fp32.onnx", "int8.onnx", "probe.npz")}
+
+    def no_export(*args, **kwargs):
+        raise AssertionError("exported again although a checked export is cached")
+
+    monkeypatch.setattr(onnx_backend, "export", no_export)
+    again = Embedder(backend="onnx-int8", cache_dir=onnx_cache)
+    assert {name: (folder / name).stat().st_mtime_ns for name in made} == made
+    assert again.model_id == int8.model_id
+    np.testing.assert_array_equal(again.encode(SENTENCES), int8.encode(SENTENCES))
+
+
+def test_vectors_match_torch_within_the_stated_tolerance(embedder, fp32, int8):
+    reference = embedder.encode(SENTENCES)
+    for model, tolerance in ((fp32, onnx_backend.TOLERANCE["fp32"]), (int8, onnx_backend.TOLERANCE["int8"])):
+        vectors = model.encode(SENTENCES)
+        assert vectors.shape == reference.shape and vectors.dtype == np.float32
+        np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+        cosine = (vectors * reference).sum(axis=1)
+        assert cosine.min() >= tolerance.min_cosine and cosine.mean() >= tolerance.mean_cosine
+    np.testing.assert_allclose(fp32.encode(SENTENCES), reference, atol=1e-5)
+    # Batches are length-sorted and padded (fp32), or int8 runs each sentence alone: either way a sentence gets
+    # the same vector whatever else is encoded with it.
+    for model in (fp32, int8):
+        np.testing.assert_allclose(model.encode_pipelined(SENTENCES * 5, 4)[:6], model.encode(SENTENCES), atol=1e-5)
+    long = "We talked about it again and again " * 60
+    assert int8.truncated([long, "short"]) == embedder.truncated([long, "short"]) == [True, False]
+
+
+def test_a_mismatched_cached_export_is_refused(onnx_cache, int8, tmp_path):
+    source = onnx_backend.export_folder(onnx_cache, int8.model_id.split("+")[0])
+    swapped = tmp_path / "swapped"
+    shutil.copytree(source, swapped)
+    shutil.copyfile(source / "int8.onnx", swapped / "fp32.onnx")  # int8 vectors where fp32 ones are promised
+    with pytest.raises(ExportError, match="no longer gives the vectors it was checked with"):
+        onnx_backend.load(int8.path, swapped, "fp32")
+    (swapped / "int8.onnx").write_bytes((source / "int8.onnx").read_bytes()[:1000])  # cut short
+    with pytest.raises(ExportError, match="cannot be loaded"):
+        onnx_backend.load(int8.path, swapped, "int8")
+
+
+def test_an_export_beyond_tolerance_is_refused_and_never_cached(onnx_cache, int8, tmp_path, monkeypatch):
+    source = onnx_backend.export_folder(onnx_cache, int8.model_id.split("+")[0])
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    for name in ("fp32.onnx", "probe.npz"):  # the fp32 export is reused; only the int8 step runs again
+        shutil.copyfile(source / name, fresh / name)
+    monkeypatch.setitem(onnx_backend.TOLERANCE, "int8", Tolerance(0.9999, 0.9999))
+    with pytest.raises(ExportError, match="refusing the int8 ONNX export"):
+        onnx_backend.load(int8.path, fresh, "int8")
+    assert not (fresh / "int8.json").exists()
+
+
+def test_auto_and_impossible_backends(embedder, monkeypatch):
+    path = embedder.path
+    assert resolve_backend("auto", "cpu", path) == embed.AUTO_CPU_BACKEND
+    assert resolve_backend("auto", "cuda", path) == "torch"
+    assert resolve_backend("torch", "cpu", path) == "torch"
+    with pytest.raises(ValueError, match="CPU only"):
+        resolve_backend("onnx-int8", "cuda", path)
+    with pytest.raises(ValueError, match="not one of"):
+        resolve_backend("tensorrt", "cpu", path)
+    real = embed.importlib.util.find_spec
+    monkeypatch.setattr(embed.importlib.util, "find_spec", lambda name: None if name == "onnxruntime" else real(name))
+    assert resolve_backend("auto", "cpu", path) == "torch"  # no onnxruntime installed: auto still runs
+    with pytest.raises(ValueError, match="needs onnxruntime"):
+        resolve_backend("onnx", "cpu", path)
+    assert "+" not in embedder.model_id  # torch fp32 keeps the id existing databases have
+
+
+def test_the_setting_is_read_by_settings_and_by_embedders_made_without_one(monkeypatch):
+    monkeypatch.setenv("AUTOCODER_EMBEDDING_BACKEND", "onnx-int8")
+    assert Settings().embedding_backend == "onnx-int8" and embed.configured_backend() == "onnx-int8"
+    monkeypatch.delenv("AUTOCODER_EMBEDDING_BACKEND")
+    assert Settings().embedding_backend == "auto" and embed.configured_backend() == "auto"
+    monkeypatch.setenv("AUTOCODER_EMBEDDING_BACKEND", "tensorrt")
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+def test_the_backend_is_recorded_on_runs_and_other_vectors_are_re_encoded(settings, int8, embedder):
+    body = {"text": "SP3: We set a goal that I would get out of the house twice a week.\n"
+                    "SP3: She came with me to the housing office and helped me fill in the forms.\n",
+            "participant_id": "SP3", "role": "supported_peer"}
+    with TestClient(create_app(settings, int8)) as client:
+        client.headers.update(add_user(client.app, "admin", "admin"))
+        posted = client.post("/transcripts", json=body)
+        assert posted.status_code == 201, posted.text
+        assert posted.json()["run"]["model"] == int8.model_id
+        assert int8.model_id.endswith(f"+onnx-int8.e{EXPORTER_VERSION}")
+        headers = dict(client.headers)
+    engine = create_engine(settings.database_url)
+    stored = "select distinct embedding_model from segments where embedding is not null"
+    with engine.connect() as conn:
+        assert conn.execute(text(stored)).scalars().all() == [int8.model_id]
+    # The same database served by torch: the int8 sentence vectors are not reused, they are encoded again.
+    with TestClient(create_app(settings, embedder)) as client:
+        again = client.post(f"/transcripts/{posted.json()['id']}/runs", json={}, headers=headers)
+        assert again.status_code == 201, again.text
+        assert again.json()["run"]["model"] == embedder.model_id
+    with engine.connect() as conn:
+        assert conn.execute(text(stored)).scalars().all() == [embedder.model_id]
+        models = conn.execute(text("select model_id from suggestion_runs order by id")).scalars().all()
+    engine.dispose()
+    assert models == [int8.model_id, embedder.model_id]
