@@ -161,7 +161,7 @@ def _segment_fragment(request: Request, session, review, coder, user: User, segm
 def decide(request: Request, segment_id: Id, user: WebUser, session: SessionDep, review: ReviewDep,
            coder: CoderDep, action: Annotated[str, Form()], suggestion_id: Annotated[Id | None, Form()] = None,
            code: Annotated[str, Form()] = "", run_id: Annotated[Id | None, Form()] = None,
-           memo: Annotated[str, Form()] = "",
+           memo: Annotated[str, Form()] = "", end_segment_id: Annotated[str, Form(max_length=20)] = "",
            keep_open: Annotated[bool, Form()] = False) -> Response:
     if not request.headers.get("HX-Request"):
         raise Forbidden("decisions from the page are sent by its script (HX-Request header)")
@@ -170,9 +170,14 @@ def decide(request: Request, segment_id: Id, user: WebUser, session: SessionDep,
         if code.strip() and action in ("change", "add"):  # typed in the picker: a number, a label or words
             run = store.current_run(session, transcript_id=review.segment_transcript(session, segment_id))
             code_id = picker.resolve(picker.choices(views.codebook_for(session, coder, run)), code)
-        item = DecisionInput(segment_id, action, suggestion_id, code_id, memo if action == "memo" else None, run_id)
+        # The add form's "through sentence N": the code covers a passage (a span) from here to that sentence.
+        end = end_segment_id.strip()
+        if end and not end.isdigit():
+            raise InvalidInput("the passage's last sentence is a sentence id")
+        item = DecisionInput(segment_id, action, suggestion_id, code_id, memo if action == "memo" else None, run_id,
+                             int(end) if end else None)
         review.decide(session, user, [item])
-    except (Conflict, InvalidInput, Forbidden) as exc:
+    except (Conflict, InvalidInput, Forbidden) as exc:  # NotFound (no such sentence) answers 404 as everywhere
         session.rollback()
         status = 409 if isinstance(exc, Conflict) else 403 if isinstance(exc, Forbidden) else 422
         return _segment_fragment(request, session, review, coder, user, segment_id, exc.message, status,

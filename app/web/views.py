@@ -48,6 +48,9 @@ class SegmentView:
     span_ends: dict[str, int] = field(default_factory=dict)  # code -> sentence number its passage ends at
     kept_open: bool = False  # the coder reopened it: a decision does not collapse it again
     numbers: dict[int, int] = field(default_factory=dict)  # segment id -> sentence number, transcript-wide
+    # (segment id, sentence number) of the codable sentences that follow this one in its turn, unbroken: where
+    # a code added here may run to, as a span (app/services/spans.py checks the same rule).
+    span_options: list[tuple[int, int]] = field(default_factory=list)
     kind: str = "segment"
 
     @property
@@ -242,7 +245,22 @@ def segment_views(session: Session, review: Review, user: User, transcript: Tran
         state = labels.get(seg.id, SegmentLabels())
         ends = {code: numbers[end] for code, end in state.ends.items() if end in numbers}
         out.append(SegmentView(seg, by_segment.get(seg.id, []), state, run, changes=changes.get(seg.id, {}),
-                               span_ends=ends, numbers=numbers))
+                               span_ends=ends, numbers=numbers, span_options=_following(transcript, seg)))
+    return out
+
+
+MAX_SPAN_OPTIONS = 6  # a passage of up to 7 sentences from the page; longer spans go through the API
+
+
+def _following(transcript: Transcript, seg: Segment) -> list[tuple[int, int]]:
+    """The codable sentences right after `seg` in its turn, up to the first one that is not codable."""
+    if seg.skip_reason is not None:
+        return []
+    out = []
+    for later in transcript.segments[seg.position + 1:]:
+        if later.turn_index != seg.turn_index or later.skip_reason is not None or len(out) == MAX_SPAN_OPTIONS:
+            break
+        out.append((later.id, later.position + 1))
     return out
 
 

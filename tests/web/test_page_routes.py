@@ -185,3 +185,42 @@ def test_long_transcript_in_windows_folded_and_a_change_with_both_labels(client,
     assert "page 3 of 3" in held and f'id="seg-{late["id"]}"' in held
     filtered = page.get(url, params={"role": "supported_peer"}).text  # 24 answers: two windows
     assert "Turns 2–40 (page 1 of 2)" in filtered and 'href="?role=supported_peer&amp;page=2"' in filtered
+
+
+PASSAGE = ("Interviewer: What did you two work on?\n"
+           "SP4: The forms had piled up for months. She sat with me and we listed what to do first. "
+           "Then we made a plan for each letter. Not really.\n"
+           "SP4: She told me about her own time in hospital.\n")
+
+
+def test_the_add_form_codes_a_passage_through_a_later_sentence_of_the_turn(client, anonymous):
+    posted = client.post("/transcripts", json={"text": PASSAGE, "title": "SP4"}).json()
+    turn = [s for s in posted["segments"] if s["turn_index"] == 1]
+    codable = [s for s in turn if not s["skip_reason"]]
+    assert len(codable) == 3 and turn[-1]["skip_reason"]  # "Not really." is too short to code
+    first, last = codable[0], codable[-1]
+    coder = add_user(client.app, "cleo", "coder")
+    page = sign_in(anonymous, coder)
+    html = page.get(f"/ui/transcripts/{posted['id']}").text
+    form = re.search(rf'id="seg-{first["id"]}".*?<form class="add pick"(.*?)</form>', html, re.S).group(1)
+    # Offered: the codable sentences after it in the same turn, and no further (not the fragment, not turn 2).
+    offered = re.findall(r'<option value="(\d+)">through sentence (\d+)</option>', form)
+    assert offered == [(str(s["id"]), str(s["position"] + 1)) for s in codable[1:]]
+    later = re.search(rf'id="seg-{last["id"]}".*?<form class="add pick"(.*?)</form>', html, re.S).group(1)
+    assert "through sentence" not in later  # the turn's last codable sentence has nothing after it
+
+    hx = SAME_SITE | {"HX-Request": "true"}
+    url = f"/ui/segments/{first['id']}/decide"
+    base = {"action": "add", "code": "problem solving", "run_id": str(posted["run"]["id"])}
+    refused = page.post(url, data=base | {"end_segment_id": str(turn[-1]["id"])}, headers=hx)
+    assert refused.status_code == 422 and "in the span is not coded" in refused.text  # shown on the sentence
+    assert page.post(url, data=base | {"end_segment_id": "x1"}, headers=hx).status_code == 422
+    added = page.post(url, data=base | {"end_segment_id": str(last["id"])}, headers=hx)
+    assert added.status_code == 200
+    a, b = first["position"] + 1, last["position"] + 1
+    assert f"(sentences {a}–{b})" in added.text and "Problem solving" in added.text
+
+    labels = client.get(f"/transcripts/{posted['id']}/labels", headers=coder).json()
+    (on_first,) = [s for s in labels["segments"] if s["segment_id"] == first["id"]]
+    assert on_first["labels"] == ["1.2"]
+    assert [(sp["start_segment_id"], sp["end_segment_id"]) for sp in on_first["spans"]] == [(first["id"], last["id"])]
