@@ -24,7 +24,8 @@ def _print(run, candidates, texts) -> None:
     typer.echo(f"run {run.id} ({run.status}) on {run.codebook_name}: {summary.get('transcripts', 0)} transcripts, "
                f"{summary.get('sentences', 0)} sentences, {run.units} unexplained "
                f"({summary.get('under_threshold', 0)} under the threshold, {summary.get('all_rejected', 0)} with "
-               f"every suggestion rejected), {len(candidates)} candidates, {summary.get('noise', 0)} in none; "
+               f"every suggestion rejected, {summary.get('flagged', 0)} flagged), {len(candidates)} candidates, "
+               f"{summary.get('noise', 0)} in none; "
                f"{summary.get('seconds', 0)} s")
     for c in candidates:
         roles = ", ".join(f"{r} {n}" for r, n in sorted(c.by_role.items()))
@@ -75,6 +76,8 @@ def discover_run(
     site: str = typer.Option(None, help="Only transcripts from this site."),
     arm: str = typer.Option(None, help="Only transcripts from this trial arm."),
     transcript: list[int] = typer.Option(None, help="Only these transcript ids (repeat the option)."),
+    kind: list[str] = typer.Option(None, help="Only these unexplained sentences (repeat): under_threshold, "
+                                              "all_rejected, flagged (a memo and no code). Default: all."),
     min_cluster_size: int = typer.Option(None, help="Smallest candidate (default: chosen from the number of "
                                                     "sentences)."),
     resamples: int = typer.Option(10, help="Re-clusterings for the stability figure (0: skip)."),
@@ -93,7 +96,8 @@ def discover_run(
                 values["min_cluster_size"] = min_cluster_size
             run = discoverer.request(session, None, DiscoveryFilters(
                 codebook=codebook, role=role, site=site, arm=arm,
-                transcripts=tuple(transcript) if transcript else None), check_params(values))
+                transcripts=tuple(transcript) if transcript else None,
+                **({"kinds": tuple(kind)} if kind else {})), check_params(values))
         except AutocoderError as exc:
             fail(exc)
         run_id = run.id

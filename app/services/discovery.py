@@ -4,7 +4,8 @@ A run takes the sentences of the chosen transcripts that no code explains well a
 (app/engine/discovery.py). A sentence counts as unexplained when no coder and no consensus code covers it
 (a code on a span covers every sentence of the span) and either no code reached the suggestion threshold on it
 in its transcript's current run ('under_threshold'), or every code that did was rejected by the coders
-('all_rejected'). Runs happen in the background, one at a time, with their stage and progress on the run row;
+('all_rejected'), or a coder wrote a memo on it and gave it no code ('flagged': "no code fits"). A run may take
+only some of these kinds. Runs happen in the background, one at a time, with their stage and progress on the run row;
 each run is kept with its filters, parameters, codebook and model, so its results are a version.
 
 Reading every coder's rejections is reading their work, so discovery is for adjudicators and admins (who see
@@ -42,6 +43,7 @@ log = logging.getLogger("autocoder.discovery")
 ENGINE_VERSION = 1  # bumped when what a run computes changes, so runs from different methods are told apart
 MAP_POINTS = 5_000  # sentences kept for a run's 2-D map (a seeded sample above this)
 MAX_UNITS = 200_000  # sentences one run may cluster (the engine samples above its max_points)
+KINDS = ("under_threshold", "all_rejected", "flagged")
 ROLES = ("peer_worker", "supported_peer", "interviewer", "other")
 MAX_TEXT = 4_000  # a name is shorter; a definition or dismissal reason at most this long
 _CODE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -57,6 +59,10 @@ class DiscoveryFilters:
     site: str | None = None
     arm: str | None = None
     transcripts: tuple[int, ...] | None = None
+    # Which unexplained sentences: under the threshold, every shown code rejected, flagged with a memo and no
+    # code. A team that marks "no code fits" as it codes can cluster just those (kinds=("flagged",
+    # "all_rejected")), which keeps ordinary talk out.
+    kinds: tuple[str, ...] = KINDS
 
 
 @dataclass
@@ -73,9 +79,11 @@ class Units:
 
 
 def _covered(decisions, places: dict[int, tuple[int, int]], by_place: dict[tuple[int, int], int]):
-    """Segments some label covers (a span covers its every sentence), and codes rejected per segment."""
+    """Segments some label covers (a span covers its every sentence), codes rejected per segment, and the
+    segments a coder wrote a memo on."""
     covered: set[int] = set()
     rejected: dict[int, set[str]] = {}
+    memos: set[int] = set()
     for (segment, _coder), state in replay(decisions).items():
         for code in state.labels:
             end = state.ends.get(code)
@@ -86,7 +94,9 @@ def _covered(decisions, places: dict[int, tuple[int, int]], by_place: dict[tuple
             covered.update(by_place[(tid, p)] for p in range(first, last + 1) if (tid, p) in by_place)
         if state.rejected:
             rejected.setdefault(segment, set()).update(state.rejected)
-    return covered, rejected
+        if any(m.strip() for m in state.memos):
+            memos.add(segment)
+    return covered, rejected, memos
 
 
 def unexplained(session: Session, coder: Coder, codebook_name: str, filters: DiscoveryFilters) -> Units:
@@ -105,11 +115,12 @@ def unexplained(session: Session, coder: Coder, codebook_name: str, filters: Dis
     places = {sid: (tid, pos) for sid, tid, _turn, pos, _skip in decisions_db.segment_places(
         session, transcript_ids=tids)}
     by_place = {place: sid for sid, place in places.items()}
-    covered, rejected = set(), {}
+    covered, rejected, memos = set(), {}, set()
     for stage in ("coding", "consensus"):  # replayed apart: an adjudicator may also have coded
-        stage_covered, stage_rejected = _covered(decisions_db.decisions(session, transcript_ids=tids, stage=stage),
-                                                 places, by_place)
+        stage_covered, stage_rejected, stage_memos = _covered(
+            decisions_db.decisions(session, transcript_ids=tids, stage=stage), places, by_place)
         covered |= stage_covered
+        memos |= stage_memos
         for sid, codes in stage_rejected.items():
             rejected.setdefault(sid, set()).update(codes)
     stale: list[int] = []
@@ -122,11 +133,16 @@ def unexplained(session: Session, coder: Coder, codebook_name: str, filters: Dis
             units.counts["coded"] += 1
             continue
         codes = shown.get(sid, set())
-        if codes - rejected.get(sid, set()):
+        if sid in memos:  # a coder wrote about it and gave it no code: what a team flags as "no code fits"
+            reason = "flagged"
+        elif codes - rejected.get(sid, set()):
             units.counts["explained"] += 1
             continue
-        reason = "all_rejected" if codes else "under_threshold"
+        else:
+            reason = "all_rejected" if codes else "under_threshold"
         units.counts[reason] += 1
+        if reason not in filters.kinds:
+            continue
         if len(units.segment_ids) >= MAX_UNITS:
             units.counts["over_limit"] += 1
             continue
@@ -199,6 +215,8 @@ class Discoverer:
         """Register a run (status 'queued'); submit(run.id) or run(run.id) does the work."""
         if user is not None:
             require(user, "adjudicator")
+        if not filters.kinds or set(filters.kinds) - set(KINDS):
+            raise InvalidInput(f"kinds must be one or more of {', '.join(KINDS)}")
         if filters.role is not None and filters.role not in ROLES:
             raise InvalidInput(f"unknown role {filters.role!r}; choose one of {', '.join(ROLES)}")
         resolved = self.coder.catalog.resolve(session, filters.codebook or self.settings.default_codebook)
@@ -241,7 +259,8 @@ class Discoverer:
         run.status, run.stage = "running", "select"
         session.commit()
         filters = DiscoveryFilters(**{**run.filters, "transcripts": tuple(run.filters["transcripts"])
-                                      if run.filters.get("transcripts") else None})
+                                      if run.filters.get("transcripts") else None,
+                                      "kinds": tuple(run.filters.get("kinds") or KINDS)})
         units = unexplained(session, self.coder, run.codebook_name, filters)
         code_ids, vectors = code_vectors(self.coder, session, run.codebook_name)
         params = DiscoveryParams(**{k: v for k, v in run.params.items() if k != "engine"})

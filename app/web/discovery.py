@@ -48,11 +48,12 @@ def runs(request: Request, user: WebUser, session: SessionDep) -> Response:
 @router.post("/discovery", dependencies=[SameOrigin])
 def start(request: Request, user: WebUser, session: SessionDep, discoverer: DiscovererDep,
           role: Annotated[str, Form()] = "", site: Annotated[str, Form()] = "", arm: Annotated[str, Form()] = "",
-          codebook: Annotated[str, Form()] = "") -> Response:
+          codebook: Annotated[str, Form()] = "", kinds: Annotated[str, Form()] = "") -> Response:
     _require_htmx(request)
     try:
         filters = DiscoveryFilters(codebook=codebook.strip() or None, role=role or None, site=site.strip() or None,
-                                   arm=arm.strip() or None)
+                                   arm=arm.strip() or None,
+                                   **({"kinds": tuple(k for k in kinds.split(",") if k)} if kinds else {}))
         run = discoverer.request(session, user, filters, check_params({}))
     except AutocoderError as exc:
         return _error(exc)

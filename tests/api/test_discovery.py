@@ -272,4 +272,11 @@ def test_coded_and_suggested_sentences_are_not_unexplained(client):
         {"segment_id": weather["id"], "action": "add", "code": "1.1"}]}).status_code == 201
     last = _wait(client, client.post("/discovery", json={"codebook": "bcttv1", "resamples": 0}).json()["id"])
     assert last["summary"]["coded"] == 1 and last["units"] == after["units"] - 1
-    del judged
+    # A memo and no code flags a sentence as "no code fits"; a run can take only flagged and rejected ones.
+    assert client.post(f"/transcripts/{out['id']}/decisions", headers=alice, json={"decisions": [
+        {"segment_id": judged["id"], "action": "memo", "memo": "non-judgemental: no BCT fits"}]}).status_code == 201
+    flagged = _wait(client, client.post("/discovery", json={"codebook": "bcttv1", "resamples": 0,
+                                                            "kinds": ["flagged", "all_rejected"]}).json()["id"])
+    assert flagged["summary"]["flagged"] == 1 and flagged["units"] == 2  # the memo'd and the rejected sentence
+    assert client.post("/discovery", json={"kinds": []}).status_code == 422
+    assert client.post("/discovery", json={"kinds": ["everything"]}).status_code == 422

@@ -80,7 +80,8 @@ def start_run(body: DiscoveryIn, user: Adjudicator, session: SessionDep,
     """Cluster the sentences no code explains well, in the background; poll GET /discovery/{id}."""
     params = check_params(body.model_dump(include={"min_cluster_size", "min_samples", "dims", "resamples", "seed"}))
     filters = DiscoveryFilters(codebook=body.codebook, role=body.role, site=body.site, arm=body.arm,
-                               transcripts=tuple(body.transcripts) if body.transcripts else None)
+                               transcripts=tuple(body.transcripts) if body.transcripts else None,
+                               **({"kinds": tuple(dict.fromkeys(body.kinds))} if body.kinds else {}))
     run = discoverer.request(session, user, filters, params)
     discoverer.submit(run.id)
     return run_out(session, run)
