@@ -593,6 +593,8 @@ class DiscoveryIn(RequestIn):
     dims: Annotated[int, Ge(0), Le(384)] = 20
     resamples: Annotated[int, Ge(0), Le(50)] = 10
     seed: Annotated[int, Ge(0), Le(MAX_ID)] = 0
+    reduce: Literal["pca", "umap"] = Field("pca", description="umap: UMAP before clustering (umap-learn "
+                                                             "installed); best with min_cluster_size 5")
 
 
 class QuoteOut(BaseModel):

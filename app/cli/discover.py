@@ -82,6 +82,7 @@ def discover_run(
                                                     "sentences)."),
     resamples: int = typer.Option(10, help="Re-clusterings for the stability figure (0: skip)."),
     seed: int = typer.Option(0, help="Seed for sampling and resampling."),
+    reduce: str = typer.Option("pca", help="pca, or umap (needs umap-learn; try with --min-cluster-size 5)."),
     out: Path = typer.Option(None, help="Folder for candidates.json and the 2-D map (map.png, map.svg)."),
 ) -> None:
     """Cluster the sentences no code explains well into candidate new codes, and store the run."""
@@ -91,7 +92,7 @@ def discover_run(
     discoverer, sessions = _discoverer()
     with sessions() as session:
         try:
-            values = {"resamples": resamples, "seed": seed}
+            values = {"resamples": resamples, "seed": seed, "reduce": reduce}
             if min_cluster_size is not None:
                 values["min_cluster_size"] = min_cluster_size
             run = discoverer.request(session, None, DiscoveryFilters(

@@ -178,13 +178,17 @@ def code_vectors(coder: Coder, session: Session, codebook_name: str) -> tuple[li
 
 def check_params(values: dict) -> DiscoveryParams:
     """Clustering parameters from a request, validated (unknown keys refused)."""
-    allowed = {"min_cluster_size", "min_samples", "dims", "resamples", "seed"}
+    allowed = {"min_cluster_size", "min_samples", "dims", "resamples", "seed", "reduce"}
     unknown = sorted(set(values) - allowed)
     if unknown:
         raise InvalidInput(f"unknown discovery parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(allowed))}")
     bounds = {"min_cluster_size": (2, 5000), "min_samples": (1, 500), "dims": (0, 384), "resamples": (0, 50),
               "seed": (0, 2**31 - 1)}
+    if values.get("reduce", "pca") not in ("pca", "umap"):
+        raise InvalidInput("reduce must be 'pca' or 'umap'")
     for key, value in values.items():
+        if key == "reduce":
+            continue
         low, high = bounds[key]
         if value is None and key == "min_cluster_size":
             continue

@@ -211,3 +211,19 @@ def test_invalid_params_are_refused(data):
 
 def test_default_min_cluster_size_grows_with_the_square_root_and_is_capped():
     assert [default_min_cluster_size(m) for m in (0, 50, 400, 2500, 10_000, 100_000)] == [5, 5, 10, 25, 50, 50]
+
+
+def test_umap_reduction_recovers_the_blobs_and_places_the_rest(data):
+    """reduce='umap' (umap-learn, in the dev extra): seeded, so the same twice; units outside the sample are
+    placed by the fitted model and join their blob."""
+    pytest.importorskip("umap", reason="reduce='umap' needs umap-learn (pip install 'bct-autocoder[discovery]')")
+    vectors, texts, truth, ids, code_vectors, _ = data
+    params = DiscoveryParams(reduce="umap", resamples=0, max_points=len(vectors) - 30)
+    first = discover(vectors, texts, ids, code_vectors, params)
+    labels = labels_of(first, len(vectors))
+    assert adjusted_rand_score(truth[truth >= 0], labels[truth >= 0]) >= 0.9
+    assert first.clustered == len(vectors) - 30 and first.points.shape == (len(vectors), 2)
+    again = discover(vectors, texts, ids, code_vectors, params)
+    assert [c.members for c in again.candidates] == [c.members for c in first.candidates]
+    with pytest.raises(ValueError, match="reduce must be one of"):
+        discover(vectors, texts, ids, code_vectors, DiscoveryParams(reduce="tsne"))

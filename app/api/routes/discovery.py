@@ -78,7 +78,8 @@ def run_out(session: SessionDep, run: DiscoveryRun, with_candidates: bool = Fals
 def start_run(body: DiscoveryIn, user: Adjudicator, session: SessionDep,
               discoverer: DiscovererDep) -> DiscoveryRunOut:
     """Cluster the sentences no code explains well, in the background; poll GET /discovery/{id}."""
-    params = check_params(body.model_dump(include={"min_cluster_size", "min_samples", "dims", "resamples", "seed"}))
+    params = check_params(body.model_dump(include={"min_cluster_size", "min_samples", "dims", "resamples", "seed",
+                                                   "reduce"}))
     filters = DiscoveryFilters(codebook=body.codebook, role=body.role, site=body.site, arm=body.arm,
                                transcripts=tuple(body.transcripts) if body.transcripts else None,
                                **({"kinds": tuple(dict.fromkeys(body.kinds))} if body.kinds else {}))
