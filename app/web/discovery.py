@@ -98,6 +98,7 @@ def act(request: Request, run_id: Id, number: Id, user: WebUser, session: Sessio
         elif action == "reopen":
             discoverer.reopen(session, user, run_id, number)
         elif action == "promote":
+            accounts.require(user, "admin")  # before the edit below, which would otherwise be kept on a refusal
             if name.strip() or definition.strip():
                 discoverer.edit(session, user, run_id, number, name=name or None, definition=definition)
             discoverer.promote(session, user, run_id, number, codebook=codebook.strip() or None,
@@ -115,10 +116,10 @@ def act(request: Request, run_id: Id, number: Id, user: WebUser, session: Sessio
 
 @router.post("/discovery/{run_id}/merge", dependencies=[SameOrigin])
 def merge(request: Request, run_id: Id, user: WebUser, session: SessionDep, discoverer: DiscovererDep,
-          candidates: Annotated[list[int], Form()], name: Annotated[str, Form()] = "") -> Response:
+          candidates: Annotated[list[int] | None, Form()] = None, name: Annotated[str, Form()] = "") -> Response:
     _require_htmx(request)
-    try:
-        discoverer.merge(session, user, run_id, candidates, name or None)
+    try:  # no box ticked sends no field: the service's message says to tick two, not a JSON validation error
+        discoverer.merge(session, user, run_id, candidates or [], name or None)
     except AutocoderError as exc:
         session.rollback()
         return _error(exc)
