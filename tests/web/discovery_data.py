@@ -11,6 +11,12 @@ RELATIONAL = [
     "I could tell her anything because she had been there herself.",
     "He never looked down on me, we were equals.",
     "She understood what it feels like because she went through it too.",
+    "He'd sat where I was sitting, so there was no need to pretend.",
+    "She had the same diagnosis years ago, so she got it without me saying.",
+    "It felt different talking to someone who had lived through the same thing.",
+    "He'd been on the wards himself, so I knew he wasn't just reading from a script.",
+    "With her it was two people who had both been there, not a professional and a patient.",
+    "She knew the dark days from the inside, so I could be honest.",
 ]
 WEATHER = [
     "The rain didn't stop all week.",

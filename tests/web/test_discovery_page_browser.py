@@ -14,7 +14,7 @@ import httpx
 
 from tests.conftest import REPO, add_user
 from tests.web.conftest import needs_chromium, sign_in
-from tests.web.discovery_data import TRANSCRIPTS, turns
+from tests.web.discovery_data import RELATIONAL, TRANSCRIPTS, turns
 
 pytestmark = needs_chromium
 SCREENSHOT = REPO / "docs" / "discovery-page.png"
@@ -58,8 +58,10 @@ def test_discovery_page_run_name_dismiss_merge_promote(server, browser):
     # The candidates, each with its quotes, and the map, loaded as an image.
     run = api.get("/discovery/1", headers=judy).json()
     numbers = [c["number"] for c in run["candidates"]]
-    assert len(numbers) >= 3, run["summary"]
+    assert len(numbers) >= 4, run["summary"]
     assert page.locator("section.candidate").count() == len(numbers)
+    noise = run["summary"]["noise"]
+    assert f"{noise} sentence{'' if noise == 1 else 's'} in none" in page.locator("p.meta").first.inner_text()
     for c in run["candidates"]:
         quotes = card(page, c["number"]).locator("ul.quotes li")
         assert quotes.count() == len(c["quotes"]) >= 1
@@ -68,7 +70,10 @@ def test_discovery_page_run_name_dismiss_merge_promote(server, browser):
     image.scroll_into_view_if_needed()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
     assert page.locator(".candidate button", has_text="Promote").count() == 0  # promoting is for admins
-    named, dismissed, other = numbers[:3]
+    # The relational one (most relational quotes) is named and promoted, one other dismissed, two merged.
+    named = max(numbers, key=lambda n: sum(q["text"] in RELATIONAL for c in run["candidates"] if c["number"] == n
+                                           for q in c["quotes"]))
+    dismissed, *others = [n for n in numbers if n != named]
 
     # Name and define a candidate (Save reloads the page with them).
     form = card(page, named).locator("form").first
@@ -84,37 +89,37 @@ def test_discovery_page_run_name_dismiss_merge_promote(server, browser):
     alert = card(page, dismissed).get_by_role("alert")
     alert.wait_for()
     assert "say why the candidate is dismissed" in alert.inner_text()
-    dismiss.get_by_label("Reason").fill("small talk about the weather")
+    dismiss.get_by_label("Reason").fill("small talk")
     dismiss.get_by_role("button", name="Dismiss").click()
-    card(page, dismissed).locator("p.memo", has_text="Dismissed: small talk about the weather").wait_for()
+    card(page, dismissed).locator("p.memo", has_text="Dismissed: small talk").wait_for()
     assert card(page, dismissed).get_attribute("class") == "candidate dismissed"
 
     # Merging two: a new candidate with both sets of sentences; the merged ones point to it.
     merge = page.locator("form", has=page.get_by_role("button", name="Merge"))
     assert merge.locator("input[name=candidates]").count() == len(numbers) - 1  # open ones only
-    for n in (named, other):
+    for n in others[:2]:
         merge.get_by_label(str(n), exact=True).check()
-    merge.get_by_label("as").fill("Been there, merged")
+    merge.get_by_label("as").fill("Everyday life")
     merge.get_by_role("button", name="Merge").click()
     merged = max(numbers) + 1
     card(page, merged).wait_for()
     assert "Merged from candidates" in card(page, merged).inner_text()
-    assert f"Merged into candidate {merged}" in card(page, named).inner_text()
+    assert f"Merged into candidate {merged}" in card(page, others[0]).inner_text()
     sizes = {c["number"]: c["size"] for c in run["candidates"]}
-    assert f"{sizes[named] + sizes[other]} sentences" in card(page, merged).locator("p.meta").inner_text()
+    assert f"{sizes[others[0]] + sizes[others[1]]} sentences" in card(page, merged).locator("p.meta").inner_text()
     page.close()
 
-    # The admin promotes the merged candidate (its definition written in the same form).
+    # The admin promotes the named candidate (its name and definition already saved).
     page = sign_in(browser, base, admin)
     page.goto(f"{base}/ui/discovery/1")
-    form = card(page, merged).locator("form").first
-    form.get_by_label("Definition").fill(DEFINITION)
-    form.get_by_role("button", name="Promote to a code").click()
-    done = card(page, merged).locator("p.memo", has_text="Promoted to code")
+    card(page, named).get_by_role("button", name="Promote to a code").click()
+    done = card(page, named).locator("p.memo", has_text="Promoted to code")
     done.wait_for()
-    assert f"D1.{merged} in bcttv1-discovered version 1" in done.inner_text()
+    assert f"D1.{named} in bcttv1-discovered version 1" in done.inner_text()
     book = api.get("/codebooks/bcttv1-discovered", headers=admin).json()
-    assert f"D1.{merged}" in book["leaves"]
+    assert f"D1.{named}" in book["leaves"]
+    map_image = page.locator("figure img")  # the map still draws, with candidates merged, dismissed, promoted
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=map_image.element_handle())
     if os.environ.get("AUTOCODER_UPDATE_SCREENSHOTS"):
         page.screenshot(path=str(SCREENSHOT), full_page=True)
     page.close()
