@@ -105,7 +105,8 @@ def unexplained(session: Session, coder: Coder, codebook_name: str, filters: Dis
                                    arm=filters.arm, transcript_ids=filters.transcripts)
     units = Units()
     units.counts["transcripts"] = len(chosen)
-    if not chosen:
+    if not chosen:  # an empty (0, dim) matrix, as below: the engine takes no None
+        units.vectors = np.zeros((0, coder.embedder.encode(["a"]).shape[1]), dtype=np.float32)
         return units
     tids = [t for t, _, _ in chosen]
     shown: dict[int, set[str]] = {}
