@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import app
-from tests.web.discovery_data import TRANSCRIPTS, text
+from tests.web.discovery_data import RELATIONAL, TRANSCRIPTS, text
 
 runner = CliRunner()
 
@@ -69,28 +69,30 @@ def test_discover_run_list_show_dismiss_and_promote(database):
     assert shown.splitlines()[1:] == printed.splitlines()[1:-2]  # the same candidates (the last lines: files)
     assert "no discovery run 9" in refused(["discover", "show", "9"])
 
-    first, second = candidates[0]["number"], candidates[1]["number"]
+    # The relational candidate (most relational quotes) is promoted; another is dismissed.
+    second = max(candidates, key=lambda c: sum(q["text"] in RELATIONAL for q in c["quotes"]))["number"]
+    first = next(c["number"] for c in candidates if c["number"] != second)
     assert "say why" in refused(["discover", "dismiss", "1", str(first), "--reason", " "])
     assert "no candidate 99" in refused(["discover", "dismiss", "1", "99", "--reason", "x"])
-    assert ok(["discover", "dismiss", "1", str(first), "--reason", "weather talk"]).strip() == \
+    assert ok(["discover", "dismiss", "1", str(first), "--reason", "small talk"]).strip() == \
         f"candidate {first} of run 1 dismissed"
     assert f"#{first} [dismissed]" in ok(["discover", "show", "1"])
 
     ok(["users", "add", "ana", "--role", "admin"])
     ok(["users", "add", "cleo", "--role", "coder"])
-    promote = ["discover", "promote", "1", str(second), "--label", "Everyday talk",
-               "--definition", "Talk of daily life that no technique explains."]
+    promote = ["discover", "promote", "1", str(second), "--label", "Been there",
+               "--definition", "The peer worker has been through it too, so the person feels understood."]
     assert "cleo is a coder" in refused([*promote, "--by", "cleo"])
     assert "no user 'nobody'" in refused([*promote, "--by", "nobody"])
-    assert "candidate" in refused(["discover", "promote", "1", str(first), "--by", "ana", "--label", "x",
-                                   "--definition", "y"])  # dismissed: not open
+    assert f"candidate {first} is dismissed" in refused(["discover", "promote", "1", str(first), "--by", "ana",
+                                                          "--label", "x", "--definition", "y"])
     done = ok([*promote, "--by", "ana"])
-    assert done.strip() == f"code D1.{second} 'Everyday talk' is in bcttv1-discovered version 1"
+    assert done.strip() == f"code D1.{second} 'Been there' is in bcttv1-discovered version 1"
     again = ok(["discover", "show", "1"])
-    assert f"#{second} [promoted] Everyday talk" in again
+    assert f"#{second} [promoted] Been there" in again
     qdc = database / "discovered.qdc"  # the new version is stored: it exports, extending bcttv1, with the code
     ok(["codebook", "export-qdc", "bcttv1-discovered", str(qdc)])
-    assert f'name="D1.{second} Everyday talk"' in qdc.read_text() and 'name="1.1 Goal setting' in qdc.read_text()
+    assert f'name="D1.{second} Been there"' in qdc.read_text() and 'name="1.1 Goal setting' in qdc.read_text()
 
 
 def test_an_unknown_codebook_lists_the_known_ones(database):
@@ -98,3 +100,7 @@ def test_an_unknown_codebook_lists_the_known_ones(database):
     assert "no-such-book" in out and "known codebooks: " in out and "bcttv1" in out
     assert "unknown role 'boss'" in refused(["discover", "run", "--codebook", "bcttv1", "--role", "boss"])
     assert ok(["discover", "list"]) == ""  # the refused runs were never stored
+    # Filters no transcript passes: a run with nothing to cluster, said so, not an error.
+    empty = ok(["discover", "run", "--codebook", "bcttv1", "--site", "Nowhere", "--out", str(database / "empty")])
+    assert empty.startswith("run 1 (done) on bcttv1: 0 transcripts, 0 sentences, 0 unexplained")
+    assert (database / "empty" / "map.png").read_bytes()[:4] == b"\x89PNG"

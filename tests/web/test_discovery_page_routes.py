@@ -58,6 +58,15 @@ def test_posts_need_the_page_script_and_our_own_site(client, anonymous, run):
                       headers=HX)
     assert named.status_code == 204 and named.headers["HX-Refresh"] == "true"
     assert candidates(client, rid)[one]["name"] == "Been there"
+    # A run no transcript passes the filters of finishes with nothing found, and its page says so.
+    nowhere = page.post("/ui/discovery", data={"codebook": "bcttv1", "site": "Nowhere"}, headers=HX)
+    url = nowhere.headers["HX-Redirect"]
+    for _ in range(300):
+        html = page.get(url).text
+        if "<p class=\"meta\">done" in html or "failed" in html:
+            break
+        time.sleep(0.1)
+    assert '<p class="meta">done' in html and "0 transcripts" in html and "0 candidates" in html, html
 
 
 def test_refusals_are_messages_in_the_page(client, anonymous, run):
