@@ -101,6 +101,33 @@ def test_refusals_are_messages_in_the_page(client, anonymous, run):
     assert "&lt;b&gt;x&lt;/b&gt;" in escaped and "<b>" not in escaped
 
 
+def test_admin_promotion_reopen_and_the_map_from_the_page(client, anonymous, run):
+    page = sign_in(anonymous, add_user(client.app, "ana", "admin"))
+    rid, (one, two) = run["id"], [c["number"] for c in run["candidates"][:2]]
+    url = f"/ui/discovery/{rid}/candidates/{one}"
+    html = page.get(f"/ui/discovery/{rid}").text
+    assert html.count(">Promote to a code</button>") == len(run["candidates"])  # admins may promote
+    no_definition = page.post(url, data={"action": "promote", "name": "Been there"}, headers=HX)
+    assert no_definition.status_code == 422 and "write a definition" in no_definition.text
+    promoted = page.post(url, data={"action": "promote", "name": "Been there", "definition": "Has been there too.",
+                                    "code_id": "BT1"}, headers=HX)
+    assert promoted.status_code == 204, promoted.text
+    assert "Promoted to code BT1 in bcttv1-discovered version 1" in page.get(f"/ui/discovery/{rid}").text
+    again = page.post(url, data={"action": "edit", "name": "Renamed"}, headers=HX)
+    assert again.status_code == 409 and "is promoted" in again.text
+
+    other = f"/ui/discovery/{rid}/candidates/{two}"
+    assert page.post(other, data={"action": "dismiss", "reason": "noise"}, headers=HX).status_code == 204
+    assert page.post(other, data={"action": "reopen"}, headers=HX).status_code == 204
+    assert candidates(client, rid)[two]["status"] == "open"
+
+    svg = page.get(f"/ui/discovery/{rid}/map.svg")
+    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml") and b"<svg" in svg.content
+    assert page.get(f"/ui/discovery/{rid}/map.gif").status_code == 422
+    listed = page.get("/ui/discovery").text
+    assert f'<a href="/ui/discovery/{rid}">Run {rid}</a>' in listed and "No run yet." not in listed
+
+
 def test_coders_get_no_discovery_pages(client, anonymous, run):
     coder = sign_in(anonymous, add_user(client.app, "cleo", "coder"))
     assert 'href="/ui/discovery"' not in coder.get("/ui/transcripts").text
