@@ -83,6 +83,8 @@ def test_discover_run_list_show_dismiss_and_promote(database):
     promote = ["discover", "promote", "1", str(second), "--label", "Been there",
                "--definition", "The peer worker has been through it too, so the person feels understood."]
     assert "cleo is a coder" in refused([*promote, "--by", "cleo"])
+    assert "cleo is a coder" in refused(["discover", "dismiss", "1", str(second), "--reason", "x", "--by", "cleo"])
+    assert "no user 'nobody'" in refused(["discover", "dismiss", "1", str(second), "--reason", "x", "--by", "nobody"])
     assert "no user 'nobody'" in refused([*promote, "--by", "nobody"])
     assert f"candidate {first} is dismissed" in refused(["discover", "promote", "1", str(first), "--by", "ana",
                                                           "--label", "x", "--definition", "y"])

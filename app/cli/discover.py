@@ -163,14 +163,21 @@ def discover_promote(
 
 
 @app.command("dismiss")
-def discover_dismiss(run_id: int, number: int, reason: str = typer.Option(..., help="Why (kept).")) -> None:
+def discover_dismiss(run_id: int, number: int, reason: str = typer.Option(..., help="Why (kept)."),
+                     by: str = typer.Option(None, help="The adjudicator or admin dismissing it (recorded).")) -> None:
     """Dismiss a candidate, keeping the reason."""
+    from app.db import accounts
     from app.errors import AutocoderError
 
     discoverer, sessions = _discoverer()
     with sessions() as session:
         try:
-            discoverer.dismiss(session, None, run_id, number, reason)
+            user = None
+            if by is not None:
+                user = accounts.get_user(session, name=by)
+                if user is None:
+                    fail(ValueError(f"no user {by!r}: `autocoder users list` shows who there is"))
+            discoverer.dismiss(session, user, run_id, number, reason)
         except AutocoderError as exc:
             fail(exc)
     typer.echo(f"candidate {number} of run {run_id} dismissed")

@@ -23,6 +23,12 @@ def candidate_map(run: DiscoveryRun, candidates: list[DiscoveryCandidate], fmt: 
         ax.set_axis_off()
         return _bytes(fig, fmt)
     number = points[:, 2].astype(int)
+    # A merge made a new candidate after the run: its sentences are drawn under it, not the merged ones.
+    into = {c.number: c.merged_into for c in candidates if c.merged_into}
+    for old, new in into.items():
+        while new in into:  # merged again later
+            new = into[new]
+        number[number == old] = new
     noise = number == 0
     ax.scatter(points[noise, 0], points[noise, 1], s=6, c=NOISE, linewidths=0, label="in no candidate")
     palette = plt.get_cmap("tab20")
