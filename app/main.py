@@ -17,6 +17,7 @@ from app.api.limits import BodySizeLimit
 from app.api.routes import (
     codebooks,
     consensus,
+    discovery,
     health,
     jobs,
     models,
@@ -46,11 +47,13 @@ from app.errors import (
 )
 from app.services.codebooks import CodebookCatalog
 from app.services.coding import Coder
+from app.services.discovery import Discoverer
 from app.services.jobs import JobRunner
 from app.services.learning import Learner
 from app.services.queue import ReviewQueue
 from app.services.review import Review
 from app.web import adjudication as web_adjudication
+from app.web import discovery as web_discovery
 from app.web import routes as web
 
 
@@ -90,6 +93,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         app.state.jobs.start()
         app.state.learner = Learner(settings, coder, app.state.session_factory)
         app.state.learner.start()
+        app.state.discoverer = Discoverer(settings, coder, app.state.session_factory)
+        app.state.discoverer.start()
         app.state.queue = ReviewQueue()
         # The model and codebook vectors live as long as the process: move their ~600k objects out of the
         # garbage collector's sight, so full collections during a large request stop costing ~0.3 s each.
@@ -97,6 +102,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         yield
         app.state.jobs.stop()
         app.state.learner.stop()
+        app.state.discoverer.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -134,7 +140,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         return web.sign_in_redirect(request)
 
     for module in (health, users, codebooks, transcripts, privacy, review, consensus, queue, suggest, jobs, models,
-                   reports, web_adjudication, web):
+                   reports, discovery, web_adjudication, web_discovery, web):
         app.include_router(module.router)
     app.mount("/ui/static", StaticFiles(directory=Path(web.__file__).parent / "static"), name="static")
     larger = {"/jobs": settings.max_job_bytes, "/transcripts/import": settings.max_import_bytes}

@@ -2,7 +2,19 @@
 
 import typer
 
-from app.cli import agreement, codebook, evaluate, export, models, precode, report, service, transcripts, users
+from app.cli import (
+    agreement,
+    codebook,
+    discover,
+    evaluate,
+    export,
+    models,
+    precode,
+    report,
+    service,
+    transcripts,
+    users,
+)
 
 app = typer.Typer(help="bct-autocoder: suggest BCT codes for interview transcripts.", no_args_is_help=True)
 app.command()(service.serve)
@@ -18,6 +30,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(transcripts.app, name="transcripts")
 app.add_typer(report.app, name="report")
 app.add_typer(export.app, name="export")
+app.add_typer(discover.app, name="discover")
 
 
 def main() -> None:

@@ -289,3 +289,63 @@ class TranscriptEdit(Base):
     edited_by_name: Mapped[str] = mapped_column(String(100))
     changes: Mapped[dict] = mapped_column(JSON)  # field -> [old, new]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DiscoveryRun(Base):
+    """One inductive discovery run: which sentences it looked at (filters), how they were clustered (params,
+    model, codebook) and how far it got. Each run is a version of the results; its candidates are its rows
+    below. Only the candidates' review state (name, definition, dismissed, merged, promoted) changes later."""
+
+    __tablename__ = "discovery_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # queued, running, done, failed
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: from the command line
+    codebook_name: Mapped[str] = mapped_column(String(200))
+    codebook_digest: Mapped[str | None] = mapped_column(String(64))
+    model_id: Mapped[str] = mapped_column(String(200))
+    filters: Mapped[dict] = mapped_column(JSON)  # role, site, arm, transcript ids, codebook
+    params: Mapped[dict] = mapped_column(JSON)  # the clustering parameters, engine version
+    stage: Mapped[str | None] = mapped_column(String(32))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    units: Mapped[int] = mapped_column(Integer, default=0)  # sentences no code explains well
+    # {"transcripts": n, "sentences": n, "under_threshold": n, "all_rejected": n, "clustered": n, "noise": n,
+    #  "timings": {...}}
+    summary: Mapped[dict | None] = mapped_column(JSON)
+    # The 2-D map: [[segment id, x, y, candidate number or 0], ...], a seeded sample of at most MAP_POINTS.
+    points: Mapped[list | None] = mapped_column(JSON)
+    message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DiscoveryCandidate(Base):
+    """A candidate new code: a cluster of unexplained sentences, and what the team decided about it."""
+
+    __tablename__ = "discovery_candidates"
+    __table_args__ = (UniqueConstraint("run_id", "number", name="uq_discovery_candidates_run_number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("discovery_runs.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, dismissed, merged, promoted
+    label: Mapped[str] = mapped_column(String(300))  # from its distinctive words (c-TF-IDF)
+    name: Mapped[str | None] = mapped_column(String(300))  # the team's name for it
+    definition: Mapped[str | None] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)
+    by_role: Mapped[dict] = mapped_column(JSON)  # role -> sentences
+    by_transcript: Mapped[dict] = mapped_column(JSON)  # transcript id -> sentences
+    terms: Mapped[list] = mapped_column(JSON)  # [[term, weight], ...]
+    quotes: Mapped[list] = mapped_column(JSON)  # segment ids: nearest the centre first, then varied
+    exemplars: Mapped[list | None] = mapped_column(JSON)  # segment ids the team picked (None: the quotes)
+    nearest_codes: Mapped[list] = mapped_column(JSON)  # [[code id, cosine], ...]
+    stability: Mapped[float | None] = mapped_column(Float)
+    members: Mapped[list] = mapped_column(JSON)  # segment ids
+    merged_from: Mapped[list | None] = mapped_column(JSON)  # candidate numbers a merge combined
+    merged_into: Mapped[int | None] = mapped_column(Integer)  # the number of the candidate it was merged into
+    reason: Mapped[str | None] = mapped_column(Text)  # why it was dismissed
+    promoted_codebook: Mapped[str | None] = mapped_column(String(200))
+    promoted_version: Mapped[str | None] = mapped_column(String(64))
+    promoted_code: Mapped[str | None] = mapped_column(String(64))
+    # Re-coding earlier transcripts with the promoted codebook: {"status", "total", "done", "codebook", "message"}
+    recode: Mapped[dict | None] = mapped_column(JSON)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
