@@ -210,6 +210,7 @@ class Discoverer:
     def __init__(self, settings: Settings, coder: Coder, sessions: sessionmaker[Session]):
         self.settings, self.coder, self.sessions = settings, coder, sessions
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="discovery")
+        self._stopping = threading.Event()  # a re-code stops between transcripts when the service stops
 
     def start(self) -> None:
         with self.sessions() as session:
@@ -218,6 +219,7 @@ class Discoverer:
                 session.commit()
 
     def stop(self) -> None:
+        self._stopping.set()
         self._executor.shutdown(wait=True, cancel_futures=True)
 
     # -- runs ------------------------------------------------------------------------------------------------
@@ -565,6 +567,8 @@ class Discoverer:
             options = SuggestOptions(codebook=state["codebook"])
             try:
                 for n, tid in enumerate(state["transcripts"], start=1):
+                    if self._stopping.is_set():  # marked failed at the next start, and can be asked for again
+                        return state
                     try:
                         self.coder.resuggest(session, tid, options)
                     except NotFound:  # deleted meanwhile
