@@ -583,7 +583,8 @@ class DiscoveryIn(RequestIn):
     role: Role | None = None
     site: Annotated[str, StringConstraints(max_length=100)] | None = None
     arm: Annotated[str, StringConstraints(max_length=100)] | None = None
-    transcripts: Annotated[list[Id], Field(max_length=10_000)] | None = None
+    transcripts: Annotated[list[Id], Field(min_length=1, max_length=10_000)] | None = Field(
+        None, description="only these transcripts (at least one id; leave out for all)")
     kinds: Annotated[list[Literal["under_threshold", "all_rejected", "flagged"]],
                      Field(min_length=1, max_length=3)] | None = Field(
         None, description="which unexplained sentences (default all): no code reached the threshold, coders "

@@ -3,7 +3,9 @@
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from app.db import discovery
 from app.db.tables import (
+    CodebookSnapshot,
     Decision,
     Segment,
     Suggestion,
@@ -11,6 +13,7 @@ from app.db.tables import (
     Transcript,
     TranscriptDeletion,
     TranscriptEdit,
+    UploadedCodebook,
 )
 
 REDACTED = "[deleted transcript]"
@@ -41,11 +44,19 @@ def delete_transcript(session: Session, *, transcript: Transcript,
     }
     # A confirmed sentence is shown as evidence for similar sentences elsewhere (app/services/confirmed.py):
     # those suggestions keep their code and score, but not the deleted participant's words.
-    quoted = ((Suggestion.evidence_kind == confirmed_kind) & Suggestion.evidence_text.in_(set(texts))
+    # So is a sentence promoted into a codebook as an exemplar (app/services/discovery.py): see below.
+    quoted = (Suggestion.evidence_kind.in_((confirmed_kind, "exemplar")) & Suggestion.evidence_text.in_(set(texts))
               & Suggestion.run_id.not_in(runs))
     counts["evidence_redacted"] = session.execute(
         update(Suggestion).where(quoted).values(evidence_text=REDACTED, evidence_source=REDACTED)
         .execution_options(synchronize_session=False)).rowcount
+    # Discovery: its sentences leave candidates and maps; promoted as exemplars, they leave every codebook
+    # version and snapshot that holds them (the code stays, with its definition and other exemplars).
+    places = list(session.execute(select(Segment.id, Segment.role, Segment.text).where(Segment.transcript_id == tid)))
+    counts["discovery_sentences"] = discovery.forget_segments(
+        session, segment_ids={i for i, _, _ in places}, roles={i: r for i, r, _ in places}, transcript_id=tid,
+        texts={i: t for i, _, t in places})
+    counts["codebook_exemplars"] = _drop_exemplars(session, set(texts))
     # Children first, explicitly: the same on SQLite with or without foreign keys and on PostgreSQL.
     session.execute(delete(Decision).where((Decision.transcript_id == tid) | Decision.segment_id.in_(segment_ids))
                     .execution_options(synchronize_session=False))
@@ -59,6 +70,39 @@ def delete_transcript(session: Session, *, transcript: Transcript,
     session.expunge(transcript)
     session.execute(delete(Transcript).where(Transcript.id == tid))
     return counts, texts
+
+
+def _without(codes: list, texts: set[str]) -> tuple[list, int]:
+    """The codes with every exemplar whose text is in `texts` taken out, and how many went."""
+    out, gone = [], 0
+    for code in codes:
+        exemplars = code.get("exemplars") or []
+        kept = [e for e in exemplars if not (isinstance(e, dict) and e.get("text") in texts)]
+        gone += len(exemplars) - len(kept)
+        out.append({**code, "exemplars": kept} if len(kept) != len(exemplars) else code)
+    return out, gone
+
+
+def _drop_exemplars(session: Session, texts: set[str]) -> int:
+    """Take exemplars quoting these sentences out of every uploaded codebook version and every stored snapshot
+    (a snapshot is a list of parts, each with its codes). Returns how many exemplars went."""
+    if not texts:
+        return 0
+    gone = 0
+    for row in session.scalars(select(UploadedCodebook)):
+        codes, n = _without(row.content.get("codes") or [], texts)
+        if n:
+            row.content, gone = {**row.content, "codes": codes}, gone + n
+    for snapshot in session.scalars(select(CodebookSnapshot)):
+        parts, changed = [], 0
+        for part in snapshot.content:
+            codes, n = _without(part.get("codes") or [], texts)
+            parts.append({**part, "codes": codes} if n else part)
+            changed += n
+        if changed:
+            snapshot.content = parts
+    session.flush()
+    return gone
 
 
 def add_deletion(session: Session, **fields) -> TranscriptDeletion:

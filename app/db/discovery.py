@@ -3,7 +3,7 @@ transaction: nothing here commits."""
 
 from collections.abc import Iterator, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.db.tables import (
@@ -113,3 +113,58 @@ def transcripts_on_codebooks(session: Session, *, names: Sequence[str]) -> list[
     query = (select(SuggestionRun.transcript_id).where(SuggestionRun.current.is_(True),
                                                        SuggestionRun.codebook_name.in_(list(names))))
     return sorted(set(session.scalars(query)))
+
+
+def current_codebooks(session: Session) -> dict[str, int]:
+    """codebook name -> transcripts whose current run used it."""
+    query = (select(SuggestionRun.codebook_name, func.count()).where(SuggestionRun.current.is_(True))
+             .group_by(SuggestionRun.codebook_name))
+    return {name: n for name, n in session.execute(query)}
+
+
+def fail_unfinished_recodes(session: Session, *, message: str) -> int:
+    """Mark re-codes left queued or running by a stopped process as failed (they can be asked for again)."""
+    rows = session.scalars(select(DiscoveryCandidate).where(DiscoveryCandidate.status == "promoted",
+                                                            DiscoveryCandidate.recode.is_not(None)))
+    failed = 0
+    for row in rows:
+        if row.recode.get("status") in ("queued", "running"):
+            row.recode = {**row.recode, "status": "failed", "message": message}
+            failed += 1
+    session.flush()
+    return failed
+
+
+def forget_segments(session: Session, *, segment_ids: set[int], roles: dict[int, str], transcript_id: int,
+                    texts: dict[int, str]) -> int:
+    """Take a deleted transcript's sentences out of discovery runs: candidates' members, quotes, exemplars,
+    counts and the words of their labels (a term found in no remaining sentence goes), and the runs' maps.
+    Returns how many candidate memberships were removed."""
+    removed = 0
+    key = str(transcript_id)
+    for row in session.scalars(select(DiscoveryCandidate)):
+        if key not in (row.by_transcript or {}):
+            continue
+        gone = [s for s in row.members if s in segment_ids]
+        removed += len(gone)
+        row.members = [s for s in row.members if s not in segment_ids]
+        row.quotes = [s for s in row.quotes if s not in segment_ids]
+        if row.exemplars is not None:
+            row.exemplars = [s for s in row.exemplars if s not in segment_ids] or None
+        row.size = len(row.members)
+        row.by_transcript = {t: n for t, n in row.by_transcript.items() if t != key}
+        by_role = dict(row.by_role)
+        for s in gone:
+            by_role[roles.get(s, "other")] = by_role.get(roles.get(s, "other"), 0) - 1
+        row.by_role = {r: n for r, n in by_role.items() if n > 0}
+        remaining = " ".join(segment_texts(session, ids=row.members)[s][2] for s in row.members
+                             if s not in segment_ids).casefold()
+        deleted = " ".join(texts.values()).casefold()
+        row.terms = [[t, w] for t, w in row.terms if t.casefold() not in deleted or t.casefold() in remaining]
+        row.label = ", ".join(t for t, _ in row.terms[:4]) or "[sentences deleted]"
+    for run in session.scalars(select(DiscoveryRun).where(DiscoveryRun.points.is_not(None))):
+        kept = [p for p in run.points if p[0] not in segment_ids]
+        if len(kept) != len(run.points):
+            run.points = kept
+    session.flush()
+    return removed

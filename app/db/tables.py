@@ -260,7 +260,7 @@ class TranscriptDeletion(Base):
     deleted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: from the command line
     deleted_by_name: Mapped[str] = mapped_column(String(100))
     # {"segments": n, "vectors": n, "runs": n, "suggestions": n, "decisions": n, "evidence_redacted": n,
-    #  "cached_embeddings": n}
+    #  "cached_embeddings": n, "discovery_sentences": n, "codebook_exemplars": n}
     removed: Mapped[dict] = mapped_column(JSON)
     deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -122,6 +122,13 @@ class CodeIndexCache:
                 self._memory[key] = self._build(codebook)
             return self._memory[key]
 
+    def forget(self, texts: list[str]) -> None:
+        """Drop these texts' vectors and every built index (they may hold them as evidence); rebuilt on use."""
+        with self._lock:
+            for text in texts:
+                self._by_text.pop(text, None)
+            self._memory.clear()
+
     def _build(self, codebook: ResolvedCodebook) -> CodeIndex:
         units = evidence_units(codebook, filter_units=self.filter_units)
         counters, background = counter_units(codebook), background_units(codebook)

@@ -35,7 +35,8 @@ def allows(role: str, needed: str) -> bool:
 
 def require(user: User, needed: str) -> None:
     if not allows(user.role, needed):
-        raise Forbidden(f"{user.name} is a {user.role}; this needs the {needed} role or above")
+        article = "an" if user.role[:1] in "aeiou" else "a"
+        raise Forbidden(f"{user.name} is {article} {user.role}; this needs the {needed} role or above")
 
 
 def _issue(session: Session, user: User) -> NewToken:

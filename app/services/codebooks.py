@@ -65,6 +65,10 @@ class CodebookCatalog:
                 raise NotFound(f"{exc.message}; known codebooks: {known}") from None
             raise InvalidInput(exc.message, exc.problems) from None
 
+    def forget_parsed(self) -> None:
+        """Drop the parsed uploads: a transcript's deletion took its sentences out of stored codebooks."""
+        self._parsed.clear()
+
     def names(self, session: Session) -> list[str]:
         return sorted(set(self.builtin) | set(store.uploaded_codebook_names(session)))
 

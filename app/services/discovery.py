@@ -15,6 +15,7 @@ with, and re-codes transcripts: that is for admins.
 
 import logging
 import re
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -48,6 +49,11 @@ ROLES = ("peer_worker", "supported_peer", "interviewer", "other")
 MAX_TEXT = 4_000  # a name is shorter; a definition or dismissal reason at most this long
 _CODE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _PROGRESS_EVERY = 1.0  # seconds between progress writes
+# Promotions read a codebook's newest version and write the next; merges number the next candidate; a re-code
+# checks none is running. Each is a read-then-write: one at a time in this process, or two at once would both
+# write "version 6" (one code lost) or the same candidate number. (The command line is another process: a
+# promotion there while the service promotes into the same codebook is not guarded.)
+_WRITES = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -204,13 +210,16 @@ class Discoverer:
     def __init__(self, settings: Settings, coder: Coder, sessions: sessionmaker[Session]):
         self.settings, self.coder, self.sessions = settings, coder, sessions
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="discovery")
+        self._stopping = threading.Event()  # a re-code stops between transcripts when the service stops
 
     def start(self) -> None:
         with self.sessions() as session:
-            if db.fail_unfinished(session, message="the service stopped before this run finished"):
+            message = "the service stopped before this run finished"
+            if db.fail_unfinished(session, message=message) + db.fail_unfinished_recodes(session, message=message):
                 session.commit()
 
     def stop(self) -> None:
+        self._stopping.set()
         self._executor.shutdown(wait=True, cancel_futures=True)
 
     # -- runs ------------------------------------------------------------------------------------------------
@@ -307,6 +316,12 @@ class Discoverer:
                        "params": asdict(result.params),
                        "timings": {k: round(v, 2) for k, v in result.timings.items()},
                        "seconds": round(time.perf_counter() - started, 2)}
+        if not units.counts["transcripts"]:
+            elsewhere = ", ".join(f"{name} ({n})" for name, n in sorted(db.current_codebooks(session).items()))
+            run.message = (f"no transcript's current suggestions used {run.codebook_name}"
+                           + (f"; they used {elsewhere}" if elsewhere else "; there are no transcripts")
+                           + (" (within the filters)" if any(v for k, v in run.filters.items()
+                                                            if k not in ("codebook", "kinds")) else ""))
         run.status, run.stage, run.progress, run.finished_at = "done", "done", 1.0, utcnow()
         session.commit()
 
@@ -388,6 +403,11 @@ class Discoverer:
     def merge(self, session: Session, user: User | None, run_id: int, numbers: list[int],
               name: str | None = None) -> DiscoveryCandidate:
         """Combine open candidates into a new one (described afresh); the merged ones point to it."""
+        with _WRITES:
+            return self._merge(session, user, run_id, numbers, name)
+
+    def _merge(self, session: Session, user: User | None, run_id: int, numbers: list[int],
+               name: str | None) -> DiscoveryCandidate:
         if user is not None:
             require(user, "adjudicator")
         numbers = list(dict.fromkeys(numbers))
@@ -429,11 +449,19 @@ class Discoverer:
         """Make the candidate a code in a new version of an uploaded codebook (created on first use, extending
         the run's codebook); its exemplars are the picked sentences, or its quotes. Returns the candidate and
         the codebook's new version."""
+        with _WRITES:
+            return self._promote(session, user, run_id, number, codebook=codebook, code_id=code_id, label=label,
+                                 definition=definition, parent=parent, parent_label=parent_label)
+
+    def _promote(self, session: Session, user: User | None, run_id: int, number: int, *, codebook: str | None,
+                 code_id: str | None, label: str | None, definition: str | None, parent: str | None,
+                 parent_label: str | None) -> tuple[DiscoveryCandidate, str]:
+        session.rollback()  # read the newest committed codebook version, not one this session saw before
         row = self._open(session, user, run_id, number, needed="admin")
         run = self.get(session, run_id)
         base = run.codebook_name.split("+")
         target = codebook or f"{base[0]}-discovered"
-        if not re.match(NAME_PATTERN, target):
+        if not re.fullmatch(NAME_PATTERN.strip("^$"), target):
             raise InvalidInput(f"codebook name {target!r} must be lower-case letters, digits, '.', '_' or '-'")
         label = (label or row.name or "").strip()
         if not label:
@@ -456,6 +484,10 @@ class Discoverer:
         if code_id in {c["id"] for c in codes}:
             raise Conflict(f"code {code_id} is already in {target}; choose another id")
         known = {c["id"] for c in codes} | set(current.by_id)
+        leaves = {c.id for c in current.leaves} | ({c["id"] for c in codes} - {c.get("parent") for c in codes})
+        if parent and parent in leaves:
+            raise InvalidInput(f"{parent} is a code sentences are coded with, not a group: putting a code under it "
+                               "would make it a group and stop it being suggested; choose a group or a new one")
         if parent and parent not in known:
             if not (parent_label or "").strip():
                 raise InvalidInput(f"{parent} is a new group: send parent_label, the group's name")
@@ -478,6 +510,12 @@ class Discoverer:
                            f"{target!r}), e.g. {target}-discovered")
         latest = store.latest_uploaded_codebook(session, name=target)
         if latest is not None:
+            parts = {p.name for p in self.coder.catalog.resolve(session, target).parts}
+            missing = [b for b in base if b not in parts]
+            if missing:
+                raise Conflict(f"{target!r} does not extend {'+'.join(base)}, the codebook this run's transcripts "
+                               f"were coded with (it lacks {', '.join(missing)}): promote into a codebook that "
+                               f"extends it, e.g. {base[0]}-discovered")
             book = Codebook.model_validate(latest.content)
             return book.model_dump(exclude_defaults=True) | {"name": target, "version": book.version,
                                                              "codes": [c.model_dump(exclude_defaults=True)
@@ -494,6 +532,11 @@ class Discoverer:
         with the promoted codebook; runs in the background, progress on the candidate's `recode`."""
         if user is not None:
             require(user, "admin")
+        with _WRITES:
+            return self._request_recode(session, run_id, number)
+
+    def _request_recode(self, session: Session, run_id: int, number: int) -> DiscoveryCandidate:
+        session.rollback()  # the newest committed state: another request may have just started one
         row = self.candidate(session, run_id, number)
         if row.status != "promoted":
             raise Conflict(f"candidate {number} is {row.status}; promote it before re-coding with it")
@@ -524,6 +567,8 @@ class Discoverer:
             options = SuggestOptions(codebook=state["codebook"])
             try:
                 for n, tid in enumerate(state["transcripts"], start=1):
+                    if self._stopping.is_set():  # marked failed at the next start, and can be asked for again
+                        return state
                     try:
                         self.coder.resuggest(session, tid, options)
                     except NotFound:  # deleted meanwhile

@@ -33,6 +33,9 @@ def delete_transcript(session: Session, coder: Coder, transcript_id: int, who: U
                           deleted_by=who.id, deleted_by_name=who.name, removed=removed)
     session.commit()
     coder.confirmed.clear()  # its confirmed sentences were evidence for everyone's suggestions
+    if removed["codebook_exemplars"]:  # promoted exemplars: codebooks parsed and indexed before hold its words
+        coder.catalog.forget_parsed()
+        coder.indexes.forget(sentences)
     if sqlite:
         session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))  # out of the write-ahead log too
         session.commit()

@@ -51,6 +51,9 @@ def start(request: Request, user: WebUser, session: SessionDep, discoverer: Disc
           codebook: Annotated[str, Form()] = "", kinds: Annotated[str, Form()] = "") -> Response:
     _require_htmx(request)
     try:
+        for field, value, most in (("site", site, 100), ("arm", arm, 100), ("codebook", codebook, 200)):
+            if len(value) > most:
+                raise InvalidInput(f"{field} must be at most {most} characters")
         filters = DiscoveryFilters(codebook=codebook.strip() or None, role=role or None, site=site.strip() or None,
                                    arm=arm.strip() or None,
                                    **({"kinds": tuple(k for k in kinds.split(",") if k)} if kinds else {}))
@@ -98,11 +101,10 @@ def act(request: Request, run_id: Id, number: Id, user: WebUser, session: Sessio
         elif action == "reopen":
             discoverer.reopen(session, user, run_id, number)
         elif action == "promote":
-            accounts.require(user, "admin")  # before the edit below, which would otherwise be kept on a refusal
-            if name.strip() or definition.strip():
-                discoverer.edit(session, user, run_id, number, name=name or None, definition=definition)
+            # The form's name and definition go with the promotion: kept only when it succeeds.
             discoverer.promote(session, user, run_id, number, codebook=codebook.strip() or None,
-                               code_id=code_id.strip() or None)
+                               code_id=code_id.strip() or None, label=name.strip() or None,
+                               definition=definition.strip() or None)
             if recode:
                 row = discoverer.request_recode(session, user, run_id, number)
                 discoverer.submit_recode(row.id)
@@ -119,6 +121,8 @@ def merge(request: Request, run_id: Id, user: WebUser, session: SessionDep, disc
           candidates: Annotated[list[int] | None, Form()] = None, name: Annotated[str, Form()] = "") -> Response:
     _require_htmx(request)
     try:  # no box ticked sends no field: the service's message says to tick two, not a JSON validation error
+        if any(not 1 <= n <= 100_000 for n in candidates or []):
+            raise InvalidInput("candidate numbers run from 1 to 100,000")
         discoverer.merge(session, user, run_id, candidates or [], name or None)
     except AutocoderError as exc:
         session.rollback()
