@@ -30,7 +30,8 @@ def delete_transcript(session: Session, *, transcript: Transcript,
     evidence_kind is `confirmed_kind`).
     Returns the counts removed and its sentence texts (for caches outside the database). Nothing commits."""
     tid = transcript.id
-    texts = list(session.scalars(select(Segment.text).where(Segment.transcript_id == tid)))
+    places = list(session.execute(select(Segment.id, Segment.role, Segment.text).where(Segment.transcript_id == tid)))
+    texts = [text for _, _, text in places]
     runs = select(SuggestionRun.id).where(SuggestionRun.transcript_id == tid)
     segment_ids = select(Segment.id).where(Segment.transcript_id == tid)
     counts = {
@@ -52,7 +53,6 @@ def delete_transcript(session: Session, *, transcript: Transcript,
         .execution_options(synchronize_session=False)).rowcount
     # Discovery: its sentences leave candidates and maps; promoted as exemplars, they leave every codebook
     # version and snapshot that holds them (the code stays, with its definition and other exemplars).
-    places = list(session.execute(select(Segment.id, Segment.role, Segment.text).where(Segment.transcript_id == tid)))
     counts["discovery_sentences"] = discovery.forget_segments(
         session, segment_ids={i for i, _, _ in places}, roles={i: r for i, r, _ in places}, transcript_id=tid,
         texts={i: t for i, _, t in places})

@@ -55,11 +55,10 @@ def candidate(session: Session, *, run_id: int, number: int) -> DiscoveryCandida
     return session.scalars(query).first()
 
 
-def chosen_transcripts(session: Session, *, codebook_name: str, role: str | None = None, site: str | None = None,
-                       arm: str | None = None,
+def chosen_transcripts(session: Session, *, codebook_name: str, site: str | None = None, arm: str | None = None,
                        transcript_ids: Sequence[int] | None = None) -> list[tuple[int, int, float]]:
     """(transcript id, current run id, run threshold) of the transcripts whose current suggestion run used
-    `codebook_name`, narrowed by the transcript's role, site and arm."""
+    `codebook_name`, narrowed by site and arm (a role narrows sentences: see codable_segments)."""
     query = (select(Transcript.id, SuggestionRun.id, SuggestionRun.threshold)
              .join(SuggestionRun, SuggestionRun.transcript_id == Transcript.id)
              .where(SuggestionRun.current.is_(True), SuggestionRun.codebook_name == codebook_name))
@@ -69,7 +68,6 @@ def chosen_transcripts(session: Session, *, codebook_name: str, role: str | None
         query = query.where(Transcript.trial_arm == arm)
     if transcript_ids is not None:
         query = query.where(Transcript.id.in_(list(transcript_ids)))
-    del role  # a role filters sentences (the speaker's), not transcripts: see codable_segments
     return [tuple(row) for row in session.execute(query.order_by(Transcript.id))]
 
 
@@ -142,6 +140,7 @@ def forget_segments(session: Session, *, segment_ids: set[int], roles: dict[int,
     Returns how many candidate memberships were removed."""
     removed = 0
     key = str(transcript_id)
+    deleted = " ".join(texts.values()).casefold()
     for row in session.scalars(select(DiscoveryCandidate)):
         if key not in (row.by_transcript or {}):
             continue
@@ -157,9 +156,7 @@ def forget_segments(session: Session, *, segment_ids: set[int], roles: dict[int,
         for s in gone:
             by_role[roles.get(s, "other")] = by_role.get(roles.get(s, "other"), 0) - 1
         row.by_role = {r: n for r, n in by_role.items() if n > 0}
-        remaining = " ".join(segment_texts(session, ids=row.members)[s][2] for s in row.members
-                             if s not in segment_ids).casefold()
-        deleted = " ".join(texts.values()).casefold()
+        remaining = " ".join(text for _, _, text in segment_texts(session, ids=row.members).values()).casefold()
         row.terms = [[t, w] for t, w in row.terms if t.casefold() not in deleted or t.casefold() in remaining]
         row.label = ", ".join(t for t, _ in row.terms[:4]) or "[sentences deleted]"
     for run in session.scalars(select(DiscoveryRun).where(DiscoveryRun.points.is_not(None))):

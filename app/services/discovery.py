@@ -79,7 +79,6 @@ class Units:
     transcript_ids: list[int] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
     vectors: np.ndarray | None = None
     counts: Counter = field(default_factory=Counter)
 
@@ -107,12 +106,12 @@ def _covered(decisions, places: dict[int, tuple[int, int]], by_place: dict[tuple
 
 def unexplained(session: Session, coder: Coder, codebook_name: str, filters: DiscoveryFilters) -> Units:
     """The sentences of the chosen transcripts that no code explains well (see the module's docstring)."""
-    chosen = db.chosen_transcripts(session, codebook_name=codebook_name, role=filters.role, site=filters.site,
-                                   arm=filters.arm, transcript_ids=filters.transcripts)
+    chosen = db.chosen_transcripts(session, codebook_name=codebook_name, site=filters.site, arm=filters.arm,
+                                   transcript_ids=filters.transcripts)
     units = Units()
     units.counts["transcripts"] = len(chosen)
     if not chosen:  # an empty (0, dim) matrix, as below: the engine takes no None
-        units.vectors = np.zeros((0, coder.embedder.encode(["a"]).shape[1]), dtype=np.float32)
+        units.vectors = np.zeros((0, coder.embedder.dimension), dtype=np.float32)
         return units
     tids = [t for t, _, _ in chosen]
     shown: dict[int, set[str]] = {}
@@ -157,7 +156,6 @@ def unexplained(session: Session, coder: Coder, codebook_name: str, filters: Dis
         units.transcript_ids.append(tid)
         units.roles.append(role)
         units.texts.append(text)
-        units.reasons.append(reason)
         if embedding is not None and embedding_model == model_id:
             rows.append(np.frombuffer(embedding, dtype=np.float32))
         else:  # stored under another model (or none): encoded below, not stored
@@ -167,8 +165,8 @@ def unexplained(session: Session, coder: Coder, codebook_name: str, filters: Dis
         for i, vector in zip(stale, coder.embedder.encode([units.texts[i] for i in stale]), strict=True):
             rows[i] = np.asarray(vector, dtype=np.float32)
         units.counts["re_encoded"] = len(stale)
-    dim = coder.embedder.encode(["a"]).shape[1] if not rows else len(rows[0])
-    units.vectors = np.stack(rows).astype(np.float32) if rows else np.zeros((0, dim), dtype=np.float32)
+    units.vectors = (np.stack(rows).astype(np.float32) if rows
+                     else np.zeros((0, coder.embedder.dimension), dtype=np.float32))
     return units
 
 
@@ -291,17 +289,10 @@ class Discoverer:
             session.commit()
 
         result = discover(units.vectors, units.texts, code_ids, vectors, params, progress)
-        rows = []
-        for cand in result.candidates:
-            members = [units.segment_ids[i] for i in cand.members]
-            rows.append(dict(
-                number=cand.number, status="open", label=cand.label[:300], size=len(members),
-                by_role=dict(Counter(units.roles[i] for i in cand.members)),
-                by_transcript={str(t): n for t, n in Counter(units.transcript_ids[i] for i in cand.members).items()},
-                terms=[[t, round(float(w), 4)] for t, w in cand.terms],
-                quotes=[units.segment_ids[i] for i in cand.quotes],
-                nearest_codes=[[c, round(float(s), 4)] for c, s in cand.nearest_codes],
-                stability=None if cand.stability is None else round(float(cand.stability), 3), members=members))
+        rows = [dict(number=cand.number, status="open",
+                     stability=None if cand.stability is None else round(float(cand.stability), 3),
+                     **_stored(cand, units.segment_ids, units.roles, units.transcript_ids))
+                for cand in result.candidates]
         db.add_candidates(session, run_id=run.id, rows=rows)
         number = np.zeros(len(units.segment_ids), dtype=int)
         for cand in result.candidates:
@@ -427,14 +418,9 @@ class Discoverer:
                                 code_matrix)
         number = max(row.number for row in db.candidates(session, run_id=run_id)) + 1
         merged = DiscoveryCandidate(
-            run_id=run_id, number=number, status="open", label=described.label[:300],
-            name=(name or "").strip()[:300] or None, size=len(members),
-            by_role=dict(Counter(texts[s][1] for s in members)),
-            by_transcript={str(t): n for t, n in Counter(texts[s][0] for s in members).items()},
-            terms=[[t, round(float(w), 4)] for t, w in described.terms],
-            quotes=[members[i] for i in described.quotes],
-            nearest_codes=[[c, round(float(s), 4)] for c, s in described.nearest_codes],
-            stability=None, members=members, merged_from=numbers)
+            run_id=run_id, number=number, status="open", name=(name or "").strip()[:300] or None, stability=None,
+            merged_from=numbers,
+            **_stored(described, members, [texts[s][1] for s in members], [texts[s][0] for s in members]))
         self._touch(merged, user)
         session.add(merged)
         for row in sources:
@@ -585,6 +571,18 @@ class Discoverer:
                 raise
             session.commit()
             return state
+
+
+def _stored(described, segment_ids: list[int], roles: list[str], transcript_ids: list[int]) -> dict:
+    """A described group's stored fields (engine indices turned into segment ids); the lists are row-aligned
+    with the vectors the engine described."""
+    members = [segment_ids[i] for i in described.members]
+    return dict(label=described.label[:300], size=len(members), members=members,
+                by_role=dict(Counter(roles[i] for i in described.members)),
+                by_transcript={str(t): n for t, n in Counter(transcript_ids[i] for i in described.members).items()},
+                terms=[[t, round(float(w), 4)] for t, w in described.terms],
+                quotes=[segment_ids[i] for i in described.quotes],
+                nearest_codes=[[c, round(float(s), 4)] for c, s in described.nearest_codes])
 
 
 def _next_version(version: str) -> str:

@@ -8,10 +8,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from app.db.tables import DiscoveryCandidate, DiscoveryRun  # noqa: E402
-from app.services.plots import FORMATS, _bytes  # noqa: E402
+from app.errors import InvalidInput  # noqa: E402
+from app.services.plots import FORMATS, MEDIA, _bytes  # noqa: E402
 
-__all__ = ["FORMATS", "candidate_map"]
+__all__ = ["FORMATS", "candidate_map", "image"]
 NOISE = "#c9ced6"
+
+
+def image(run: DiscoveryRun, candidates: list[DiscoveryCandidate], fmt: str) -> tuple[bytes, str]:
+    """The map in a format a route was asked for, and its media type (InvalidInput for another format)."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"unknown format {fmt!r}; choose png or svg")
+    return candidate_map(run, candidates, fmt), MEDIA[fmt]
 
 
 def candidate_map(run: DiscoveryRun, candidates: list[DiscoveryCandidate], fmt: str = "png") -> bytes:

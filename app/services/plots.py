@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from app.services.reports import Coding, code_by_role, transcript_by  # noqa: E402
 
 FORMATS = ("png", "svg")
+MEDIA = {"png": "image/png", "svg": "image/svg+xml"}
 ROLE_COLOURS = {"peer_worker": "#3b6fb6", "supported_peer": "#3f9e6e", "other": "#a0a7b0"}
 
 

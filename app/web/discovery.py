@@ -4,6 +4,7 @@ reason), merge candidates, or promote one into a codebook. The same service and 
 (app/services/discovery.py); posts are htmx requests from our own pages (HX-Request header, same origin,
 SameSite cookie), as on the review page, and answer by refreshing the page (or with the error)."""
 
+import html
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -32,11 +33,7 @@ def _refresh() -> Response:
 
 def _error(exc: AutocoderError) -> Response:
     status = {"Conflict": 409, "Forbidden": 403, "NotFound": 404}.get(type(exc).__name__, 422)
-    return HTMLResponse(f'<p class="error" role="alert">{_escape(exc.message)}</p>', status_code=status)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return HTMLResponse(f'<p class="error" role="alert">{html.escape(exc.message)}</p>', status_code=status)
 
 
 @router.get("/discovery", response_class=HTMLResponse)
@@ -79,11 +76,9 @@ def run_page(request: Request, run_id: Id, user: WebUser, session: SessionDep, d
 @router.get("/discovery/{run_id}/map.{fmt}")
 def run_map(run_id: Id, fmt: str, user: WebUser, session: SessionDep, discoverer: DiscovererDep) -> Response:
     accounts.require(user, "adjudicator")
-    if fmt not in discovery_plot.FORMATS:
-        raise InvalidInput(f"unknown format {fmt!r}; choose png or svg")
     run = discoverer.get(session, run_id)
-    image = discovery_plot.candidate_map(run, db.candidates(session, run_id=run_id), fmt)
-    return Response(image, media_type="image/png" if fmt == "png" else "image/svg+xml")
+    content, media = discovery_plot.image(run, db.candidates(session, run_id=run_id), fmt)
+    return Response(content, media_type=media)
 
 
 @router.post("/discovery/{run_id}/candidates/{number}", dependencies=[SameOrigin])

@@ -24,7 +24,6 @@ from app.api.schemas import (
 from app.db import accounts
 from app.db import discovery as db
 from app.db.tables import DiscoveryCandidate, DiscoveryRun, User
-from app.errors import InvalidInput
 from app.services import discovery_plot
 from app.services.discovery import Discoverer, DiscoveryFilters, check_params
 
@@ -103,11 +102,9 @@ def get_run(run_id: Id, _: Adjudicator, session: SessionDep, discoverer: Discove
 @router.get("/{run_id}/map.{fmt}", responses={**ERRORS, 200: {"content": {"image/png": {}, "image/svg+xml": {}}}})
 def run_map(run_id: Id, fmt: str, _: Adjudicator, session: SessionDep, discoverer: DiscovererDep) -> Response:
     """The 2-D map of the run's sentences, coloured by candidate (PNG or SVG)."""
-    if fmt not in discovery_plot.FORMATS:
-        raise InvalidInput(f"unknown format {fmt!r}; choose png or svg")
     run = discoverer.get(session, run_id)
-    image = discovery_plot.candidate_map(run, db.candidates(session, run_id=run_id), fmt)
-    return Response(image, media_type="image/png" if fmt == "png" else "image/svg+xml")
+    content, media = discovery_plot.image(run, db.candidates(session, run_id=run_id), fmt)
+    return Response(content, media_type=media)
 
 
 @router.get("/{run_id}/candidates/{number}", response_model=CandidateSentencesOut, responses=ERRORS)

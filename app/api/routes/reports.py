@@ -89,8 +89,7 @@ def plot(name: str, fmt: str, scope: Visible, session: SessionDep, coder: CoderD
     if name not in plots.PLOTS or fmt not in plots.FORMATS:
         raise InvalidInput(f"plots are {', '.join(plots.PLOTS)} as {' or '.join(plots.FORMATS)}")
     coding = _coding(session, scope, coder, codebook, source, transcript, coders, None)
-    media = "image/png" if fmt == "png" else "image/svg+xml"
-    return Response(plots.PLOTS[name](coding, fmt), media_type=media)
+    return Response(plots.PLOTS[name](coding, fmt), media_type=plots.MEDIA[fmt])
 
 
 @router.get("/exports/segments.{fmt}", responses=ERRORS, response_class=Response)
