@@ -6,8 +6,10 @@ Set AUTOCODER_UPDATE_SCREENSHOTS=1 to write docs/adjudication-page.png from this
 """
 
 import os
+import re
 
 import httpx
+from playwright.sync_api import expect
 
 from tests.api.test_consensus import TURNS
 from tests.conftest import REPO, add_user
@@ -40,10 +42,13 @@ def test_adjudicator_takes_codes_in_the_page(server, browser):
         page.screenshot(path=str(SCREENSHOT), full_page=True)
 
     page.get_by_role("button", name="Take 1.2 from alice").click()
+    # htmx settles a swapped row in two steps: the new row first carries the old row's class, then its own a
+    # moment later, so the class is awaited (expect retries), not read once.
     row = page.locator(f"#row-{s2}-0")
     row.locator(".in-consensus").first.wait_for()
-    assert "resolved" in row.get_attribute("class") and "unresolved" not in row.get_attribute("class")
-    assert page.locator("#unresolved-count").inner_text() == "1"
+    expect(row).to_have_class(re.compile(r"(^|\s)resolved(\s|$)"))
+    expect(row).not_to_have_class(re.compile(r"(^|\s)unresolved(\s|$)"))
+    expect(page.locator("#unresolved-count")).to_have_text("1")
 
     page.get_by_role("button", name="Take every agreed code").click()
     page.locator(f"#row-{s1}-0 .adj-consensus .in-consensus").wait_for()

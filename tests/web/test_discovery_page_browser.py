@@ -11,6 +11,7 @@ import os
 import time
 
 import httpx
+from playwright.sync_api import expect
 
 from tests.conftest import REPO, add_user
 from tests.web.conftest import needs_chromium, sign_in
@@ -92,7 +93,7 @@ def test_discovery_page_run_name_dismiss_merge_promote(server, browser):
     dismiss.get_by_label("Reason").fill("small talk")
     dismiss.get_by_role("button", name="Dismiss").click()
     card(page, dismissed).locator("p.memo", has_text="Dismissed: small talk").wait_for()
-    assert card(page, dismissed).get_attribute("class") == "candidate dismissed"
+    expect(card(page, dismissed)).to_have_class("candidate dismissed")
 
     # Merging two: a new candidate with both sets of sentences; the merged ones point to it.
     merge = page.locator("form", has=page.get_by_role("button", name="Merge"))

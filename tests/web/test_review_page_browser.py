@@ -5,6 +5,7 @@ one by mouse, and the decisions are there through the JSON API.
 """
 
 import httpx
+from playwright.sync_api import expect
 
 from tests.api.test_review import INTERVIEW
 from tests.conftest import add_user
@@ -66,7 +67,7 @@ def test_sign_in_accept_by_keyboard_reject_by_mouse(server, browser, tmp_path):
         "button", name=f"Reject {top['code_id']} {top['label']}").click()
     page.wait_for_selector(f"#seg-{second['id']}.collapsed li.shown.rejected")
     assert f"{top['code_id']} {top['label']}" in page.locator(f"#seg-{second['id']} li.shown").inner_text()
-    assert page.locator("#progress").inner_text() == f"You have decided on 2 of {len(coded)} sentences."
+    expect(page.locator("#progress")).to_have_text(f"You have decided on 2 of {len(coded)} sentences.")
     # j and k step over the folded interviewer line both ways.
     page.keyboard.press("k")
     page.keyboard.press("k")
