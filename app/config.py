@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     embedding_model: str = ""
     embedding_device: str = "cpu"
     embedding_batch_size: int = 64
-    # torch, onnx (ONNX Runtime fp32), onnx-int8, or auto: onnx on a CPU with onnxruntime installed, else
+    # torch, onnx (ONNX Runtime fp32), onnx-int8, or auto: onnx-int8 on a CPU with onnxruntime installed, else
     # torch (measured choice: docs/speed.md). The ONNX model is exported from the weights above into
     # cache_dir/onnx at first use and checked against torch. The CLI reads AUTOCODER_EMBEDDING_BACKEND too.
     embedding_backend: Literal["torch", "onnx", "onnx-int8", "auto"] = "auto"

@@ -18,13 +18,9 @@ class _EncoderActor:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from app.engine.embed import Embedder
 
-        if threads and backend == "torch":
-            import torch
-
-            torch.set_num_threads(threads)
         # An ONNX actor runs on the one CPU Ray gave it unless told otherwise (torch keeps its own default).
         self.embedder = Embedder(model, device=device, half=True, backend=backend, cache_dir=cache_dir,
-                                 threads=threads or 1)
+                                 threads=threads or (None if backend == "torch" else 1))
 
     def identity(self) -> tuple[str, int]:
         return self.embedder.model_id, self.embedder.dimension

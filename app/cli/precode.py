@@ -25,7 +25,8 @@ def precode(
     batch_size: int = typer.Option(64, min=1, help="Sentences per model batch."),
     chunk_size: int = typer.Option(16, min=1, help="Transcripts per chunk (the unit that is resumed)."),
     output_format: str = typer.Option("parquet", "--format", help="parquet, csv or jsonl."),
-    threads: int | None = typer.Option(None, min=1, help="Torch CPU threads (default: torch's choice)."),
+    threads: int | None = typer.Option(None, min=1, help="CPU threads the encoder runs on, torch or ONNX Runtime "
+                                                             "(default: every core for ONNX, torch's own choice)."),
     cache: bool = typer.Option(True, help="Reuse and store sentence vectors in the embedding cache."),
     fresh: bool = typer.Option(False, help="Discard what an earlier run left in --out and start over."),
     ray: str = typer.Option("", help="Run on Ray: 'local' starts one here, or a cluster address (ray://…)."),
@@ -69,11 +70,9 @@ def precode(
                             third_party=settings.third_party_text)
     except (InputError, CodebookError) as exc:
         fail(exc)
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
-    embedder = Embedder(model or settings.embedding_model, device=device, batch_size=batch_size, half=True)
+    embedder = Embedder(model or settings.embedding_model, device=device, batch_size=batch_size, half=True,
+                        threads=threads)
+    typer.echo(f"encoder: {embedder.describe()}", err=True)
     index = CodeIndexCache(embedder, settings.cache_dir).get(book)
     options = PrecodeOptions(top_k=top_k or settings.top_k,
                              threshold=settings.threshold if threshold is None else threshold,

@@ -42,6 +42,12 @@ def served(session: Session, *, codebook_name: str) -> ServingChange | None:
     return session.scalars(query.order_by(ServingChange.id.desc()).limit(1)).first()
 
 
+def served_everywhere(session: Session) -> list[ServingChange]:
+    """The newest serving change of every codebook that has one."""
+    names = session.scalars(select(ServingChange.codebook_name).distinct())
+    return [change for name in sorted(names) if (change := served(session, codebook_name=name)) is not None]
+
+
 def add_serving_change(session: Session, *, codebook_name: str, classifier_id: int | None, reason: str,
                        changed_by: int | None) -> ServingChange:
     row = ServingChange(codebook_name=codebook_name, classifier_id=classifier_id, reason=reason,

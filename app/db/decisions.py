@@ -127,6 +127,18 @@ def segment_vectors(session: Session, *, ids: Sequence[int], model_id: str,
     return out
 
 
+def segments_not_embedded_by(session: Session, *, ids: Sequence[int], model_id: str,
+                             chunk: int = 1000) -> list[Segment]:
+    """The segments among `ids` with no stored vector from `model_id` (none, or another model's)."""
+    out: list[Segment] = []
+    ids = list(ids)
+    for start in range(0, len(ids), chunk):
+        query = select(Segment).where(Segment.id.in_(ids[start:start + chunk])).where(
+            (Segment.embedding_model != model_id) | Segment.embedding_model.is_(None) | Segment.embedding.is_(None))
+        out += session.scalars(query)
+    return out
+
+
 def decided_per_transcript(session: Session, *, coder_id: int, transcript_ids: Sequence[int]) -> dict[int, int]:
     """transcript id -> segments one coder made any decision on there, in their own coding."""
     query = (select(Decision.transcript_id, func.count(func.distinct(Decision.segment_id)))

@@ -15,6 +15,7 @@ an admin can force it, or promote and roll back any version by hand.
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -54,8 +55,13 @@ class TrainingData:
     not_embedded: int  # labelled segments left out: stored under another embedding model
 
 
-def training_data(session: Session, codes: list[str], model_id: str, until_id: int) -> TrainingData:
-    """Confirmed labels for `codes`, from decisions up to `until_id`, on segments embedded by `model_id`."""
+def training_data(session: Session, codes: list[str], model_id: str, until_id: int,
+                  encode: Callable[[list[str]], np.ndarray] | None = None) -> TrainingData:
+    """Confirmed labels for `codes`, from decisions up to `until_id`, on segments embedded by `model_id`.
+
+    `encode` (the embedder that makes `model_id`'s vectors): labelled segments stored under another model (a
+    changed backend or model) are encoded again and the new vectors kept, so no label is lost to the change;
+    without it they are left out and counted in `not_embedded`."""
     decisions = decisions_db.decisions(session, until_id=until_id)
     first: dict[int, int] = {}
     for d in decisions:
@@ -76,6 +82,12 @@ def training_data(session: Session, codes: list[str], model_id: str, until_id: i
     # A code on a span belongs to the passage: the span's first sentence is neither a positive nor (as a
     # reviewed sentence without it) a negative for it, so sentences that start a coded span are left out.
     reviewed = sorted(set(positive) - passages)
+    if encode is not None and (stale := decisions_db.segments_not_embedded_by(session, ids=reviewed,
+                                                                             model_id=model_id)):
+        log.info("encoding %d labelled segments stored under another embedding model", len(stale))
+        for segment, vector in zip(stale, encode([s.text for s in stale]), strict=True):
+            segment.embedding, segment.embedding_model = vector.tobytes(), model_id
+        session.flush()
     vectors = decisions_db.segment_vectors(session, ids=reviewed, model_id=model_id)
     rows = [s for s in reviewed if s in vectors]
     column = {c: j for j, c in enumerate(codes)}
@@ -99,6 +111,24 @@ class Learner:
         with self.sessions() as session:
             if db.fail_unfinished(session, message="the service stopped while this version was training"):
                 session.commit()
+            for problem in self.unusable_served(session):
+                log.warning(problem)
+
+    def unusable_served(self, session: Session) -> list[str]:
+        """Why a served classifier is not used: it was trained on another embedding model's vectors (the
+        backend or model changed), so suggestions fall back to similarity and confirmed examples."""
+        problems = []
+        model_id = self.coder.embedder.model_id
+        for change in db.served_everywhere(session):
+            row = db.get_classifier(session, classifier_id=change.classifier_id) if change.classifier_id else None
+            if row is not None and row.embedding_model != model_id:
+                problems.append(
+                    f"codebook {change.codebook_name}: the served classifier (version {row.id}) was trained on "
+                    f"{row.embedding_model} vectors and this service makes {model_id}, so it is not used: "
+                    "suggestions rest on similarity and confirmed examples until a version is trained on these "
+                    "vectors (POST /models/retrain encodes the labelled sentences again), or set "
+                    f"AUTOCODER_EMBEDDING_BACKEND={_backend_of(row.embedding_model)} to serve it as trained")
+        return problems
 
     def stop(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
@@ -142,7 +172,9 @@ class Learner:
         started = time.perf_counter()
         resolved, index = self.coder.index_for(session, row.codebook_name)
         codes = [c.id for c in index.codes]
-        data = training_data(session, codes, row.embedding_model, row.decisions_until or 0)
+        embedder = self.coder.embedder
+        data = training_data(session, codes, row.embedding_model, row.decisions_until or 0,
+                             embedder.encode if row.embedding_model == embedder.model_id else None)
         trainable = [c for c, n in zip(codes, data.labels.sum(axis=0), strict=True) if n >= MIN_POSITIVES]
         if not trainable:
             raise InvalidInput(f"too few confirmed labels: {len(data.segment_ids)} reviewed segments, and no code "
@@ -293,3 +325,9 @@ class Learner:
         if db.count_label_decisions(session, after_id=since) < every:
             return None
         return self.retrain_in_background(session, None, trigger="auto")
+
+
+def _backend_of(model_id: str) -> str:
+    """The backend named in a model id (app/engine/embed.py: torch's ids carry none)."""
+    suffix = model_id.rpartition("+")[2] if "+" in model_id else ""
+    return suffix.rpartition(".e")[0] or "torch"

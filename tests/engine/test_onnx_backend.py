@@ -150,3 +150,52 @@ def test_the_backend_is_recorded_on_runs_and_other_vectors_are_re_encoded(settin
         models = conn.execute(text("select model_id from suggestion_runs order by id")).scalars().all()
     engine.dispose()
     assert models == [int8.model_id, embedder.model_id]
+
+
+def test_a_changed_backend_keeps_every_label_and_says_why_a_served_version_is_not_used(settings, embedder, int8,
+                                                                                      caplog):
+    """Labels confirmed under torch, a version trained and served there; then the service runs int8 (as a
+    changed `auto` does): it warns that the served version is not used, and retraining encodes the labelled
+    sentences again rather than leaving them out."""
+    from tests.api.test_learning import interview, label, wait_for
+
+    with TestClient(create_app(settings, embedder)) as client:
+        client.headers.update(add_user(client.app, "admin", "admin"))
+        coder = add_user(client.app, "cora", "coder")
+        for n in range(6):
+            label(client, coder, client.post("/transcripts", json={"text": interview(n)}).json())
+        first = wait_for(client, client.post("/models/retrain", json={}).json()["version"])
+        assert first["status"] == "ready" and first["serving"], first
+        headers = dict(client.headers)
+    with caplog.at_level("WARNING", logger="autocoder.learning"), TestClient(create_app(settings, int8)) as client:
+        client.headers.update(headers)
+        warned = [r.getMessage() for r in caplog.records if r.name == "autocoder.learning"]
+        assert any(f"served classifier (version {first['version']})" in w and "AUTOCODER_EMBEDDING_BACKEND=torch"
+                   in w for w in warned), warned
+        probe = client.post("/suggest", json={"text": "We watched the football."}).json()
+        assert probe["classifier_version"] is None and probe["model"] == int8.model_id
+        second = wait_for(client, client.post("/models/retrain", json={"force": True}).json()["version"])
+        assert second["status"] == "ready", second
+        card = second["card"]
+        assert card["embedding_model"] == int8.model_id
+        assert card["data"]["segments"] == first["card"]["data"]["segments"] == 36
+        assert card["data"]["left_out_other_embedding_model"] == 0
+        assert client.post("/suggest", json={"text": "We watched the football."}).json()["classifier_version"] \
+            == second["version"]
+
+
+def test_precode_threads_reach_onnx_runtime(onnx_cache, int8, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from app.cli import app
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "sp1.txt").write_text("SP1: She helped me plan my week.\nSP1: We set a goal of walking daily.\n")
+    monkeypatch.setenv("AUTOCODER_EMBEDDING_BACKEND", "onnx-int8")
+    monkeypatch.setenv("AUTOCODER_CACHE_DIR", str(onnx_cache))
+    runner = CliRunner()
+    for threads, expected in (["--threads", "1"], 1), ([], onnx_backend._cores()):
+        result = runner.invoke(app, ["precode", str(folder), "--out", str(tmp_path / f"out{expected}"), *threads])
+        assert result.exit_code == 0, result.output
+        assert f"encoder: {int8.model_id} (onnx-int8 backend, {expected} CPU thread(s))" in result.output
