@@ -31,7 +31,7 @@ class _EncoderActor:
 
 class RayPool:
     def __init__(self, address: str | None, workers: int, model: str, *, device: str = "cpu",
-                 threads: int | None = None):
+                 threads: int | None = None, backend: str | None = None):
         import ray
 
         self.ray = ray
@@ -42,11 +42,12 @@ class RayPool:
                      log_to_driver=False, configure_logging=False)
         gpu = device.startswith("cuda")
         actor = ray.remote(num_cpus=0 if gpu else 1, num_gpus=1 if gpu else 0)(_EncoderActor)
-        # The driver's backend and ONNX export folder, decided here: a worker's environment and working folder
-        # may differ from the driver's, and vectors of two backends must not meet in one table.
+        # The driver's backend (as its own encoder resolved `auto`) and ONNX export folder, decided here: a
+        # worker's environment, working folder and CPU may differ from the driver's, and vectors of two
+        # backends must not meet in one table.
         from app.engine.embed import configured_backend, default_cache_dir
 
-        backend, cache_dir = configured_backend(), str(default_cache_dir().resolve())
+        backend, cache_dir = backend or configured_backend(), str(default_cache_dir().resolve())
         self.actors = [actor.remote(model, device, threads, backend, cache_dir) for _ in range(workers)]
         identities = set(ray.get([a.identity.remote() for a in self.actors]))
         if len(identities) != 1:

@@ -37,7 +37,8 @@ def service_learner():
     settings = get_settings()
     upgrade(settings.database_url)
     sessions = make_session_factory(make_engine(settings.database_url))
-    embedder = Embedder(settings.embedding_model, device=settings.embedding_device)
+    embedder = Embedder(settings.embedding_model, device=settings.embedding_device,
+                        backend=settings.embedding_backend, cache_dir=settings.cache_dir)
     return Learner(settings, Coder(settings, embedder, CodebookCatalog.from_settings(settings)), sessions), sessions
 
 

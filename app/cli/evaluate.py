@@ -51,7 +51,7 @@ def evaluate(
     config = EvalConfig(top_k=top_k or settings.top_k,
                         threshold=settings.threshold if threshold is None else threshold,
                         evidence_k=settings.evidence_k, context=context, folds=folds, scoring=settings.scoring())
-    embedder = Embedder(settings.embedding_model)
+    embedder = Embedder(settings.embedding_model, backend=settings.embedding_backend, cache_dir=settings.cache_dir)
     data = EvaluationSet(items, CodeIndexCache(embedder, settings.cache_dir).get(book), embedder, config)
     try:
         result = run_evaluation(data, modes=tuple(mode))

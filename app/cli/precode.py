@@ -71,7 +71,7 @@ def precode(
     except (InputError, CodebookError) as exc:
         fail(exc)
     embedder = Embedder(model or settings.embedding_model, device=device, batch_size=batch_size, half=True,
-                        threads=threads)
+                        threads=threads, backend=settings.embedding_backend, cache_dir=settings.cache_dir)
     typer.echo(f"encoder: {embedder.describe()}", err=True)
     index = CodeIndexCache(embedder, settings.cache_dir).get(book)
     options = PrecodeOptions(top_k=top_k or settings.top_k,
@@ -89,7 +89,7 @@ def precode(
 
         try:
             pool = RayPool(None if ray == "local" else ray, ray_workers, model or settings.embedding_model,
-                           device=device, threads=threads)
+                           device=device, threads=threads, backend=embedder.backend)
         except ImportError:
             fail(RuntimeError("Ray is not installed here: pip install -e '.[ray]' (or pip install ray)"))
     on_chunk = _database_writer(settings, embedder, book, index, options, precoder, sources) if into_db else None

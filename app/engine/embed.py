@@ -11,15 +11,10 @@ from pathlib import Path
 import numpy as np
 
 BACKENDS = ("torch", "onnx", "onnx-int8", "auto")
-# What `auto` runs on a CPU when onnxruntime is installed: the fastest backend within 1 point of torch's top-1,
-# hit@3 and macro F1 on both the counselling set and the interview development half (bench/backends.py,
-# docs/speed.md). Measured on this project's machine at the 2026-12-02 stop: int8 (per-channel dynamic, one
-# sentence a run) at -0.2 / -0.6 / +0.0 and +0.0 / -0.6 / -0.2 points, and -0.5 / +0.5 / +0.1 on the held-out
-# test half, at 1.7-2x ONNX fp32's speed. An earlier session's machine measured -1.7 top-1 on the development
-# half for the same recipe; rerun here from that session's commit it gives +0.0, so the machine made the
-# difference: int8 sits near the 1-point line. `onnx` gives torch's suggestions exactly, on any CPU.
+# `auto` on a CPU with onnxruntime installed runs torch or ONNX fp32, whichever this machine encodes faster
+# (measured once, app/engine/auto_backend.py): both give the same suggestions, and which is faster depends on
+# the CPU. int8 is never chosen by auto: its effect on suggestions depends on the CPU too (docs/speed.md).
 # On a GPU, without onnxruntime, or for a model the ONNX backend cannot run, auto is torch.
-AUTO_CPU_BACKEND = "onnx-int8"
 DEFAULT_BACKEND = "auto"
 _PRECISION = {"onnx": "fp32", "onnx-int8": "int8"}
 log = logging.getLogger(__name__)
@@ -37,26 +32,39 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("AUTOCODER_CACHE_DIR") or "data/cache")
 
 
-def resolve_backend(backend: str, device: str, model_path: Path | None = None) -> str:
-    """The backend that actually runs: `auto` decided, an impossible request refused."""
+def resolve_backend(backend: str, device: str, model_path: Path, *, folder: Path | None = None,
+                    threads: int | None = None) -> str:
+    """The backend that actually runs: `auto` decided (measured in the model's ONNX export `folder` on the
+    first run on a machine; None: the default cache folder), an impossible request refused."""
     if backend not in BACKENDS:
         raise ValueError(f"embedding backend {backend!r} is not one of {', '.join(BACKENDS)}")
     on_cpu = device == "cpu"
     if backend == "auto":
         if not on_cpu or importlib.util.find_spec("onnxruntime") is None:
             return "torch"
-        if model_path is not None and (why := _onnx_unsupported(model_path)):
+        if why := _onnx_unsupported(model_path):
             log.info("embedding backend auto: torch, since the ONNX backend cannot run %s: %s", model_path, why)
             return "torch"
-        return AUTO_CPU_BACKEND
+        from app.engine import auto_backend, onnx_backend
+
+        if folder is None:
+            folder = onnx_backend.export_folder(default_cache_dir(), base_model_id(model_path))
+        return auto_backend.choose(model_path, folder, threads)
     if backend != "torch":
         if not on_cpu:
             raise ValueError(f"embedding backend {backend} runs on the CPU only; use torch (or auto) on {device}")
         if importlib.util.find_spec("onnxruntime") is None:
             raise ValueError(f"embedding backend {backend} needs onnxruntime: pip install onnxruntime onnx")
-        if model_path is not None and (why := _onnx_unsupported(model_path)):
+        if why := _onnx_unsupported(model_path):
             raise ValueError(f"embedding backend {backend} cannot run {model_path}: {why}; use torch")
     return backend
+
+
+def base_model_id(path: Path, bundled: bool = False) -> str:
+    """The id of torch's vectors of the weights in `path`: the name (the bundled model's own when `bundled`)
+    and a fingerprint of the files."""
+    name = "all-MiniLM-L6-v2" if bundled else path.name
+    return f"{name}@{_weights_fingerprint(path)}"
 
 
 def _onnx_unsupported(model_path: Path) -> str | None:
@@ -101,14 +109,18 @@ class Embedder:
 
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = device
-        self.backend = resolve_backend(backend or configured_backend(), device, path)
-        name = "all-MiniLM-L6-v2" if not model else path.name
-        self.model_id = f"{name}@{_weights_fingerprint(path)}"  # torch fp32: the id every database already has
+        self.model_id = base_model_id(path, bundled=not model)  # torch fp32: the id every database already has
+        folder = None
+        if device == "cpu":
+            from app.engine import onnx_backend
+
+            folder = onnx_backend.export_folder(Path(cache_dir or default_cache_dir()), self.model_id)
+        self.backend = resolve_backend(backend or configured_backend(), device, path, folder=folder,
+                                       threads=threads)
         self._model = self._onnx = None
         if self.backend != "torch":
             from app.engine import onnx_backend
 
-            folder = onnx_backend.export_folder(Path(cache_dir or default_cache_dir()), self.model_id)
             self._onnx = onnx_backend.load(path, folder, _PRECISION[self.backend], threads=threads)
             self.dimension = self._onnx.dimension
             self.model_id += f"+{self.backend}.e{onnx_backend.EXPORTER_VERSION}"

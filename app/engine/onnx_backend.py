@@ -11,8 +11,9 @@ compared again with the stored torch ones, so a damaged or swapped file is refus
 fp32 is the transformer exported by torch.onnx with ONNX Runtime's transformer fusions: the same suggestions as
 torch. int8 is ONNX Runtime's dynamic quantisation with per-channel weights (every MatMul and the embedding
 Gather), each sentence run alone: of the int8 variants measured by bench/backends.py (docs/speed.md) it kept
-the most quality at the best speed, and on this project's machine it is within 1 point of torch on both
-evaluation sets, so `auto` runs it on a CPU (app/engine/embed.py says how close it came).
+the most quality at the best speed. How much it changes suggestions depends on the CPU (within 1 point of torch
+on an AVX2 machine, up to 2.1 points lower on an AVX-512 one), so it runs only when asked for; `auto` chooses
+between torch and fp32 (app/engine/auto_backend.py).
 """
 
 import hashlib

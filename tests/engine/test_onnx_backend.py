@@ -1,6 +1,7 @@
 """The ONNX Runtime backends: exported from the local weights once, cached by weights fingerprint and exporter
 version, checked against torch, refused when their vectors are not the model's, and named on every run."""
 
+import json
 import shutil
 
 import numpy as np
@@ -10,7 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy import create_engine, text
 
 from app.config import Settings
-from app.engine import embed, onnx_backend
+from app.engine import auto_backend, embed, onnx_backend
 from app.engine.embed import Embedder, resolve_backend
 from app.engine.onnx_backend import EXPORTER_VERSION, ExportError, Tolerance
 from app.main import create_app
@@ -98,9 +99,8 @@ def test_an_export_beyond_tolerance_is_refused_and_never_cached(onnx_cache, int8
     assert not (fresh / "int8.json").exists()
 
 
-def test_auto_and_impossible_backends(embedder, monkeypatch):
+def test_impossible_backends_are_refused_and_auto_falls_back_to_torch(embedder, monkeypatch):
     path = embedder.path
-    assert resolve_backend("auto", "cpu", path) == embed.AUTO_CPU_BACKEND
     assert resolve_backend("auto", "cuda", path) == "torch"
     assert resolve_backend("torch", "cpu", path) == "torch"
     with pytest.raises(ValueError, match="CPU only"):
@@ -113,6 +113,63 @@ def test_auto_and_impossible_backends(embedder, monkeypatch):
     with pytest.raises(ValueError, match="needs onnxruntime"):
         resolve_backend("onnx", "cpu", path)
     assert "+" not in embedder.model_id  # torch fp32 keeps the id existing databases have
+
+
+@pytest.fixture
+def checked_fp32(onnx_cache, fp32, tmp_path):
+    """A fresh export folder holding the checked fp32 export (copied: exporting again costs half a minute)."""
+    source = onnx_backend.export_folder(onnx_cache, fp32.model_id.split("+")[0])
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for name in ("fp32.onnx", "fp32.json", "probe.npz"):
+        shutil.copyfile(source / name, folder / name)
+    return folder
+
+
+def test_auto_measures_torch_and_onnx_once_per_machine_and_remembers(embedder, checked_fp32, monkeypatch):
+    choice = resolve_backend("auto", "cpu", embedder.path, folder=checked_fp32)
+    saved = json.loads((checked_fp32 / auto_backend.CHOICE_FILE).read_text())
+    assert saved["choice"] == choice == auto_backend.decide(saved["speeds"])
+    assert saved["speeds"]["torch"] > 0 and saved["speeds"]["onnx"] > 0 and saved["sentences"] == 192
+    assert saved["machine"] == auto_backend.machine() and "sentences/s" in saved["reason"]
+
+    def no_measure(*args):
+        raise AssertionError("measured again on the same machine")
+
+    monkeypatch.setattr(auto_backend, "measure", no_measure)
+    assert resolve_backend("auto", "cpu", embedder.path, folder=checked_fp32) == choice
+    # Another CPU (or runtime version) is measured anew.
+    other = "torch" if choice == "onnx" else "onnx"
+    (checked_fp32 / auto_backend.CHOICE_FILE).write_text(json.dumps(saved | {"machine": {"cpu": "elsewhere"}}))
+    monkeypatch.setattr(auto_backend, "measure", lambda *args: {"choice": other, "reason": "test", "speeds": {}})
+    assert resolve_backend("auto", "cpu", embedder.path, folder=checked_fp32) == other
+
+
+def test_auto_needs_onnx_clearly_faster_and_never_picks_int8():
+    assert auto_backend.decide({"torch": 100.0, "onnx": 104.0}) == "torch"
+    assert auto_backend.decide({"torch": 100.0, "onnx": 106.0}) == "onnx"
+    assert auto_backend.decide({"torch": 100.0, "onnx": 30.0}) == "torch"
+    texts = auto_backend.timing_sentences()
+    assert len(set(texts)) == len(texts) == 192
+
+
+def test_auto_runs_torch_when_the_onnx_export_is_refused(embedder, checked_fp32, monkeypatch):
+    monkeypatch.setitem(onnx_backend.TOLERANCE, "fp32", Tolerance(1.0001, 1.0001))  # nothing can meet it
+    assert resolve_backend("auto", "cpu", embedder.path, folder=checked_fp32) == "torch"
+    saved = json.loads((checked_fp32 / auto_backend.CHOICE_FILE).read_text())
+    assert saved["reason"].startswith("the ONNX export was refused")
+
+
+@pytest.mark.parametrize("choice", ["onnx", "torch"])
+def test_an_auto_embedder_runs_and_names_the_remembered_choice(onnx_cache, fp32, embedder, choice):
+    folder = onnx_backend.export_folder(onnx_cache, embedder.model_id)
+    (folder / auto_backend.CHOICE_FILE).write_text(json.dumps(
+        {"choice": choice, "reason": "test", "speeds": {}, "machine": auto_backend.machine()}))
+    auto = Embedder(backend="auto", cache_dir=onnx_cache)
+    assert auto.backend == choice
+    assert auto.model_id == (fp32.model_id if choice == "onnx" else embedder.model_id)
+    np.testing.assert_allclose(auto.encode(SENTENCES), embedder.encode(SENTENCES), atol=1e-5)
+    (folder / auto_backend.CHOICE_FILE).unlink()
 
 
 def test_the_setting_is_read_by_settings_and_by_embedders_made_without_one(monkeypatch):
