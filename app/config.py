@@ -31,11 +31,11 @@ class Settings(BaseSettings):
     embedding_model: str = ""
     embedding_device: str = "cpu"
     embedding_batch_size: int = 64
-    # torch, onnx (ONNX Runtime fp32), onnx-int8, or auto: on a CPU with onnxruntime installed, torch or onnx,
-    # whichever this machine runs faster (both give the same suggestions; measured once, docs/speed.md), else
-    # torch. The ONNX model is exported from the weights above into cache_dir/onnx at first use and checked
-    # against torch. The CLI reads AUTOCODER_EMBEDDING_BACKEND too.
-    embedding_backend: Literal["torch", "onnx", "onnx-int8", "auto"] = "auto"
+    # torch, torch-bf16 (CPU bfloat16), onnx (ONNX Runtime fp32), onnx-int8, or auto: on a CPU, whichever of
+    # torch, torch-bf16 and onnx this machine runs fastest (all give torch's suggestions; measured once,
+    # docs/speed.md); on a GPU, torch. The ONNX model is exported from the weights above into cache_dir/onnx at
+    # first use and checked against torch. The CLI reads AUTOCODER_EMBEDDING_BACKEND too.
+    embedding_backend: Literal["torch", "torch-bf16", "onnx", "onnx-int8", "auto"] = "auto"
     cache_dir: Path = Path("data/cache")
     taxonomy_dir: Path = Path(__file__).resolve().parent.parent / "taxonomy" / "codebooks"
 

@@ -7,7 +7,8 @@ words, all distinct, so the embedding cache gives no free hits), then in fresh p
   1. plain: SentenceTransformer(model).encode(all sentences) at its default batch size (only encode is timed;
      fp16 on a GPU, as precode runs there);
   2. for each backend (AUTOCODER_EMBEDDING_BACKEND): `autocoder precode` on a 10-sentence corpus with an empty
-     cache folder: the first run on a machine (loading, the ONNX export and its check, encoding the codebook);
+     cache folder: the first run on a machine (loading, the ONNX export and its check, encoding the codebook,
+     and for auto, timing torch against ONNX fp32); the line names the encoder that ran;
   3. the same 10 sentences again: start-up, the time to the first sentences once the export and the codebook
      vectors are cached, as every later run finds them;
   4. the whole corpus: the whole command (start-up, reading, segmenting, encoding, scoring against 98 codes,
@@ -89,12 +90,12 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=12_000)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--backends", default="",
-                        help="comma-separated (default: torch,onnx,onnx-int8 on a CPU, torch on a GPU)")
+                        help="comma-separated (default: auto,torch,torch-bf16,onnx,onnx-int8 on a CPU, torch on a GPU)")
     parser.add_argument("--model", default="", help="local model folder (default: the bundled one)")
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
     backends = [b.strip() for b in args.backends.split(",") if b.strip()] or \
-        (["torch", "onnx", "onnx-int8"] if args.device == "cpu" else ["torch"])
+        (["auto", "torch", "torch-bf16", "onnx", "onnx-int8"] if args.device == "cpu" else ["torch"])
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -120,8 +121,9 @@ def main() -> None:
         for backend in backends:
             cache = root / f"cache-{backend}"
             env_backend = dict(env, AUTOCODER_CACHE_DIR=str(cache), AUTOCODER_EMBEDDING_BACKEND=backend)
-            first, _, _ = run(cli + [str(root / "small"), "--out", str(root / f"first-{backend}")], env_backend,
-                              root / f"first-{backend}.log")
+            first, _, said = run(cli + [str(root / "small"), "--out", str(root / f"first-{backend}")], env_backend,
+                                 root / f"first-{backend}.log")
+            encoder = next((line for line in said.splitlines() if line.startswith("encoder: ")), "encoder: ?")
             shutil.rmtree(cache / "embeddings")
             start, _, _ = run(cli + [str(root / "small"), "--out", str(root / f"start-{backend}")], env_backend,
                               root / f"start-{backend}.log")
@@ -130,7 +132,7 @@ def main() -> None:
                                root / f"precode-{backend}.log")
             print(f"precode {backend:10}          {wall:8.1f} s  {len(sentences) / wall:8.0f} sentences/s  "
                   f"(peak RSS {rss:.2f} GiB)  ratio to plain encode: {plain / wall:.2f}  | start-up "
-                  f"{start:.1f} s, first run on a machine {first:.1f} s", flush=True)
+                  f"{start:.1f} s, first run on a machine {first:.1f} s  | {encoder}", flush=True)
         print(f"load average at end {os.getloadavg()}")
 
 

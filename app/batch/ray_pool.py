@@ -20,7 +20,7 @@ class _EncoderActor:
 
         # An ONNX actor runs on the one CPU Ray gave it unless told otherwise (torch keeps its own default).
         self.embedder = Embedder(model, device=device, half=True, backend=backend, cache_dir=cache_dir,
-                                 threads=threads or (None if backend == "torch" else 1))
+                                 threads=threads or (None if backend.startswith("torch") else 1))
 
     def identity(self) -> tuple[str, int]:
         return self.embedder.model_id, self.embedder.dimension

@@ -1,10 +1,12 @@
-"""What the `auto` encoder backend runs on a CPU: torch or ONNX Runtime fp32, whichever encodes faster on this
-machine, measured once and remembered.
+"""What the `auto` encoder backend runs on a CPU: torch, torch-bf16 or ONNX Runtime fp32, whichever encodes
+fastest on this machine, measured once and remembered.
 
-Both give the same vectors (the fp32 export is checked at cosine >= 0.9999 to torch's), so the choice is about
-speed only, and speed depends on the CPU: on an AMD EPYC with AVX2, ONNX fp32 ran at 1.14-1.18x torch; on an
-Intel Xeon with AVX-512, torch (oneDNN) ran at 1.1-1.2x ONNX fp32 (docs/speed.md). No fixed default is right
-for both. int8 is never auto's choice: how far it moves suggestions depends on the CPU's int8 kernels (within
+All three give torch's suggestions (the fp32 export is checked at cosine >= 0.9999 to torch's vectors, bf16 at
+0.999; measured, bf16 changed the top code of 0.2-0.5% of sentences), so the choice is about speed only, and
+speed depends on the CPU: on an AMD EPYC with AVX2, ONNX fp32 ran at 1.14-1.18x torch; on an Intel Xeon with
+AVX-512 BF16, torch (oneDNN) ran at 1.1-1.2x ONNX fp32 and torch-bf16 at 2.4-2.5x torch (docs/speed.md).
+bf16 is timed only where the CPU computes it natively. No fixed default is right for every CPU.
+int8 is never auto's choice: how far it moves suggestions depends on the CPU's int8 kernels (within
 1 point of torch on the AVX2 machine, 1.7-2.1 points lower on the AVX-512 one), and a sentence a coder must
 reject costs more than the seconds it saves.
 
@@ -31,25 +33,35 @@ MARGIN = 1.05
 ROUNDS = 3
 
 
+CHOICES = ("torch", "torch-bf16", "onnx")
+
+
 def machine() -> dict:
     """What the measured speeds depend on: the CPU, the cores this process may use, the two runtimes."""
-    from importlib.metadata import version  # not the imports: torch costs a second of start-up
+    from importlib.metadata import PackageNotFoundError, version  # not the imports: torch costs a second
 
     from app.engine.onnx_backend import _cores
 
+    def installed(package: str) -> str | None:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return None
+
     return {"cpu": _cpu_name(), "arch": platform.machine(), "cores": _cores(),
-            "onnxruntime": version("onnxruntime"), "torch": version("torch")}
+            "onnxruntime": installed("onnxruntime"), "torch": installed("torch")}
 
 
-def choose(model_path: Path, folder: Path, threads: int | None = None) -> str:
-    """"torch" or "onnx" for this model on this machine: the remembered choice, else measured now."""
+def choose(model_path: Path, folder: Path, threads: int | None = None, *, onnx: bool = True) -> str:
+    """The backend `auto` runs for this model on this machine: the remembered choice, else measured now.
+    `onnx`: whether ONNX Runtime is installed to be measured."""
     folder.mkdir(parents=True, exist_ok=True)
     here = machine()
     with _locked(folder / "auto.lock"):
         saved = read_choice(folder)
         if saved is not None and saved.get("machine") == here:
             return saved["choice"]
-        record = measure(model_path, folder, threads) | {"machine": here}
+        record = measure(model_path, folder, threads, onnx=onnx) | {"machine": here}
         tmp = folder / f"{CHOICE_FILE}.tmp{os.getpid()}"
         tmp.write_text(json.dumps(record, indent=2))
         os.replace(tmp, folder / CHOICE_FILE)
@@ -62,35 +74,65 @@ def read_choice(folder: Path) -> dict | None:
         saved = json.loads((folder / CHOICE_FILE).read_text())
     except (OSError, ValueError):
         return None
-    return saved if isinstance(saved, dict) and saved.get("choice") in ("torch", "onnx") else None
+    return saved if isinstance(saved, dict) and saved.get("choice") in CHOICES else None
 
 
 def decide(speeds: dict[str, float]) -> str:
-    return "onnx" if speeds["onnx"] >= MARGIN * speeds["torch"] else "torch"
+    """The fastest backend measured, if it is torch or at least MARGIN times torch's speed; else torch."""
+    fastest = max(speeds, key=speeds.get)
+    return fastest if speeds[fastest] >= MARGIN * speeds["torch"] else "torch"
 
 
-def measure(model_path: Path, folder: Path, threads: int | None) -> dict:
-    """Sentences/s of torch and ONNX fp32 on the same sentences, in the Embedder's batches, best of ROUNDS
-    interleaved runs each (so a burst of other work hurts both alike)."""
-    from app.engine import onnx_backend
+def bf16_native() -> bool:
+    """Whether this CPU computes bfloat16 products natively (AVX-512 BF16, AMX): elsewhere torch emulates them,
+    slower than fp32, so they are not worth timing."""
+    import torch
 
     try:
-        onnx_model = onnx_backend.load(model_path, folder, "fp32", threads=threads)
-    except onnx_backend.ExportError as exc:
-        return {"choice": "torch", "reason": f"the ONNX export was refused: {exc}", "speeds": {}}
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def measure(model_path: Path, folder: Path, threads: int | None, *, onnx: bool = True) -> dict:
+    """Sentences/s of each candidate on the same sentences, in the Embedder's batches, best of ROUNDS
+    interleaved runs each (so a burst of other work hurts all alike). A candidate whose vectors fail their
+    check against torch's is left out, with the reason."""
+    import torch
     from sentence_transformers import SentenceTransformer
 
-    if threads:
-        import torch
+    from app.engine import onnx_backend
+    from app.engine.embed import _bf16, check_bf16
 
+    if threads:
         torch.set_num_threads(threads)
-    torch_model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
+    model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
     texts = timing_sentences()
-    runs = {
-        "torch": lambda: torch_model.encode(texts, batch_size=64, normalize_embeddings=True,
-                                            convert_to_numpy=True, show_progress_bar=False),
-        "onnx": lambda: onnx_model.encode(texts, 64),
-    }
+
+    def run_torch(bf16: bool):
+        def run():
+            with _bf16(bf16):
+                model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
+                             show_progress_bar=False)
+        return run
+
+    runs, left_out = {"torch": run_torch(False)}, {}
+    if not bf16_native():
+        left_out["torch-bf16"] = "this CPU has no native bfloat16 arithmetic"
+    else:
+        try:
+            check_bf16(model)
+            runs["torch-bf16"] = run_torch(True)
+        except ValueError as exc:
+            left_out["torch-bf16"] = str(exc)
+    if not onnx:
+        left_out["onnx"] = "onnxruntime is not installed"
+    else:
+        try:
+            onnx_model = onnx_backend.load(model_path, folder, "fp32", threads=threads)
+            runs["onnx"] = lambda: onnx_model.encode(texts, 64)
+        except onnx_backend.ExportError as exc:
+            left_out["onnx"] = f"the ONNX export was refused: {exc}"
     for run in runs.values():  # warm-up: first calls allocate and plan
         run()
     best = dict.fromkeys(runs, float("inf"))
@@ -101,9 +143,10 @@ def measure(model_path: Path, folder: Path, threads: int | None) -> dict:
             best[name] = min(best[name], time.perf_counter() - start)
     speeds = {name: round(len(texts) / seconds, 1) for name, seconds in best.items()}
     choice = decide(speeds)
-    reason = (f"{speeds['onnx']:.0f} sentences/s with ONNX Runtime fp32, {speeds['torch']:.0f} with torch, "
-              f"on {len(texts)} sentences; onnx is chosen at {MARGIN}x torch or faster")
-    return {"choice": choice, "reason": reason, "speeds": speeds, "sentences": len(texts)}
+    reason = (", ".join(f"{name} {speed:.0f}" for name, speed in speeds.items())
+              + f" sentences/s on {len(texts)} sentences; a backend other than torch is chosen at {MARGIN}x "
+              "torch or faster" + "".join(f"; {name} not measured: {why}" for name, why in left_out.items()))
+    return {"choice": choice, "reason": reason, "speeds": speeds, "sentences": len(texts), "left_out": left_out}
 
 
 def timing_sentences() -> list[str]:

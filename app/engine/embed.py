@@ -1,6 +1,7 @@
 """Sentence embeddings: a sentence-transformers model, normalized vectors, encoded in batches, run by torch or
 (on the CPU) by ONNX Runtime in fp32 or int8 (app/engine/onnx_backend.py)."""
 
+import contextlib
 import hashlib
 import importlib.util
 import logging
@@ -10,13 +11,17 @@ from pathlib import Path
 
 import numpy as np
 
-BACKENDS = ("torch", "onnx", "onnx-int8", "auto")
-# `auto` on a CPU with onnxruntime installed runs torch or ONNX fp32, whichever this machine encodes faster
-# (measured once, app/engine/auto_backend.py): both give the same suggestions, and which is faster depends on
-# the CPU. int8 is never chosen by auto: its effect on suggestions depends on the CPU too (docs/speed.md).
-# On a GPU, without onnxruntime, or for a model the ONNX backend cannot run, auto is torch.
+BACKENDS = ("torch", "torch-bf16", "onnx", "onnx-int8", "auto")
+# `auto` on a CPU runs whichever of torch, torch-bf16 (where the CPU computes bfloat16 natively) and ONNX fp32
+# this machine encodes fastest (measured once, app/engine/auto_backend.py): all three give torch's suggestions
+# (bf16 within BF16_TOLERANCE of its vectors), and which is fastest depends on the CPU. int8 is never chosen by
+# auto: its effect on suggestions depends on the CPU too (docs/speed.md). On a GPU, auto is torch (fp16).
 DEFAULT_BACKEND = "auto"
 _PRECISION = {"onnx": "fp32", "onnx-int8": "int8"}
+# torch-bf16 runs the linear layers in bfloat16 (torch.autocast) and must stay this close to fp32 torch on the
+# export probe set, or it is refused (measured on an AVX-512 BF16 CPU: min 0.99996, mean 0.99998 on 2,000
+# sentences; top code changed for 0.2-0.5% of the evaluation sets' sentences).
+BF16_MIN_COSINE = 0.999
 log = logging.getLogger(__name__)
 
 
@@ -39,18 +44,22 @@ def resolve_backend(backend: str, device: str, model_path: Path, *, folder: Path
     if backend not in BACKENDS:
         raise ValueError(f"embedding backend {backend!r} is not one of {', '.join(BACKENDS)}")
     on_cpu = device == "cpu"
+    if backend == "torch-bf16" and not on_cpu:
+        raise ValueError(f"embedding backend torch-bf16 runs on the CPU only; torch runs fp16 on {device}")
     if backend == "auto":
-        if not on_cpu or importlib.util.find_spec("onnxruntime") is None:
+        if not on_cpu:
             return "torch"
+        if importlib.util.find_spec("onnxruntime") is None:
+            from app.engine import auto_backend
+
+            return auto_backend.choose(model_path, folder or _default_folder(model_path), threads, onnx=False)
         if why := _onnx_unsupported(model_path):
             log.info("embedding backend auto: torch, since the ONNX backend cannot run %s: %s", model_path, why)
             return "torch"
-        from app.engine import auto_backend, onnx_backend
+        from app.engine import auto_backend
 
-        if folder is None:
-            folder = onnx_backend.export_folder(default_cache_dir(), base_model_id(model_path))
-        return auto_backend.choose(model_path, folder, threads)
-    if backend != "torch":
+        return auto_backend.choose(model_path, folder or _default_folder(model_path), threads)
+    if backend in ("onnx", "onnx-int8"):
         if not on_cpu:
             raise ValueError(f"embedding backend {backend} runs on the CPU only; use torch (or auto) on {device}")
         if importlib.util.find_spec("onnxruntime") is None:
@@ -58,6 +67,12 @@ def resolve_backend(backend: str, device: str, model_path: Path, *, folder: Path
         if why := _onnx_unsupported(model_path):
             raise ValueError(f"embedding backend {backend} cannot run {model_path}: {why}; use torch")
     return backend
+
+
+def _default_folder(model_path: Path) -> Path:
+    from app.engine import onnx_backend
+
+    return onnx_backend.export_folder(default_cache_dir(), base_model_id(model_path))
 
 
 def base_model_id(path: Path, bundled: bool = False) -> str:
@@ -118,7 +133,8 @@ class Embedder:
         self.backend = resolve_backend(backend or configured_backend(), device, path, folder=folder,
                                        threads=threads)
         self._model = self._onnx = None
-        if self.backend != "torch":
+        self._bf16 = self.backend == "torch-bf16"
+        if self.backend in _PRECISION:
             from app.engine import onnx_backend
 
             self._onnx = onnx_backend.load(path, folder, _PRECISION[self.backend], threads=threads)
@@ -137,6 +153,9 @@ class Embedder:
         dimension = getattr(self._model, "get_embedding_dimension", None) or \
             self._model.get_sentence_embedding_dimension
         self.dimension = int(dimension())
+        if self._bf16:
+            self.model_id += "+torch-bf16"
+            check_bf16(self._model)
 
     @property
     def threads(self) -> int | None:
@@ -168,11 +187,12 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if self._onnx is not None:
             return self._onnx.encode(texts, self.batch_size)
-        vectors = self._model.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False,
-        )
-        return vectors.astype(np.float32, copy=False)
+        with _bf16(self._bf16):
+            vectors = self._model.encode(
+                texts, batch_size=self.batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=False,
+            )
+        return _unit(vectors) if self._bf16 else vectors.astype(np.float32, copy=False)
 
     def encode_pipelined(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         """Like encode(), for large batches: sentences go through the model longest first (so a batch pads to
@@ -196,10 +216,43 @@ class Embedder:
                 if n + 1 < len(batches):
                     pending = tokenizer.submit(model.preprocess, [texts[i] for i in batches[n + 1]])
                 with torch.inference_mode():
-                    vectors = model.forward(batch_to_device(features, model.device))["sentence_embedding"]
+                    with _bf16(self._bf16):
+                        vectors = model.forward(batch_to_device(features, model.device))["sentence_embedding"]
                     vectors = torch.nn.functional.normalize(vectors.float(), p=2, dim=1)
                 out[rows] = vectors.cpu().numpy()
         return out
+
+
+def _bf16(on: bool):
+    """bfloat16 autocast on the CPU when `on` (matrix products in bf16, sums and norms in fp32)."""
+    if not on:
+        return contextlib.nullcontext()
+    import torch
+
+    return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    vectors = vectors.astype(np.float32)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def check_bf16(model) -> float:
+    """The smallest cosine between bf16 and fp32 vectors of the export probe set; refuses (ValueError) a model
+    whose bf16 vectors are not within BF16_MIN_COSINE of its own fp32 ones."""
+    from app.engine.onnx_backend import PROBE
+
+    texts = [t for t in PROBE if len(t) < 1000]
+    reference = model.encode(texts, batch_size=8, normalize_embeddings=True, convert_to_numpy=True,
+                             show_progress_bar=False)
+    with _bf16(True):
+        vectors = _unit(model.encode(texts, batch_size=8, normalize_embeddings=True, convert_to_numpy=True,
+                                     show_progress_bar=False))
+    worst = float((vectors * reference).sum(axis=1).min())
+    if worst < BF16_MIN_COSINE:
+        raise ValueError(f"embedding backend torch-bf16: cosine to the fp32 vectors of {len(texts)} probe sentences "
+                         f"is down to {worst:.4f} (at least {BF16_MIN_COSINE} needed); use torch")
+    return worst
 
 
 def _weights_fingerprint(path: Path) -> str:

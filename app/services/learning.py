@@ -14,6 +14,7 @@ an admin can force it, or promote and roll back any version by hand.
 """
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -330,4 +331,4 @@ class Learner:
 def _backend_of(model_id: str) -> str:
     """The backend named in a model id (app/engine/embed.py: torch's ids carry none)."""
     suffix = model_id.rpartition("+")[2] if "+" in model_id else ""
-    return suffix.rpartition(".e")[0] or "torch"
+    return re.sub(r"\.e\d+$", "", suffix) or "torch"

@@ -99,7 +99,7 @@ def test_an_export_beyond_tolerance_is_refused_and_never_cached(onnx_cache, int8
     assert not (fresh / "int8.json").exists()
 
 
-def test_impossible_backends_are_refused_and_auto_falls_back_to_torch(embedder, monkeypatch):
+def test_impossible_backends_are_refused_and_auto_runs_without_onnxruntime(embedder, monkeypatch, tmp_path):
     path = embedder.path
     assert resolve_backend("auto", "cuda", path) == "torch"
     assert resolve_backend("torch", "cpu", path) == "torch"
@@ -109,7 +109,10 @@ def test_impossible_backends_are_refused_and_auto_falls_back_to_torch(embedder, 
         resolve_backend("tensorrt", "cpu", path)
     real = embed.importlib.util.find_spec
     monkeypatch.setattr(embed.importlib.util, "find_spec", lambda name: None if name == "onnxruntime" else real(name))
-    assert resolve_backend("auto", "cpu", path) == "torch"  # no onnxruntime installed: auto still runs
+    # no onnxruntime installed: auto still runs, timing what can run
+    assert resolve_backend("auto", "cpu", path, folder=tmp_path) in ("torch", "torch-bf16")
+    assert json.loads((tmp_path / auto_backend.CHOICE_FILE).read_text())["left_out"]["onnx"] == \
+        "onnxruntime is not installed"
     with pytest.raises(ValueError, match="needs onnxruntime"):
         resolve_backend("onnx", "cpu", path)
     assert "+" not in embedder.model_id  # torch fp32 keeps the id existing databases have
@@ -131,44 +134,57 @@ def test_auto_measures_torch_and_onnx_once_per_machine_and_remembers(embedder, c
     saved = json.loads((checked_fp32 / auto_backend.CHOICE_FILE).read_text())
     assert saved["choice"] == choice == auto_backend.decide(saved["speeds"])
     assert saved["speeds"]["torch"] > 0 and saved["speeds"]["onnx"] > 0 and saved["sentences"] == 192
+    # bf16 is timed where the CPU computes it natively, and otherwise said to be left out
+    assert ("torch-bf16" in saved["speeds"]) == auto_backend.bf16_native() != ("torch-bf16" in saved["left_out"])
     assert saved["machine"] == auto_backend.machine() and "sentences/s" in saved["reason"]
 
-    def no_measure(*args):
+    def no_measure(*args, **kwargs):
         raise AssertionError("measured again on the same machine")
 
     monkeypatch.setattr(auto_backend, "measure", no_measure)
     assert resolve_backend("auto", "cpu", embedder.path, folder=checked_fp32) == choice
     # Another CPU (or runtime version) is measured anew.
-    other = "torch" if choice == "onnx" else "onnx"
+    other = "torch" if choice != "torch" else "onnx"
     (checked_fp32 / auto_backend.CHOICE_FILE).write_text(json.dumps(saved | {"machine": {"cpu": "elsewhere"}}))
-    monkeypatch.setattr(auto_backend, "measure", lambda *args: {"choice": other, "reason": "test", "speeds": {}})
+    monkeypatch.setattr(auto_backend, "measure", lambda *args, **kwargs: {"choice": other, "reason": "test"})
     assert resolve_backend("auto", "cpu", embedder.path, folder=checked_fp32) == other
 
 
-def test_auto_needs_onnx_clearly_faster_and_never_picks_int8():
+def test_auto_takes_the_fastest_only_when_clearly_faster_than_torch():
     assert auto_backend.decide({"torch": 100.0, "onnx": 104.0}) == "torch"
     assert auto_backend.decide({"torch": 100.0, "onnx": 106.0}) == "onnx"
     assert auto_backend.decide({"torch": 100.0, "onnx": 30.0}) == "torch"
+    assert auto_backend.decide({"torch": 100.0, "torch-bf16": 240.0, "onnx": 90.0}) == "torch-bf16"
+    assert auto_backend.decide({"torch": 100.0, "torch-bf16": 104.0, "onnx": 103.0}) == "torch"
+    assert auto_backend.decide({"torch": 100.0}) == "torch"
     texts = auto_backend.timing_sentences()
     assert len(set(texts)) == len(texts) == 192
 
 
-def test_auto_runs_torch_when_the_onnx_export_is_refused(embedder, checked_fp32, monkeypatch):
-    monkeypatch.setitem(onnx_backend.TOLERANCE, "fp32", Tolerance(1.0001, 1.0001))  # nothing can meet it
+def test_auto_leaves_out_a_refused_onnx_export_and_a_bf16_model_too_far_from_torch(embedder, checked_fp32,
+                                                                                   monkeypatch):
+    monkeypatch.setitem(onnx_backend.TOLERANCE, "fp32", Tolerance(1.0001, 1.0001))  # nothing can meet them
+    monkeypatch.setattr(embed, "BF16_MIN_COSINE", 1.0001)
     assert resolve_backend("auto", "cpu", embedder.path, folder=checked_fp32) == "torch"
     saved = json.loads((checked_fp32 / auto_backend.CHOICE_FILE).read_text())
-    assert saved["reason"].startswith("the ONNX export was refused")
+    assert list(saved["speeds"]) == ["torch"]
+    assert saved["left_out"]["onnx"].startswith("the ONNX export was refused")
+    assert "onnx not measured: the ONNX export was refused" in saved["reason"]
+    if auto_backend.bf16_native():
+        assert "cosine to the fp32 vectors" in saved["left_out"]["torch-bf16"]
 
 
-@pytest.mark.parametrize("choice", ["onnx", "torch"])
+@pytest.mark.parametrize("choice", ["onnx", "torch", "torch-bf16"])
 def test_an_auto_embedder_runs_and_names_the_remembered_choice(onnx_cache, fp32, embedder, choice):
     folder = onnx_backend.export_folder(onnx_cache, embedder.model_id)
     (folder / auto_backend.CHOICE_FILE).write_text(json.dumps(
         {"choice": choice, "reason": "test", "speeds": {}, "machine": auto_backend.machine()}))
     auto = Embedder(backend="auto", cache_dir=onnx_cache)
     assert auto.backend == choice
-    assert auto.model_id == (fp32.model_id if choice == "onnx" else embedder.model_id)
-    np.testing.assert_allclose(auto.encode(SENTENCES), embedder.encode(SENTENCES), atol=1e-5)
+    assert auto.model_id == {"onnx": fp32.model_id, "torch": embedder.model_id,
+                             "torch-bf16": embedder.model_id + "+torch-bf16"}[choice]
+    cosine = (auto.encode(SENTENCES) * embedder.encode(SENTENCES)).sum(axis=1)
+    assert cosine.min() >= (embed.BF16_MIN_COSINE if choice == "torch-bf16" else 0.99999)
     (folder / auto_backend.CHOICE_FILE).unlink()
 
 
