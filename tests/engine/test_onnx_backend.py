@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import create_engine, text
 
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.engine import auto_backend, embed, onnx_backend
 from app.engine.embed import Embedder, resolve_backend
 from app.engine.onnx_backend import EXPORTER_VERSION, ExportError, Tolerance
@@ -267,8 +267,13 @@ def test_precode_threads_reach_onnx_runtime(onnx_cache, int8, tmp_path, monkeypa
     (folder / "sp1.txt").write_text("SP1: She helped me plan my week.\nSP1: We set a goal of walking daily.\n")
     monkeypatch.setenv("AUTOCODER_EMBEDDING_BACKEND", "onnx-int8")
     monkeypatch.setenv("AUTOCODER_CACHE_DIR", str(onnx_cache))
+    get_settings.cache_clear()  # the CLI reads the process-wide settings, which an earlier test may have read
     runner = CliRunner()
-    for threads, expected in (["--threads", "1"], 1), ([], onnx_backend._cores()):
-        result = runner.invoke(app, ["precode", str(folder), "--out", str(tmp_path / f"out{expected}"), *threads])
-        assert result.exit_code == 0, result.output
-        assert f"encoder: {int8.model_id} (onnx-int8 backend, {expected} CPU thread(s))" in result.output
+    try:
+        for threads, expected in (["--threads", "1"], 1), ([], onnx_backend._cores()):
+            result = runner.invoke(app, ["precode", str(folder), "--out", str(tmp_path / f"out{expected}"),
+                                         *threads])
+            assert result.exit_code == 0, result.output
+            assert f"encoder: {int8.model_id} (onnx-int8 backend, {expected} CPU thread(s))" in result.output
+    finally:
+        get_settings.cache_clear()
