@@ -14,8 +14,9 @@ with ONNX Runtime's quantiser), then:
 The rule the issue set for `auto`: the fastest variant within 1 point of torch on all three figures on the
 counselling set and the interview development half. Run on two CPUs, int8 met it on one (AMD, AVX2) and not on
 the other (Intel, AVX-512 VNNI: -1.7 top-1 and -2.1 macro F1 on the development half), and ONNX fp32 was faster
-than torch on the first and slower on the second; so `auto` times torch against ONNX fp32 on the user's own
-machine (app/engine/auto_backend.py) and int8 is opt-in. docs/speed.md has both tables.
+than torch on the first and slower on the second; so `auto` times torch, ONNX fp32 and (where the CPU computes
+bfloat16 natively) torch-bf16 on the user's own machine (app/engine/auto_backend.py), and int8 is opt-in.
+docs/speed.md has both tables.
 """
 
 import argparse

@@ -8,7 +8,7 @@ words, all distinct, so the embedding cache gives no free hits), then in fresh p
      fp16 on a GPU, as precode runs there);
   2. for each backend (AUTOCODER_EMBEDDING_BACKEND): `autocoder precode` on a 10-sentence corpus with an empty
      cache folder: the first run on a machine (loading, the ONNX export and its check, encoding the codebook,
-     and for auto, timing torch against ONNX fp32); the line names the encoder that ran;
+     and for auto, timing its candidates); the line names the encoder that ran;
   3. the same 10 sentences again: start-up, the time to the first sentences once the export and the codebook
      vectors are cached, as every later run finds them;
   4. the whole corpus: the whole command (start-up, reading, segmenting, encoding, scoring against 98 codes,

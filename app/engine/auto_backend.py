@@ -27,13 +27,11 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 CHOICE_FILE = "auto.json"
-# ONNX must be this much faster to be chosen: torch's vectors keep the model id every database already has,
-# and the first-use measurement on a busy machine is noisy.
+CHOICES = ("torch", "torch-bf16", "onnx")
+# Another backend must be this much faster than torch to be chosen: torch's vectors keep the model id every
+# database already has, and the first-use measurement on a busy machine is noisy.
 MARGIN = 1.05
 ROUNDS = 3
-
-
-CHOICES = ("torch", "torch-bf16", "onnx")
 
 
 def machine() -> dict:
@@ -102,7 +100,7 @@ def measure(model_path: Path, folder: Path, threads: int | None, *, onnx: bool =
     from sentence_transformers import SentenceTransformer
 
     from app.engine import onnx_backend
-    from app.engine.embed import _bf16, check_bf16
+    from app.engine.embed import check_bf16, st_encode
 
     if threads:
         torch.set_num_threads(threads)
@@ -110,11 +108,7 @@ def measure(model_path: Path, folder: Path, threads: int | None, *, onnx: bool =
     texts = timing_sentences()
 
     def run_torch(bf16: bool):
-        def run():
-            with _bf16(bf16):
-                model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
-                             show_progress_bar=False)
-        return run
+        return lambda: st_encode(model, texts, 64, bf16=bf16)
 
     runs, left_out = {"torch": run_torch(False)}, {}
     if not bf16_native():
@@ -151,9 +145,8 @@ def measure(model_path: Path, folder: Path, threads: int | None, *, onnx: bool =
 
 def timing_sentences() -> list[str]:
     """192 distinct sentences of interview talk, 3-40 words: ordered pairs of the export's probe sentences."""
-    from app.engine.onnx_backend import PROBE
+    from app.engine.onnx_backend import QUICK_PROBE as short
 
-    short = [p for p in PROBE if len(p) < 1000]
     n = len(short)
     return [f"{short[i % n]} {short[(i % n + 1 + i // n) % n]}" for i in range(192)]
 

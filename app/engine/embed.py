@@ -6,6 +6,7 @@ import hashlib
 import importlib.util
 import logging
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import numpy as np
 BACKENDS = ("torch", "torch-bf16", "onnx", "onnx-int8", "auto")
 # `auto` on a CPU runs whichever of torch, torch-bf16 (where the CPU computes bfloat16 natively) and ONNX fp32
 # this machine encodes fastest (measured once, app/engine/auto_backend.py): all three give torch's suggestions
-# (bf16 within BF16_TOLERANCE of its vectors), and which is fastest depends on the CPU. int8 is never chosen by
+# (bf16 within BF16_MIN_COSINE of its vectors), and which is fastest depends on the CPU. int8 is never chosen by
 # auto: its effect on suggestions depends on the CPU too (docs/speed.md). On a GPU, auto is torch (fp16).
 DEFAULT_BACKEND = "auto"
 _PRECISION = {"onnx": "fp32", "onnx-int8": "int8"}
@@ -49,16 +50,13 @@ def resolve_backend(backend: str, device: str, model_path: Path, *, folder: Path
     if backend == "auto":
         if not on_cpu:
             return "torch"
-        if importlib.util.find_spec("onnxruntime") is None:
-            from app.engine import auto_backend
-
-            return auto_backend.choose(model_path, folder or _default_folder(model_path), threads, onnx=False)
-        if why := _onnx_unsupported(model_path):
+        onnx = importlib.util.find_spec("onnxruntime") is not None
+        if onnx and (why := _onnx_unsupported(model_path)):
             log.info("embedding backend auto: torch, since the ONNX backend cannot run %s: %s", model_path, why)
             return "torch"
         from app.engine import auto_backend
 
-        return auto_backend.choose(model_path, folder or _default_folder(model_path), threads)
+        return auto_backend.choose(model_path, folder or _default_folder(model_path), threads, onnx=onnx)
     if backend in ("onnx", "onnx-int8"):
         if not on_cpu:
             raise ValueError(f"embedding backend {backend} runs on the CPU only; use torch (or auto) on {device}")
@@ -82,6 +80,12 @@ def base_model_id(path: Path, bundled: bool = False) -> str:
     return f"{name}@{_weights_fingerprint(path)}"
 
 
+def backend_of(model_id: str) -> str:
+    """The backend named in a model id made by Embedder (torch's ids carry none)."""
+    suffix = model_id.rpartition("+")[2] if "+" in model_id else ""
+    return re.sub(r"\.e\d+$", "", suffix) or "torch"
+
+
 def _onnx_unsupported(model_path: Path) -> str | None:
     from app.engine.onnx_backend import supported
 
@@ -98,11 +102,11 @@ def bundled_model_path() -> Path:
 class Embedder:
     """Wraps one local sentence-transformers model. Nothing is ever downloaded.
 
-    `backend`: torch, onnx (fp32), onnx-int8 or auto (None: configured_backend()). The ONNX backends export the
+    `backend`: one of BACKENDS (None: configured_backend()). The ONNX backends export the
     model once into `cache_dir`/onnx (None: default_cache_dir()) and check it against torch. `threads`: the CPU
     threads the model runs on, whichever backend (None: every core this process may use for ONNX Runtime,
     torch's own default for torch).
-    `model_id` names the weights and, for anything but torch, the backend and exporter version: vectors of
+    `model_id` names the weights and, for anything but torch, the backend (and the exporter version): vectors of
     different backends are never mixed in a cache, a stored segment or a classifier."""
 
     def __init__(self, model: str = "", *, device: str = "cpu", batch_size: int = 64, half: bool = False,
@@ -125,18 +129,14 @@ class Embedder:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = device
         self.model_id = base_model_id(path, bundled=not model)  # torch fp32: the id every database already has
-        folder = None
-        if device == "cpu":
-            from app.engine import onnx_backend
+        from app.engine import onnx_backend
 
-            folder = onnx_backend.export_folder(Path(cache_dir or default_cache_dir()), self.model_id)
+        folder = onnx_backend.export_folder(Path(cache_dir or default_cache_dir()), self.model_id)
         self.backend = resolve_backend(backend or configured_backend(), device, path, folder=folder,
                                        threads=threads)
         self._model = self._onnx = None
         self._bf16 = self.backend == "torch-bf16"
         if self.backend in _PRECISION:
-            from app.engine import onnx_backend
-
             self._onnx = onnx_backend.load(path, folder, _PRECISION[self.backend], threads=threads)
             self.dimension = self._onnx.dimension
             self.model_id += f"+{self.backend}.e{onnx_backend.EXPORTER_VERSION}"
@@ -187,12 +187,7 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if self._onnx is not None:
             return self._onnx.encode(texts, self.batch_size)
-        with _bf16(self._bf16):
-            vectors = self._model.encode(
-                texts, batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False,
-            )
-        return _unit(vectors) if self._bf16 else vectors.astype(np.float32, copy=False)
+        return st_encode(self._model, texts, self.batch_size, bf16=self._bf16)
 
     def encode_pipelined(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         """Like encode(), for large batches: sentences go through the model longest first (so a batch pads to
@@ -232,7 +227,14 @@ def _bf16(on: bool):
     return torch.autocast("cpu", dtype=torch.bfloat16)
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
+def st_encode(model, texts: list[str], batch_size: int, *, bf16: bool = False) -> np.ndarray:
+    """Unit-length float32 vectors from a SentenceTransformer, its products in bfloat16 when `bf16` (normalised
+    again in fp32 here: bf16 outputs are unit length only to bf16's precision)."""
+    with _bf16(bf16):
+        vectors = model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                               show_progress_bar=False)
+    if not bf16:
+        return vectors.astype(np.float32, copy=False)
     vectors = vectors.astype(np.float32)
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
@@ -240,14 +242,9 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
 def check_bf16(model) -> float:
     """The smallest cosine between bf16 and fp32 vectors of the export probe set; refuses (ValueError) a model
     whose bf16 vectors are not within BF16_MIN_COSINE of its own fp32 ones."""
-    from app.engine.onnx_backend import PROBE
+    from app.engine.onnx_backend import QUICK_PROBE as texts
 
-    texts = [t for t in PROBE if len(t) < 1000]
-    reference = model.encode(texts, batch_size=8, normalize_embeddings=True, convert_to_numpy=True,
-                             show_progress_bar=False)
-    with _bf16(True):
-        vectors = _unit(model.encode(texts, batch_size=8, normalize_embeddings=True, convert_to_numpy=True,
-                                     show_progress_bar=False))
+    reference, vectors = st_encode(model, texts, 8), st_encode(model, texts, 8, bf16=True)
     worst = float((vectors * reference).sum(axis=1).min())
     if worst < BF16_MIN_COSINE:
         raise ValueError(f"embedding backend torch-bf16: cosine to the fp32 vectors of {len(texts)} probe sentences "

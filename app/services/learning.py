@@ -14,7 +14,6 @@ an admin can force it, or promote and roll back any version by hand.
 """
 
 import logging
-import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +27,7 @@ from app.db import classifiers as db
 from app.db import decisions as decisions_db
 from app.db.tables import Classifier, ServingChange, User, utcnow
 from app.engine.code_index import CodeIndex
+from app.engine.embed import backend_of
 from app.engine.suggest import score_codes
 from app.errors import Conflict, InvalidInput, NotFound
 from app.services.accounts import require
@@ -128,7 +128,7 @@ class Learner:
                     f"{row.embedding_model} vectors and this service makes {model_id}, so it is not used: "
                     "suggestions rest on similarity and confirmed examples until a version is trained on these "
                     "vectors (POST /models/retrain encodes the labelled sentences again), or set "
-                    f"AUTOCODER_EMBEDDING_BACKEND={_backend_of(row.embedding_model)} to serve it as trained")
+                    f"AUTOCODER_EMBEDDING_BACKEND={backend_of(row.embedding_model)} to serve it as trained")
         return problems
 
     def stop(self) -> None:
@@ -326,9 +326,3 @@ class Learner:
         if db.count_label_decisions(session, after_id=since) < every:
             return None
         return self.retrain_in_background(session, None, trigger="auto")
-
-
-def _backend_of(model_id: str) -> str:
-    """The backend named in a model id (app/engine/embed.py: torch's ids carry none)."""
-    suffix = model_id.rpartition("+")[2] if "+" in model_id else ""
-    return re.sub(r"\.e\d+$", "", suffix) or "torch"

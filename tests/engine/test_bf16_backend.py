@@ -6,14 +6,7 @@ import pytest
 
 from app.engine import embed
 from app.engine.embed import Embedder, resolve_backend
-
-SENTENCES = [
-    "My peer worker came with me to the GP and helped me explain what was going on.",
-    "We agreed I would try the walking group on Thursday and text her afterwards.",
-    "Yeah.",
-    "It felt like she really got it, because she'd been there herself.",
-    "I write down what I spent each day so I can see where the money goes.",
-]
+from tests.engine.test_onnx_backend import SENTENCES
 
 
 @pytest.fixture(scope="module")
