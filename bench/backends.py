@@ -78,9 +78,9 @@ def recipes() -> dict[str, Callable[[Path, Path], None]]:
         from onnxruntime.quantization import CalibrationDataReader
         from tokenizers import Tokenizer
 
-        from app.engine.embed import bundled_model_path
+        from app.engine.encoders import resolve
 
-        tokenizer = Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json"))
+        tokenizer = Tokenizer.from_file(str(resolve("minilm").path / "tokenizer.json"))
         tokenizer.no_padding()
         tokenizer.enable_truncation(256)
         texts = onnx_backend.PROBE + synthetic(200, seed=11)  # never the evaluation sets' sentences
@@ -156,7 +156,7 @@ def main() -> None:
     settings = Settings()
     sets = evaluation_sets(settings)
     texts = synthetic(args.sentences)
-    torch_embedder = Embedder(settings.embedding_model, backend="torch")
+    torch_embedder = Embedder(settings.encoder, backend="torch")
     print(f"load average at start: {os.getloadavg()}; {len(os.sched_getaffinity(0))} cores", flush=True)
     base_speed = speed(torch_embedder, texts)
     base = quality(torch_embedder, sets)
@@ -187,7 +187,7 @@ def main() -> None:
         for name, path, alone in [(bf16, None, False)] + variants:
             if wanted and not any(w in name for w in wanted):
                 continue
-            variant = Embedder(settings.embedding_model, backend="torch-bf16") if path is None \
+            variant = Embedder(settings.encoder, backend="torch-bf16") if path is None \
                 else Variant(name, model_path, path, alone)
             rate = speed(variant, texts)
             got = quality(variant, sets)

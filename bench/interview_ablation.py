@@ -128,7 +128,7 @@ def main() -> None:
     if not INTERVIEWS.exists():
         sys.exit(f"needs {INTERVIEWS}")
     settings = Settings()
-    embedder = Embedder(settings.embedding_model)
+    embedder = Embedder(settings.encoder)
     if args.tune:
         tune(embedder, settings)
         return

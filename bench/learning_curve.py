@@ -36,7 +36,7 @@ def main() -> None:
     if not LABELLED.exists():
         sys.exit(f"needs {LABELLED} (the shared evaluation data beside the repository)")
     settings = Settings()
-    embedder = Embedder(settings.embedding_model)
+    embedder = Embedder(settings.encoder)
     book = load_codebook_file(REPO / "bench" / "data" / "pa-counseling.yaml")
     resolved = resolve(book.name, {book.name: book}.get)
     items = load_labelled(LABELLED, resolved, codes_field="strategies", group_field="dialog")

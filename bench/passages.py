@@ -57,7 +57,7 @@ def ranked_codes(own: np.ndarray, covering: dict[int, float], top_k: int) -> lis
 def evaluate(split: str, margins: list[float], tops: list[int | None], longest: int,
              show: tuple[float, int | None] | None = None) -> None:
     settings = Settings()
-    embedder = Embedder(settings.embedding_model)
+    embedder = Embedder(settings.encoder)
     book = resolve(settings.default_codebook, load_builtin(settings.taxonomy_dir).get)
     index = CodeIndexCache(embedder, None).get(book)
     codes = [c.id for c in index.codes]
@@ -155,7 +155,7 @@ def timing(longest: int) -> None:
     Base.metadata.create_all(engine)
     sessions = sessionmaker(engine)
     base = Settings(cache_dir=Path("/tmp/passages-bench-cache"))
-    embedder = Embedder(base.embedding_model)
+    embedder = Embedder(base.encoder)
     # Alternated, three times each: the first call also warms the model and caches, and a shared machine's load
     # drifts; CPU time (every thread of this process) is steadier than wall time there.
     for windows_on in (1, longest, 3, 1, longest, 3, 1, longest, 3):

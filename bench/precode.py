@@ -104,9 +104,9 @@ def main() -> None:
         (root / "sentences.json").write_text(__import__("json").dumps(sentences))
         model = args.model
         if not model:
-            from app.engine.embed import bundled_model_path
+            from app.engine.encoders import resolve
 
-            model = str(bundled_model_path())
+            model = str(resolve("minilm").path)
         print(f"{len(sentences)} sentences in {len(list((root / 'corpus').iterdir()))} transcripts; "
               f"device {args.device}; batch size {args.batch_size}; load average {os.getloadavg()}", flush=True)
 

@@ -84,7 +84,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings(database_url=f"sqlite:///{folder}/bench.db", cache_dir=Path(folder) / "cache",
                             models_dir=Path(folder) / "models")
-        embedder = Embedder(settings.embedding_model)
+        embedder = Embedder(settings.encoder)
         coder = Coder(settings, embedder, CodebookCatalog.from_settings(settings))
         upgrade(settings.database_url)
         sessions = make_session_factory(make_engine(settings.database_url))

@@ -48,7 +48,7 @@ def main() -> None:
     books = {p.stem: load_codebook_file(p) for p in settings.taxonomy_dir.glob("*.yaml")}
     codebook = resolve("bcttv1+relational-aspects", books.get)
     units = evidence_units(codebook)
-    embedder = Embedder(settings.embedding_model)
+    embedder = Embedder(settings.encoder)
     vectors = embedder.encode([u.text for u in units])
     ids = [c.id for c in codebook.leaves]
     code_of = np.array([u.code for u in units])

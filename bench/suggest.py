@@ -41,7 +41,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-suggest-"))
     settings = Settings(database_url=f"sqlite:///{work / 'bench.db'}", cache_dir=work / "cache",
                         max_body_bytes=50_000_000)
-    embedder = Embedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
+    embedder = Embedder(settings.encoder, batch_size=settings.embedding_batch_size)
     said = sentences(args.sentences, settings.taxonomy_dir)
     # One sentence per turn, alternating peer worker and supported peer: every sentence is coded.
     transcript = "\n".join(f"{'PW1' if i % 2 else 'SP1'}: {s}" for i, s in enumerate(said))

@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 def main() -> None:
     settings = Settings()
     books = {p.stem: load_codebook_file(p) for p in settings.taxonomy_dir.glob("*.yaml")}
-    embedder = Embedder(settings.embedding_model)
+    embedder = Embedder(settings.encoder)
     index = CodeIndexCache(embedder, None).get(resolve("bcttv1+relational-aspects", books.get))
     ids = [c.id for c in index.codes]
     on = yaml.safe_load((REPO / "tests/data/new_quotes.yaml").read_text())

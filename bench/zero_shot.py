@@ -41,7 +41,7 @@ def main() -> None:
     if not LABELLED.exists():
         sys.exit(f"needs {LABELLED} (the shared evaluation data beside the repository)")
     settings = Settings()
-    embedder = Embedder(settings.embedding_model)
+    embedder = Embedder(settings.encoder)
     cache = CodeIndexCache(embedder, None)
     book = load_codebook_file(REPO / "bench" / "data" / "pa-counseling.yaml")
     bare = dict(synonyms=False, definition=False, exemplars=False)

@@ -21,6 +21,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # The suite's expected codes and scores were set with torch's vectors; tests/engine/test_onnx_backend.py covers
 # the ONNX backends. Set AUTOCODER_EMBEDDING_BACKEND to run the whole suite on another one.
 os.environ.setdefault("AUTOCODER_EMBEDDING_BACKEND", "torch")
+# The suite runs on `fast` (all-MiniLM-L6-v2, installed with the project) for speed, whatever encoder a
+# developer installed; tests that need another one ask for it by name and skip when it is not installed.
+os.environ.setdefault("AUTOCODER_ENCODER", "fast")
 
 from app.config import Settings  # noqa: E402
 from app.db import tables  # noqa: E402

@@ -12,14 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 
 class _EncoderActor:
-    def __init__(self, model: str, device: str, threads: int | None, backend: str, cache_dir: str):
+    def __init__(self, encoder: dict, device: str, threads: int | None, backend: str, cache_dir: str):
         import os
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from app.engine.embed import Embedder
 
         # An ONNX actor runs on the one CPU Ray gave it unless told otherwise (torch keeps its own default).
-        self.embedder = Embedder(model, device=device, half=True, backend=backend, cache_dir=cache_dir,
+        self.embedder = Embedder(**encoder, device=device, half=True, backend=backend, cache_dir=cache_dir,
                                  threads=threads or (None if backend.startswith("torch") else 1))
 
     def identity(self) -> tuple[str, int]:
@@ -30,7 +30,7 @@ class _EncoderActor:
 
 
 class RayPool:
-    def __init__(self, address: str | None, workers: int, model: str, *, device: str = "cpu",
+    def __init__(self, address: str | None, workers: int, encoder: dict, *, device: str = "cpu",
                  threads: int | None = None, backend: str | None = None):
         import ray
 
@@ -48,7 +48,8 @@ class RayPool:
         from app.engine.embed import configured_backend, default_cache_dir
 
         backend, cache_dir = backend or configured_backend(), str(default_cache_dir().resolve())
-        self.actors = [actor.remote(model, device, threads, backend, cache_dir) for _ in range(workers)]
+        # `encoder`: the driver Embedder's same_encoder(), so every actor loads the driver's encoder and prompt.
+        self.actors = [actor.remote(encoder, device, threads, backend, cache_dir) for _ in range(workers)]
         identities = set(ray.get([a.identity.remote() for a in self.actors]))
         if len(identities) != 1:
             raise RuntimeError(f"Ray workers loaded different models: {sorted(identities)}")

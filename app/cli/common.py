@@ -29,7 +29,6 @@ def service_learner():
     from app.config import get_settings
     from app.db.migrate import upgrade
     from app.db.session import make_engine, make_session_factory
-    from app.engine.embed import Embedder
     from app.services.codebooks import CodebookCatalog
     from app.services.coding import Coder
     from app.services.learning import Learner
@@ -37,8 +36,11 @@ def service_learner():
     settings = get_settings()
     upgrade(settings.database_url)
     sessions = make_session_factory(make_engine(settings.database_url))
-    embedder = Embedder(settings.embedding_model, device=settings.embedding_device,
-                        backend=settings.embedding_backend, cache_dir=settings.cache_dir)
+    from app.services.embedders import make_embedder
+
+    embedder = make_embedder(settings)
+    if embedder.fallback:
+        typer.echo(f"warning: {embedder.fallback}", err=True)
     return Learner(settings, Coder(settings, embedder, CodebookCatalog.from_settings(settings)), sessions), sessions
 
 

@@ -31,7 +31,7 @@ def evaluate(
 
     from app.config import get_settings
     from app.engine.code_index import CodeIndexCache
-    from app.engine.embed import Embedder
+    from app.services.embedders import make_embedder
     from taxonomy import CodebookError, resolve_spec
     from training.evaluate import MODES, EvalConfig, EvaluationSet, learning_curve
     from training.evaluate import evaluate as run_evaluation
@@ -51,7 +51,9 @@ def evaluate(
     config = EvalConfig(top_k=top_k or settings.top_k,
                         threshold=settings.threshold if threshold is None else threshold,
                         evidence_k=settings.evidence_k, context=context, folds=folds, scoring=settings.scoring())
-    embedder = Embedder(settings.embedding_model, backend=settings.embedding_backend, cache_dir=settings.cache_dir)
+    embedder = make_embedder(settings)
+    if embedder.fallback:
+        typer.echo(f"warning: {embedder.fallback}", err=True)
     data = EvaluationSet(items, CodeIndexCache(embedder, settings.cache_dir).get(book), embedder, config)
     try:
         result = run_evaluation(data, modes=tuple(mode))

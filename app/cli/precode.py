@@ -51,7 +51,7 @@ def precode(
     from app.batch.precode import FORMATS, JobMismatch, LocalEncoder, PrecodeOptions, Precoder
     from app.config import get_settings
     from app.engine.code_index import CodeIndexCache
-    from app.engine.embed import Embedder
+    from app.services.embedders import make_embedder
     from taxonomy import CodebookError, resolve_spec
 
     if output_format not in FORMATS:
@@ -70,8 +70,8 @@ def precode(
                             third_party=settings.third_party_text)
     except (InputError, CodebookError) as exc:
         fail(exc)
-    embedder = Embedder(model or settings.embedding_model, device=device, batch_size=batch_size, half=True,
-                        threads=threads, backend=settings.embedding_backend, cache_dir=settings.cache_dir)
+    embedder = make_embedder(settings, **({"model": model} if model else {}), device=device,
+                             batch_size=batch_size, half=True, threads=threads)
     typer.echo(f"encoder: {embedder.describe()}", err=True)
     index = CodeIndexCache(embedder, settings.cache_dir).get(book)
     options = PrecodeOptions(top_k=top_k or settings.top_k,
@@ -88,7 +88,7 @@ def precode(
         from app.batch.ray_pool import RayPool
 
         try:
-            pool = RayPool(None if ray == "local" else ray, ray_workers, model or settings.embedding_model,
+            pool = RayPool(None if ray == "local" else ray, ray_workers, embedder.same_encoder(),
                            device=device, threads=threads, backend=embedder.backend)
         except ImportError:
             fail(RuntimeError("Ray is not installed here: pip install -e '.[ray]' (or pip install ray)"))

@@ -50,16 +50,16 @@ def machine() -> dict:
             "onnxruntime": installed("onnxruntime"), "torch": installed("torch")}
 
 
-def choose(model_path: Path, folder: Path, threads: int | None = None, *, onnx: bool = True) -> str:
+def choose(model_path: Path, folder: Path, threads: int | None = None, *, no_onnx: str | None = None) -> str:
     """The backend `auto` runs for this model on this machine: the remembered choice, else measured now.
-    `onnx`: whether ONNX Runtime is installed to be measured."""
+    `no_onnx`: why the ONNX backend cannot be measured (not installed, or it cannot run this model)."""
     folder.mkdir(parents=True, exist_ok=True)
     here = machine()
     with _locked(folder / "auto.lock"):
         saved = read_choice(folder)
         if saved is not None and saved.get("machine") == here:
             return saved["choice"]
-        record = measure(model_path, folder, threads, onnx=onnx) | {"machine": here}
+        record = measure(model_path, folder, threads, no_onnx=no_onnx) | {"machine": here}
         tmp = folder / f"{CHOICE_FILE}.tmp{os.getpid()}"
         tmp.write_text(json.dumps(record, indent=2))
         os.replace(tmp, folder / CHOICE_FILE)
@@ -92,7 +92,7 @@ def bf16_native() -> bool:
         return False
 
 
-def measure(model_path: Path, folder: Path, threads: int | None, *, onnx: bool = True) -> dict:
+def measure(model_path: Path, folder: Path, threads: int | None, *, no_onnx: str | None = None) -> dict:
     """Sentences/s of each candidate on the same sentences, in the Embedder's batches, best of ROUNDS
     interleaved runs each (so a burst of other work hurts all alike). A candidate whose vectors fail their
     check against torch's is left out, with the reason."""
@@ -119,8 +119,8 @@ def measure(model_path: Path, folder: Path, threads: int | None, *, onnx: bool =
             runs["torch-bf16"] = run_torch(True)
         except ValueError as exc:
             left_out["torch-bf16"] = str(exc)
-    if not onnx:
-        left_out["onnx"] = "onnxruntime is not installed"
+    if no_onnx:
+        left_out["onnx"] = no_onnx
     else:
         try:
             onnx_model = onnx_backend.load(model_path, folder, "fp32", threads=threads)

