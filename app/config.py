@@ -68,9 +68,12 @@ class Settings(BaseSettings):
     min_words: int = Field(3, ge=1)
     # Passage suggestions (app/engine/passages.py, docs/spans.md): windows of 2..passage_windows consecutive
     # codable sentences of one turn are scored too, and a window's best code, when the passage supports it
-    # passage_margin more than any of its sentences, is suggested as a span. 1 turns them off (each window is
-    # one more text to encode). The margin was set on the interview development half (bench/passages.py).
-    passage_windows: int = Field(4, ge=1, le=8)
+    # passage_margin more than any of its sentences, is suggested as a span. Off (1) by default: under the gate
+    # a window of technique talk scores its best code high where its sentences rank it lower, so at every margin
+    # tried (0-0.9) spans lowered the interview development half's top-1 (0.60 to 0.41-0.51 with EmbeddingGemma)
+    # and were mostly wrong (7 of 70 to 91 of 242 with a gold code); each window is also one more text to encode.
+    # Coders still code spans by hand. 4 turns them on.
+    passage_windows: int = Field(1, ge=1, le=8)
     passage_margin: float = Field(0.2, ge=0.0, le=1.0)
     # Longer run-on sentences are cut into pieces (the model reads at most 256 word pieces anyway).
     max_sentence_words: int = Field(80, ge=10, le=180)

@@ -32,6 +32,7 @@ import numpy as np  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.engine.code_index import CodeIndexCache  # noqa: E402
 from app.engine.embed import Embedder  # noqa: E402
+from app.engine.gate import word_counts  # noqa: E402
 from app.engine.passages import pick_spans, windows  # noqa: E402
 from app.engine.suggest import score_served  # noqa: E402
 from taxonomy import load_builtin, resolve  # noqa: E402
@@ -79,15 +80,18 @@ def evaluate(split: str, margins: list[float], tops: list[int | None], longest: 
         context += [bool(r.get("context")) for r in items]
     coded = [i for i, s in enumerate(sentences) if s is not None]
     scoring = settings.scoring()
-    cache = Path(f"/tmp/passages-{split}-{longest}.npz")  # scores only: reruns of the grid skip the encoding
+    safe = embedder.model_id.replace("/", "_")
+    cache = Path(f"/tmp/passages-{safe}-{split}-{longest}.npz")  # scores only: reruns of the grid skip encoding
     if cache.exists():
         saved = np.load(cache)
         sentence_scores, window_scores = saved["sentences"], saved["windows"]
     else:
         sentence_scores = np.zeros((len(sentences), len(codes)), dtype=np.float32)
-        sentence_scores[coded] = score_served(index, embedder.encode([sentences[i] for i in coded]),
-                                              scoring).scores
-        window_scores = score_served(index, embedder.encode(windows_text), scoring).scores
+        texts = [sentences[i] for i in coded]
+        sentence_scores[coded] = score_served(index, embedder.encode(texts), scoring,
+                                              words=word_counts(texts)).scores
+        window_scores = score_served(index, embedder.encode(windows_text), scoring,
+                                     words=word_counts(windows_text)).scores
         np.savez(cache, sentences=sentence_scores, windows=window_scores)
     if show is not None:
         for w, c in pick_spans(window_scores, spans, sentence_scores, settings.threshold, *show):
@@ -173,7 +177,7 @@ def timing(longest: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=["dev", "test"], default="dev")
-    parser.add_argument("--margins", default="0.0,0.05,0.10,0.15,0.20,0.25")
+    parser.add_argument("--margins", default="0.0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9")
     parser.add_argument("--tops", default="1,2,all", help="spans only for the window's best N codes (all: any)")
     parser.add_argument("--longest", type=int, default=4)
     parser.add_argument("--timing", action="store_true")

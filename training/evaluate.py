@@ -11,6 +11,7 @@ from sklearn.model_selection import GroupKFold
 
 from app.engine.code_index import CodeIndex
 from app.engine.embed import Embedder
+from app.engine.gate import word_counts
 from app.engine.suggest import ScoringParams, score_codes, with_context
 from training.classifier import blend, classifier_only, fit_classifier, served_scores
 from training.labelled import LabelledItem
@@ -64,7 +65,8 @@ class EvaluationSet:
         # Context comes from the same speaker turn where the data marks turns, else from the whole group.
         turns = [(it.group, it.turn) for it in self.items]
         around = with_context(vectors, turns, config.context)
-        self.similarity = score_codes(index, around, config.scoring or ScoringParams(evidence_k=config.evidence_k))[0]
+        self.similarity = score_codes(index, around, config.scoring or ScoringParams(evidence_k=config.evidence_k),
+                                      word_counts([it.text for it in self.items]))[0]
         # The classifier keeps the sentence's own vector and learns how much the neighbours matter.
         self.features = np.hstack([vectors, around]) if config.context else vectors
 

@@ -6,6 +6,11 @@ Definitions (docs/evaluation.md and `autocoder evaluate` use these words):
 - recall@k: among those items, the mean share of their gold codes found in the k best-ranked codes.
 - left uncoded: among items with no gold code, the share where no code is shown (nothing reaches the
   threshold); shown per item: codes shown on an average item with no gold code.
+- technique shown: among items with a gold code, the share where some code is shown (the other side of the
+  gate's trade-off: a technique with nothing shown costs a coder a full read); right code shown: the share
+  where a gold code is among those shown.
+- kappa: the model as a second coder at the served point, as `autocoder agreement` computes it: Cohen's kappa
+  over every (item, code) for the codes either side used, a code shown counting as the model coding it.
 - thresholded: the service shows a code when it is among the top_k and scores at least the threshold; over
   every item (items with no gold code count: anything shown there is a false positive), precision, recall
   and F1 per code, macro F1 (mean over codes with gold support) and micro F1 (pooled counts).
@@ -43,6 +48,9 @@ class Report:
     none_shown: float  # codes shown on an average item with no gold code
     per_code: list[CodeRow]
     confusions: list[tuple[str, str, int]]  # (gold code, code ranked first instead, count)
+    technique_shown: float = float("nan")  # items with a gold code that get some code shown
+    right_shown: float = float("nan")  # items with a gold code that get a gold code shown
+    kappa: float | None = None  # model (shown codes) against gold, pooled over (item, used code)
 
     def as_dict(self) -> dict:
         return {
@@ -53,6 +61,8 @@ class Report:
             "micro_precision": self.micro_precision, "micro_recall": self.micro_recall,
             # None where no item lacks a gold code (JSON has no NaN; PostgreSQL's json type refuses it)
             "none_uncoded": _finite(self.none_uncoded), "none_shown": _finite(self.none_shown),
+            "technique_shown": _finite(self.technique_shown), "right_shown": _finite(self.right_shown),
+            "kappa": self.kappa,
             "per_code": [vars(row) for row in self.per_code],
             "confusions": [{"gold": g, "ranked_first": p, "count": n} for g, p, n in self.confusions],
         }
@@ -111,6 +121,21 @@ def evaluate_scores(scores: np.ndarray, gold: list[frozenset[str]], codes: list[
     unlabelled = predicted[~labelled]
     none_uncoded = float((~unlabelled.any(axis=1)).mean()) if len(unlabelled) else float("nan")
     none_shown = float(unlabelled.sum(axis=1).mean()) if len(unlabelled) else float("nan")
+    technique_shown = mean(predicted[labelled].any(axis=1))
+    right_shown = mean((predicted[labelled] & truth_l).any(axis=1))
     return Report(len(gold), n_labelled, hit_at.get(1, mean(in_gold[:, 0])), hit_at, recall_at, macro,
                   float(mf), float(mp), float(mr), none_uncoded, none_shown, rows,
-                  [(g, w, n) for (g, w), n in mixups.most_common(confusions)])
+                  [(g, w, n) for (g, w), n in mixups.most_common(confusions)], technique_shown, right_shown,
+                  pooled_kappa(truth, predicted))
+
+
+def pooled_kappa(truth: np.ndarray, predicted: np.ndarray) -> float | None:
+    """Cohen's kappa of two codings over every (item, code) for the codes either used; None if undefined."""
+    from sklearn.metrics import cohen_kappa_score
+
+    used = truth.any(axis=0) | predicted.any(axis=0)
+    a, b = truth[:, used].ravel(), predicted[:, used].ravel()
+    if not len(a) or (a.all() and b.all()) or (not a.any() and not b.any()):
+        return None
+    value = cohen_kappa_score(a, b)
+    return None if np.isnan(value) else float(value)

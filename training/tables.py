@@ -6,9 +6,12 @@ from training.metrics import Report
 
 def summary_table(reports: dict[str, Report]) -> str:
     ks = sorted(next(iter(reports.values())).hit_at) if reports else []
-    head = ["mode", "top-1"] + [f"hit@{k}" for k in ks if k > 1] + ["macro F1", "micro F1", "no-code left uncoded"]
+    head = (["mode", "top-1"] + [f"hit@{k}" for k in ks if k > 1]
+            + ["macro F1", "micro F1", "technique shown", "right code shown", "no-code left uncoded", "kappa"])
     rows = [[mode, f"{r.top1:.3f}"] + [f"{r.hit_at[k]:.3f}" for k in ks if k > 1]
-            + [f"{r.macro_f1:.3f}", f"{r.micro_f1:.3f}", f"{r.none_uncoded:.3f}"] for mode, r in reports.items()]
+            + [f"{r.macro_f1:.3f}", f"{r.micro_f1:.3f}", f"{r.technique_shown:.3f}", f"{r.right_shown:.3f}",
+               f"{r.none_uncoded:.3f}", "-" if r.kappa is None else f"{r.kappa:.3f}"]
+            for mode, r in reports.items()]
     return markdown_table(head, rows)
 
 

@@ -585,10 +585,11 @@ class DiscoveryIn(RequestIn):
     arm: Annotated[str, StringConstraints(max_length=100)] | None = None
     transcripts: Annotated[list[Id], Field(min_length=1, max_length=10_000)] | None = Field(
         None, description="only these transcripts (at least one id; leave out for all)")
-    kinds: Annotated[list[Literal["under_threshold", "all_rejected", "flagged"]],
-                     Field(min_length=1, max_length=3)] | None = Field(
-        None, description="which unexplained sentences (default all): no code reached the threshold, coders "
-                          "rejected every code shown, or a coder wrote a memo and gave no code")
+    kinds: Annotated[list[Literal["under_threshold", "weak_fit", "all_rejected", "flagged"]],
+                     Field(min_length=1, max_length=4)] | None = Field(
+        None, description="which unexplained sentences (default all): no code reached the threshold, the best "
+                          "code shown fits weakly, coders rejected every code shown, or a coder wrote a memo and "
+                          "gave no code")
     min_cluster_size: Annotated[int, Ge(2), Le(5000)] | None = None
     min_samples: Annotated[int, Ge(1), Le(500)] = 2
     dims: Annotated[int, Ge(0), Le(384)] = 20

@@ -31,6 +31,7 @@ from app.batch.cache import EmbeddingCache
 from app.batch.inputs import UNSUPPORTED, InputError, Source, chunks, fingerprint, load
 from app.config import Settings
 from app.engine.code_index import CodeIndex
+from app.engine.gate import word_counts
 from app.engine.presence import present_codes
 from app.engine.scoring import Scorer
 from app.engine.segment import Segment
@@ -264,7 +265,8 @@ class Precoder:
             if coded:
                 vectors = np.stack([prepared.vectors[t.segments[i].text] for i in coded])
                 ranked = suggest(self.index, vectors, self.options.top_k, self.options.scoring,
-                                 self.scorer.rescore(vectors))
+                                 self.scorer.rescore(vectors),
+                                 words=word_counts([t.segments[i].text for i in coded]))
                 t.ranked = dict(zip(coded, ranked, strict=True))
 
     def _table(self, prepared: Prepared) -> pa.Table:

@@ -23,7 +23,8 @@ def _print(run, candidates, texts) -> None:
     summary = run.summary or {}
     typer.echo(f"run {run.id} ({run.status}) on {run.codebook_name}: {summary.get('transcripts', 0)} transcripts, "
                f"{summary.get('sentences', 0)} sentences, {run.units} unexplained "
-               f"({summary.get('under_threshold', 0)} under the threshold, {summary.get('all_rejected', 0)} with "
+               f"({summary.get('under_threshold', 0)} under the threshold, {summary.get('weak_fit', 0)} weakly "
+               f"fitting their best code, {summary.get('all_rejected', 0)} with "
                f"every suggestion rejected, {summary.get('flagged', 0)} flagged), {len(candidates)} candidates, "
                f"{summary.get('noise', 0)} in none; "
                f"{summary.get('seconds', 0)} s")
@@ -77,7 +78,8 @@ def discover_run(
     arm: str = typer.Option(None, help="Only transcripts from this trial arm."),
     transcript: list[int] = typer.Option(None, help="Only these transcript ids (repeat the option)."),
     kind: list[str] = typer.Option(None, help="Only these unexplained sentences (repeat): under_threshold, "
-                                              "all_rejected, flagged (a memo and no code). Default: all."),
+                                              "weak_fit, all_rejected, flagged (a memo and no code). Default: "
+                                              "all."),
     min_cluster_size: int = typer.Option(None, help="Smallest candidate (default: chosen from the number of "
                                                     "sentences)."),
     resamples: int = typer.Option(10, help="Re-clusterings for the stability figure (0: skip)."),

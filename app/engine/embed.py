@@ -177,6 +177,22 @@ class Embedder:
             self.model_id += "+torch-bf16"
             check_bf16(self._model)
 
+    @property
+    def paraphrase_similarity(self) -> float | None:
+        """The similarity from which this encoder's vectors mark a close paraphrase (None: not measured for a
+        user's own folder model)."""
+        return self.encoder.spec.paraphrase_similarity if self.encoder.spec else None
+
+    @property
+    def fit_floor(self) -> float | None:
+        """Under this codebook-classifier probability a shown code fits its sentence weakly (discovery)."""
+        return self.encoder.spec.fit_floor if self.encoder.spec else None
+
+    @property
+    def code_temperature(self) -> float | None:
+        """How the rank scores of this encoder's codes turn into probabilities (app/engine/gate.py)."""
+        return self.encoder.spec.code_temperature if self.encoder.spec else None
+
     def same_encoder(self) -> dict:
         """Keyword arguments that make another process's Embedder load this very encoder (Ray actors)."""
         spec = self.encoder.spec

@@ -71,6 +71,13 @@ class EncoderSpec:
     # A confirmed sentence at least this similar to a new one makes its code a suggestion by itself: close
     # paraphrases, on this model's own similarity scale (set on the interview development half).
     paraphrase_similarity: float = 0.75
+    # Discovery counts a shown code as a weak fit under this codebook-classifier probability (app/services/
+    # discovery.py); set on the interview development half coded with BCTTv1 alone, where it best separated the
+    # relational talk BCTTv1 lacks from the BCTTv1 talk (of 0.05-0.4).
+    fit_floor: float = 0.10
+    # How sure a shown code is, as a probability among the codebook's codes (app/engine/gate.py): the softmax
+    # temperature that fitted the interview development half's gold codes best (of 0.1-1.0).
+    code_temperature: float = 0.5
     size_note: str = ""
 
     @property
@@ -107,6 +114,8 @@ MINILM = EncoderSpec(
     dimension=384,
     backends=("torch", "torch-bf16", "onnx", "onnx-int8"),
     paraphrase_similarity=0.75,
+    fit_floor=0.15,
+    code_temperature=0.5,
     size_note="91 MB, installed with the project",
 )
 
@@ -178,6 +187,7 @@ EMBEDDINGGEMMA = EncoderSpec(
     prompt="classification",
     max_tokens=512,
     paraphrase_similarity=0.85,
+    code_temperature=0.4,
     size_note="1.2 GB on disk (1.15 GB of wheels to download once)",
 )
 
@@ -216,6 +226,7 @@ MPNET = EncoderSpec(
     dimension=768,
     backends=("torch", "torch-bf16", "onnx", "onnx-int8"),
     paraphrase_similarity=0.75,
+    code_temperature=0.4,
     size_note="440 MB on disk (400 MB of wheels to download once)",
 )
 

@@ -18,6 +18,12 @@ suggestions?", ablation):
   a code (mean of its best `evidence_k` background sentences); a code that does not beat it by `margin` loses
   `background_weight` times the shortfall. Interview talk about peer support is close to every relational
   exemplar, and closer still to the background, so it falls under the threshold and stays uncoded.
+Where the codebook has a background to learn from, the background margin gives way to what the codebook teaches
+about itself (app/engine/gate.py): codes are ranked by similarity blended with a classifier fitted on their own
+definitions and exemplars, and a gate fitted on exemplars against the background decides whether a sentence
+shows a technique at all; the served score carries the gate's verdict on the best code (ANCHOR, the service
+threshold, at the gate's operating point) and falls off for the codes behind it. The margin rule stays for
+codebooks with no background, and for comparison (`gate=False`).
 Scores stay on one scale whatever the request's threshold, so "score >= threshold" means "suggested"
 everywhere (stored runs, filters, reports, presence).
 """
@@ -27,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.engine import gate as gating
 from app.engine.code_index import CodeIndex, EvidenceUnit
 
 RANK_FLOOR = 0.1
@@ -43,10 +50,17 @@ class ScoringParams:
     counter_weight: float = 1.0
     use_background: bool = True
     use_counterexamples: bool = True
+    # The gate and codebook classifier (app/engine/gate.py) where the index has them; `gate_bias` moves the
+    # gate's operating point (positive: fewer sentences shown, fewer techniques too; docs/evaluation.md).
+    gate: bool = True
+    gate_bias: float = 0.0
+    blend: float = gating.BLEND
+    spread: float = gating.SPREAD
 
 
 # A confirmed sentence this close to a new one makes its code a suggestion on its own, at that similarity:
 # near-copies and close paraphrases (MiniLM puts them over 0.8), not sentences that merely share the topic.
+# Each encoder has its own scale: its registry entry's paraphrase_similarity (app/engine/encoders.py).
 CONFIRMED_MIN_SIMILARITY = 0.75
 
 
@@ -56,6 +70,7 @@ class ConfirmedExamples:
 
     vectors: np.ndarray
     units: tuple[EvidenceUnit, ...]
+    min_similarity: float = CONFIRMED_MIN_SIMILARITY  # on the encoder's own scale
 
 
 @dataclass(frozen=True)
@@ -90,17 +105,6 @@ def with_context(vectors: np.ndarray, groups: list, window: int, weight: float =
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
-def _slices(index: CodeIndex) -> list[tuple[int, int]]:
-    """(start, end) rows of each code's evidence; units are stored grouped by code, in code order."""
-    bounds: list[tuple[int, int]] = []
-    for row, unit in enumerate(index.units):
-        if unit.code == len(bounds):
-            bounds.append((row, row + 1))
-        else:
-            bounds[-1] = (bounds[-1][0], row + 1)
-    return bounds
-
-
 def _top_mean(sims: np.ndarray, k: int) -> np.ndarray:
     """Mean of each row's k largest values."""
     k = min(k, sims.shape[1])
@@ -114,26 +118,35 @@ def background_match(index: CodeIndex, vectors: np.ndarray, evidence_k: int = 3)
     return _top_mean(vectors @ index.background_vectors.T, evidence_k)
 
 
-def score_codes(index: CodeIndex, vectors: np.ndarray, evidence_k: int | ScoringParams = 3
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Scores (sentences x codes) in [0, 1], and for each the row of the best-matching evidence unit."""
+def score_codes(index: CodeIndex, vectors: np.ndarray, evidence_k: int | ScoringParams = 3,
+                words: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Scores (sentences x codes) in [0, 1], and for each the row of the best-matching evidence unit.
+    `words`: each sentence's number of words, which the gate weighs (gate.word_counts(texts)); None counts
+    every sentence as of average length."""
     params = evidence_k if isinstance(evidence_k, ScoringParams) else ScoringParams(evidence_k=evidence_k)
     sims = vectors @ index.vectors.T
     scores = np.empty((len(vectors), len(index.codes)), dtype=np.float32)
     best = np.empty((len(vectors), len(index.codes)), dtype=np.int64)
     nearest = np.empty((len(vectors), len(index.codes)), dtype=np.float32)
-    for c, (start, end) in enumerate(_slices(index)):
+    for c, (start, end) in enumerate(index.slices):
         block = sims[:, start:end]
         scores[:, c] = _top_mean(block, params.evidence_k)
         best[:, c] = start + block.argmax(axis=1)
         nearest[:, c] = block.max(axis=1)
     similarity = scores.copy()
+    gated = params.gate and index.model is not None and len(vectors) > 0
     if params.use_counterexamples and index.counter_vectors is not None and len(vectors):
         counter = vectors @ index.counter_vectors.T
         closest = np.full(scores.shape, -np.inf, dtype=np.float32)  # each code's closest counterexample
         for j, unit in enumerate(index.counter_units):
             closest[:, unit.code] = np.maximum(closest[:, unit.code], counter[:, j])
         scores -= params.counter_weight * np.maximum(closest - nearest, 0.0)
+    if gated:
+        model = index.model
+        logit = model.gate_logit(similarity, _top_mean(vectors @ index.background_vectors.T, gating.EVIDENCE_K),
+                                 words)
+        return gating.served(scores, model.log_proba(vectors), logit, model.pieces, blend=params.blend,
+                             spread=params.spread, bias=params.gate_bias, temperature=model.temperature), best
     if params.use_background:
         background = background_match(index, vectors, params.evidence_k)
         if background is not None:
@@ -147,11 +160,11 @@ def score_codes(index: CodeIndex, vectors: np.ndarray, evidence_k: int | Scoring
 
 def apply_confirmed(scores: np.ndarray, vectors: np.ndarray, confirmed: ConfirmedExamples) -> np.ndarray:
     """Raise each code to the similarity of its closest confirmed sentence where that is at least
-    CONFIRMED_MIN_SIMILARITY and higher; returns, per (row, code), the confirmed unit used or -1."""
+    confirmed.min_similarity and higher; returns, per (row, code), the confirmed unit used or -1."""
     used = np.full(scores.shape, -1, dtype=np.int64)
     sims = vectors @ confirmed.vectors.T
     for m, unit in enumerate(confirmed.units):
-        stronger = (sims[:, m] >= CONFIRMED_MIN_SIMILARITY) & (sims[:, m] > scores[:, unit.code])
+        stronger = (sims[:, m] >= confirmed.min_similarity) & (sims[:, m] > scores[:, unit.code])
         scores[stronger, unit.code] = np.minimum(sims[stronger, m], 1.0)
         used[stronger, unit.code] = m
     return used
@@ -176,9 +189,9 @@ class Served:
 
 def score_served(index: CodeIndex, vectors: np.ndarray, evidence_k: int | ScoringParams = 3,
                   rescore: Callable[[np.ndarray], np.ndarray] | None = None,
-                  confirmed: ConfirmedExamples | None = None) -> Served:
+                  confirmed: ConfirmedExamples | None = None, words: np.ndarray | None = None) -> Served:
     """Every code's served score for every row of `vectors` (see suggest())."""
-    scores, best = score_codes(index, vectors, evidence_k)
+    scores, best = score_codes(index, vectors, evidence_k, words)
     if rescore is not None:
         scores = rescore(scores)
     used = apply_confirmed(scores, vectors, confirmed) if confirmed is not None else None
@@ -197,7 +210,7 @@ def rank(index: CodeIndex, served: Served, top_k: int,
 
 def suggest(index: CodeIndex, vectors: np.ndarray, top_k: int, evidence_k: int | ScoringParams = 3,
             rescore: Callable[[np.ndarray], np.ndarray] | None = None,
-            confirmed: ConfirmedExamples | None = None) -> list[list[Candidate]]:
+            confirmed: ConfirmedExamples | None = None, words: np.ndarray | None = None) -> list[list[Candidate]]:
     """The top_k codes for every row of `vectors`, best first, each with its best-matching evidence.
 
     `rescore` turns the similarity matrix into the served scores (a trained classifier blended in); the
@@ -206,4 +219,4 @@ def suggest(index: CodeIndex, vectors: np.ndarray, top_k: int, evidence_k: int |
     """
     if len(vectors) == 0:
         return []
-    return rank(index, score_served(index, vectors, evidence_k, rescore, confirmed), top_k, confirmed)
+    return rank(index, score_served(index, vectors, evidence_k, rescore, confirmed, words), top_k, confirmed)

@@ -11,6 +11,7 @@ from app.db import store
 from app.db.tables import SuggestionRun, Transcript, User
 from app.engine.code_index import CodeIndex, CodeIndexCache
 from app.engine.embed import Embedder
+from app.engine.gate import word_counts
 from app.engine.passages import merge, passage_candidates, windows
 from app.engine.scoring import Scorer
 from app.engine.segment import (
@@ -19,7 +20,15 @@ from app.engine.segment import (
     split_sentences,
     turns_from_text,
 )
-from app.engine.suggest import Candidate, Served, rank, score_served, suggest, with_context
+from app.engine.suggest import (
+    CONFIRMED_MIN_SIMILARITY,
+    Candidate,
+    Served,
+    rank,
+    score_served,
+    suggest,
+    with_context,
+)
 
 # Preparing a transcript lives in app/engine/transcripts.py (batch pre-coding shares it); these names are
 # also imported from here by the API and tests.
@@ -110,7 +119,8 @@ class Coder:
         """The served classifier for this codebook, if there is one trained on this embedding model, and the
         sentences confirmed so far that `who` may see (app/services/confirmed.py)."""
         confirmed = self.confirmed.get(session, tuple(c.id for c in index.codes), self.embedder.model_id,
-                                       Visibility(who, blind=self.settings.blind_review))
+                                       Visibility(who, blind=self.settings.blind_review),
+                                       self.embedder.paraphrase_similarity or CONFIRMED_MIN_SIMILARITY)
         served = self.served.current(session, index.codebook_name)
         if served is None or served[0].embedding_model != self.embedder.model_id:
             return Scorer(index, confirmed=confirmed)
@@ -137,7 +147,7 @@ class Coder:
         pieces = [text[a:b] for a, b in parts]
         raw = self.embedder.encode(pieces)
         ranked = suggest(index, with_context(raw, turns, options.context), top_k, self.settings.scoring(),
-                         scorer.rescore(raw), scorer.confirmed)
+                         scorer.rescore(raw), scorer.confirmed, word_counts(pieces))
         segments = [SnippetSegment(text[a:b], a, b, cands, status_of([c.score for c in cands], threshold), cut)
                     for (a, b), cands, cut in zip(parts, ranked, self.embedder.truncated(pieces), strict=True)]
         return SnippetResult(index, threshold, segments, scorer.classifier_id)
@@ -224,7 +234,8 @@ class Coder:
             return []
         contextual = with_context(vectors, turns, options.context)
         served = score_served(scorer.index, contextual[coded], self.settings.scoring(),
-                              scorer.rescore(vectors[coded]), scorer.confirmed)
+                              scorer.rescore(vectors[coded]), scorer.confirmed,
+                              word_counts([text[bounds[i][0]:bounds[i][1]] for i in coded]))
         ranked = dict(zip(coded, rank(scorer.index, served, top_k, scorer.confirmed), strict=True))
         spans: dict[int, list[Candidate]] = {}
         for first, candidate in self._passages(scorer, served, coded, turns, skips, threshold, text, bounds):
@@ -239,8 +250,10 @@ class Coder:
         spans = windows(turns, [reason is None for reason in skips], params.longest)
         if not spans:
             return []
-        raw = self.embedder.encode([text[bounds[a][0]:bounds[b][1]] for a, b in spans])
-        scored = score_served(scorer.index, raw, self.settings.scoring(), scorer.rescore(raw), scorer.confirmed)
+        passages = [text[bounds[a][0]:bounds[b][1]] for a, b in spans]
+        raw = self.embedder.encode(passages)
+        scored = score_served(scorer.index, raw, self.settings.scoring(), scorer.rescore(raw), scorer.confirmed,
+                              word_counts(passages))
         sentence_scores = np.zeros((len(skips), len(scorer.index.codes)), dtype=np.float32)
         sentence_scores[coded] = served.scores
         return passage_candidates(scorer.index, scored, spans, sentence_scores, threshold, params.margin,

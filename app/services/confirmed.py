@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.db import decisions as decisions_db
 from app.db.tables import Decision
 from app.engine.code_index import CONFIRMED, EvidenceUnit
-from app.engine.suggest import ConfirmedExamples
+from app.engine.suggest import CONFIRMED_MIN_SIMILARITY, ConfirmedExamples
 from app.services.visibility import Visibility, replay
 
 
@@ -32,15 +32,15 @@ class ConfirmedCache:
         with self._lock:
             self._cache.clear()
 
-    def get(self, session: Session, codes: tuple[str, ...], model_id: str,
-            visibility: Visibility) -> ConfirmedExamples | None:
+    def get(self, session: Session, codes: tuple[str, ...], model_id: str, visibility: Visibility,
+            min_similarity: float = CONFIRMED_MIN_SIMILARITY) -> ConfirmedExamples | None:
         last = session.scalar(select(func.max(Decision.id))) or 0
         coders = visibility.coder_ids(session)
-        key = (codes, model_id, frozenset(coders) if coders is not None else None, last)
+        key = (codes, model_id, frozenset(coders) if coders is not None else None, last, min_similarity)
         with self._lock:
             if key in self._cache:
                 return self._cache[key]
-        examples = confirmed_examples(session, list(codes), model_id, visibility)
+        examples = confirmed_examples(session, list(codes), model_id, visibility, min_similarity)
         with self._lock:
             if len(self._cache) > 64:  # older decision ids are never asked for again
                 self._cache.clear()
@@ -48,8 +48,8 @@ class ConfirmedCache:
         return examples
 
 
-def confirmed_examples(session: Session, codes: list[str], model_id: str,
-                       visibility: Visibility) -> ConfirmedExamples | None:
+def confirmed_examples(session: Session, codes: list[str], model_id: str, visibility: Visibility,
+                       min_similarity: float = CONFIRMED_MIN_SIMILARITY) -> ConfirmedExamples | None:
     """Every sentence a coder `visibility` may read currently labels with one of `codes`."""
     column = {c: j for j, c in enumerate(codes)}
     given: dict[tuple[int, str], int] = {}  # (segment, code) -> the first coder who confirmed it
@@ -74,4 +74,4 @@ def confirmed_examples(session: Session, codes: list[str], model_id: str,
                                   f"coded by {names.get(coder, f'coder {coder}')}"))
     if not rows:
         return None
-    return ConfirmedExamples(np.stack(rows), tuple(units))
+    return ConfirmedExamples(np.stack(rows), tuple(units), min_similarity)

@@ -3,10 +3,12 @@
 A run takes the sentences of the chosen transcripts that no code explains well and clusters them
 (app/engine/discovery.py). A sentence counts as unexplained when no coder and no consensus code covers it
 (a code on a span covers every sentence of the span) and either no code reached the suggestion threshold on it
-in its transcript's current run ('under_threshold'), or every code that did was rejected by the coders
-('all_rejected'), or a coder wrote a memo on it and gave it no code ('flagged': "no code fits"). A run may take
-only some of these kinds. Runs happen in the background, one at a time, with their stage and progress on the run row;
-each run is kept with its filters, parameters, codebook and model, so its results are a version.
+in its transcript's current run ('under_threshold'), or the best code shown fits it weakly ('weak_fit': the
+codebook's own classifier, app/engine/gate.py, gives that code under the encoder's fit floor), or every code
+that did was rejected by the coders ('all_rejected'), or a coder wrote a memo on it and gave it no code
+('flagged': "no code fits"). A run may take only some of these kinds. Runs happen in the background, one at a
+time, with their stage and progress on the run row; each run is kept with its filters, parameters, codebook and
+model, so its results are a version.
 
 Reading every coder's rejections is reading their work, so discovery is for adjudicators and admins (who see
 every coder's work under blind coding). Promoting a candidate writes a new version of a codebook everyone codes
@@ -44,7 +46,14 @@ log = logging.getLogger("autocoder.discovery")
 ENGINE_VERSION = 1  # bumped when what a run computes changes, so runs from different methods are told apart
 MAP_POINTS = 5_000  # sentences kept for a run's 2-D map (a seeded sample above this)
 MAX_UNITS = 200_000  # sentences one run may cluster (the engine samples above its max_points)
-KINDS = ("under_threshold", "all_rejected", "flagged")
+KINDS = ("under_threshold", "weak_fit", "all_rejected", "flagged")
+# The gate shows a code for talk that sounds like a technique, whether or not the codebook has the right one:
+# talk a codebook misses is shown its nearest code, which the codebook's classifier then rates weakly. Each
+# encoder has its floor (app/engine/encoders.py, fit_floor). On the interview development half coded with
+# BCTTv1 alone, a shown code under it marked 76% of the relational sentences (the group BCTTv1 lacks) and 34% of
+# the BCTTv1 ones with EmbeddingGemma at 0.10 (87% and 71% with the bundled MiniLM at 0.15; the background
+# margin before: 57% and 48%). This floor is for a model of a user's own.
+FIT_FLOOR = 0.10
 ROLES = ("peer_worker", "supported_peer", "interviewer", "other")
 MAX_TEXT = 4_000  # a name is shorter; a definition or dismissal reason at most this long
 _CODE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -114,10 +123,10 @@ def unexplained(session: Session, coder: Coder, codebook_name: str, filters: Dis
         units.vectors = np.zeros((0, coder.embedder.dimension), dtype=np.float32)
         return units
     tids = [t for t, _, _ in chosen]
-    shown: dict[int, set[str]] = {}
+    shown: dict[int, dict[str, float]] = {}
     for sid, code, score, threshold in db.sentence_suggestions(session, run_ids=[r for _, r, _ in chosen]):
         if score >= threshold:
-            shown.setdefault(sid, set()).add(code)
+            shown.setdefault(sid, {})[code] = score
     places = {sid: (tid, pos) for sid, tid, _turn, pos, _skip in decisions_db.segment_places(
         session, transcript_ids=tids)}
     by_place = {place: sid for sid, place in places.items()}
@@ -129,23 +138,41 @@ def unexplained(session: Session, coder: Coder, codebook_name: str, filters: Dis
         memos |= stage_memos
         for sid, codes in stage_rejected.items():
             rejected.setdefault(sid, set()).update(codes)
-    stale: list[int] = []
-    rows: list[np.ndarray | None] = []
     model_id = coder.embedder.model_id
+    _, index = coder.index_for(session, codebook_name)
+    column = {c.id: j for j, c in enumerate(index.codes)}
+    found: list[tuple] = []  # (reason, sid, tid, role, text, vector or None)
+    shown_best: list[tuple] = []  # (code column, sid, tid, role, text, vector or None): checked for fit below
     for sid, tid, role, text, embedding, embedding_model in db.codable_segments(session, transcript_ids=tids,
                                                                                role=filters.role):
         units.counts["sentences"] += 1
         if sid in covered:
             units.counts["coded"] += 1
             continue
-        codes = shown.get(sid, set())
+        vector = np.frombuffer(embedding, dtype=np.float32) if (
+            embedding is not None and embedding_model == model_id) else None
+        codes = shown.get(sid, {})
+        kept = {c: score for c, score in codes.items() if c not in rejected.get(sid, set())}
         if sid in memos:  # a coder wrote about it and gave it no code: what a team flags as "no code fits"
-            reason = "flagged"
-        elif codes - rejected.get(sid, set()):
-            units.counts["explained"] += 1
-            continue
+            found.append(("flagged", sid, tid, role, text, vector))
+        elif kept:
+            best = max(kept, key=kept.get)
+            if index.model is not None and best in column:
+                shown_best.append((column[best], sid, tid, role, text, vector))
+            else:
+                units.counts["explained"] += 1
         else:
-            reason = "all_rejected" if codes else "under_threshold"
+            found.append(("all_rejected" if codes else "under_threshold", sid, tid, role, text, vector))
+    if shown_best:
+        vectors = _vectors(coder, [row[4] for row in shown_best], [row[5] for row in shown_best], units)
+        fit = np.exp(index.model.log_proba(vectors)[np.arange(len(shown_best)), [row[0] for row in shown_best]])
+        for row, vector, p in zip(shown_best, vectors, fit, strict=True):
+            if p < (coder.embedder.fit_floor or FIT_FLOOR):
+                found.append(("weak_fit", *row[1:5], vector))
+            else:
+                units.counts["explained"] += 1
+    rows: list[np.ndarray | None] = []
+    for reason, sid, tid, role, text, vector in found:
         units.counts[reason] += 1
         if reason not in filters.kinds:
             continue
@@ -156,18 +183,21 @@ def unexplained(session: Session, coder: Coder, codebook_name: str, filters: Dis
         units.transcript_ids.append(tid)
         units.roles.append(role)
         units.texts.append(text)
-        if embedding is not None and embedding_model == model_id:
-            rows.append(np.frombuffer(embedding, dtype=np.float32))
-        else:  # stored under another model (or none): encoded below, not stored
-            stale.append(len(rows))
-            rows.append(None)
-    if stale:
-        for i, vector in zip(stale, coder.embedder.encode([units.texts[i] for i in stale]), strict=True):
-            rows[i] = np.asarray(vector, dtype=np.float32)
-        units.counts["re_encoded"] = len(stale)
-    units.vectors = (np.stack(rows).astype(np.float32) if rows
+        rows.append(vector)
+    units.vectors = (_vectors(coder, units.texts, rows, units) if rows
                      else np.zeros((0, coder.embedder.dimension), dtype=np.float32))
     return units
+
+
+def _vectors(coder: Coder, texts: list[str], rows: list[np.ndarray | None], units: Units) -> np.ndarray:
+    """The stored vectors, encoding (not storing) those kept under another model or none."""
+    stale = [i for i, row in enumerate(rows) if row is None]
+    if stale:
+        rows = list(rows)
+        for i, vector in zip(stale, coder.embedder.encode([texts[i] for i in stale]), strict=True):
+            rows[i] = np.asarray(vector, dtype=np.float32)
+        units.counts["re_encoded"] = units.counts.get("re_encoded", 0) + len(stale)
+    return np.stack(rows).astype(np.float32)
 
 
 def code_vectors(coder: Coder, session: Session, codebook_name: str) -> tuple[list[str], np.ndarray]:

