@@ -3,6 +3,7 @@
 import gc
 import json
 import logging
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -78,12 +79,19 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         upgrade(settings.database_url)
         engine = make_engine(settings.database_url)
         app.state.session_factory = make_session_factory(engine)
+        say = logging.getLogger("uvicorn.error")
+        if embedder is None:
+            say.info("loading the encoder (%s); the first start on a machine also times its backends", settings.encoder)
         model = embedder or make_embedder(settings)
         if model.fallback:
-            logging.getLogger("uvicorn.error").warning("%s", model.fallback)
+            say.warning("%s", model.fallback)
+        say.info("encoder: %s", model.describe())
         coder = Coder(settings, model, CodebookCatalog.from_settings(settings))
         with app.state.session_factory() as session:
+            started = time.perf_counter()
             coder.index_for(session, settings.default_codebook)  # encode the default codebook once, now
+            say.info("codebook %s ready in %.1f s (its vectors are cached in %s for the next start)",
+                     settings.default_codebook, time.perf_counter() - started, settings.cache_dir)
             if not list_users(session):
                 logging.getLogger("uvicorn.error").warning(
                     "no users yet: every request except /health needs an API token. Create the first admin "

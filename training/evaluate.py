@@ -99,7 +99,8 @@ class EvaluationSet:
                 if BLEND in modes:
                     out[BLEND][test] = blend(self.similarity[test], proba, model.positives)
             if BASELINE in modes or SERVED in modes:
-                selection = select_model(x, y, g, self.similarity[chosen], self.codes)
+                selection = select_model(x, y, g, self.similarity[chosen], self.codes,
+                                         threshold=self.config.threshold, top_k=self.config.top_k)
                 for mode, candidate in ((BASELINE, selection.baseline), (SERVED, selection.best)):
                     if mode in modes:
                         model = fit_selected(candidate, x, y, g, self.codes)

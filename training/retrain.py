@@ -29,7 +29,8 @@ def fit_and_validate(features: np.ndarray, labels: np.ndarray, groups: np.ndarra
                      top_k: int = 5) -> FitResult:
     """Choose the model on grouped folds (training/selection.py), fit its own thresholds per code on the same
     held-out scores, and fit it on every label."""
-    selection = select_model(features, labels, groups, similarity, codes, folds=folds)
+    selection = select_model(features, labels, groups, similarity, codes, folds=folds, threshold=threshold,
+                             top_k=top_k)
     held_out = {SIMILARITY: similarity}
     thresholds: dict[int, float] = {}
     if selection.held_out:

@@ -423,6 +423,7 @@ class CodeAgreementOut(BaseModel):
     prevalence: dict[str, float | None]
     alpha: float | None
     pairs: list[PairOut]
+    model_consensus: PairOut | None = Field(None, description="The model against the finished consensus, on this code")
 
 
 class AgreementOut(BaseModel):
@@ -434,6 +435,12 @@ class AgreementOut(BaseModel):
     pairs: list[PairOut]
     model: list[PairOut]
     per_code: list[CodeAgreementOut]
+    model_consensus: PairOut | None = Field(
+        None, description="The model's shown codes against the consensus, pooled, over the transcripts whose "
+                          "consensus is marked finished (none: null)")
+    model_consensus_codes: list[CodeAgreementOut] = Field(
+        default_factory=list, description="Per code, the model against the consensus, for codes no coder "
+                                          "compared here used")
     unfinished: dict[str, list[int]] = Field(description="Coder -> transcripts they coded but have not finished")
     note: str
 

@@ -1,6 +1,7 @@
 """Inter-coder agreement as methodologists compute it: Cohen's kappa per code for each pair of coders,
 Krippendorff's alpha pooled and per code, each beside the code's prevalence; percent agreement, with its
-caveat; and the model's shown suggestions against each coder.
+caveat; and the model's shown suggestions against each coder and, where an adjudicator has marked a transcript's
+consensus finished, against the consensus, pooled and per code: the model as a second coder, as a team sees it.
 
 Units. Two coders are compared on every codable sentence (segments with no skip reason) of the transcripts
 BOTH have marked finished (app/services/progress.py); alpha over any number of coders uses the transcripts
@@ -21,7 +22,7 @@ them against published worked examples and the hand-computed example in docs/agr
 """
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 
 import krippendorff
@@ -32,10 +33,12 @@ from sqlalchemy.orm import Session
 from app.db import accounts
 from app.db import decisions as db
 from app.services import progress
+from app.services.consensus import consensus_labels
 from app.services.sentences import Sentences
 from app.services.visibility import Visibility, replay
 
 MODEL = "model"
+CONSENSUS = "consensus"
 NOTE = ("Units are the codable sentences of transcripts both coders (for alpha: all coders) marked finished; "
         "a sentence without a code is a 0 for that code. Percent agreement counts every (sentence, code) over "
         "the codes someone used and is inflated by the many sentences without a code; kappa and alpha correct "
@@ -99,6 +102,7 @@ class CodeAgreement:
     prevalence: dict[str, float | None]  # rater -> share of those units
     alpha: float | None
     pairs: list[Pair]
+    model_consensus: Pair | None = None  # the model against the finished consensus, on this code
 
 
 @dataclass
@@ -111,6 +115,11 @@ class AgreementReport:
     pairs: list[Pair]  # pooled, per pair of coders, over the transcripts both finished
     model: list[Pair]  # the model's shown suggestions against each coder, pooled
     per_code: list[CodeAgreement] = field(default_factory=list)
+    # The model against the consensus, pooled over the transcripts whose consensus is marked finished (None
+    # when none is); per code in per_code, and for the codes only the model or the consensus used in
+    # model_consensus_codes.
+    model_consensus: Pair | None = None
+    model_consensus_codes: list[CodeAgreement] = field(default_factory=list)
     unfinished: dict[str, list[int]] = field(default_factory=dict)  # coder -> transcripts they coded, unfinished
     note: str = NOTE
 
@@ -134,9 +143,10 @@ def _matrix(coders: dict[str, Work], names: list[str], codes: list[str], units: 
 
 def compare(coders: dict[str, Work], sentences: dict[int, list[int]],
             model: dict[int, frozenset[str]] | None = None,
-            unfinished: dict[str, list[int]] | None = None) -> AgreementReport:
-    """Agreement among coders (and of the model with each). `sentences`: transcript id -> its codable sentence
-    ids; only transcripts in it count. The model is taken to have rated every sentence it was run on."""
+            unfinished: dict[str, list[int]] | None = None, consensus: Work | None = None) -> AgreementReport:
+    """Agreement among coders (and of the model with each, and with the consensus). `sentences`: transcript id
+    -> its codable sentence ids; only transcripts in it count. The model is taken to have rated every sentence
+    it was run on; `consensus.finished`: the transcripts whose consensus is finished."""
     names = sorted(coders)
     both = {(x, y): coders[x].finished & coders[y].finished & set(sentences) for x, y in combinations(names, 2)}
     everyone = set(sentences).intersection(*(coders[n].finished for n in names)) if names else set()
@@ -164,7 +174,29 @@ def compare(coders: dict[str, Work], sentences: dict[int, list[int]],
             alpha=alpha(_matrix(coders, names, [code], units)) if several and units else None,
             pairs=[_pair(x, coders[x], y, coders[y], [code], sentences, both[(x, y)])
                    for x, y in combinations(names, 2)]))
+    if model is not None and consensus is not None and consensus.finished & set(sentences):
+        _against_consensus(report, Work(set(sentences), dict(model)), consensus, sentences)
     return report
+
+
+def _against_consensus(report: AgreementReport, rater: Work, consensus: Work,
+                       sentences: dict[int, list[int]]) -> None:
+    """The model's shown codes against the finished consensus: pooled over the codes either used, and per code."""
+    done = consensus.finished & rater.finished
+    units = _units(done, sentences)
+    used = sorted({c for u in units for c in consensus.codes.get(u, frozenset()) | rater.codes.get(u, frozenset())})
+    report.model_consensus = _pair(MODEL, rater, CONSENSUS, consensus, used, sentences, done)
+    position = {c.code: i for i, c in enumerate(report.per_code)}
+    for code in used:
+        pair = _pair(MODEL, rater, CONSENSUS, consensus, [code], sentences, done)
+        if code in position:
+            report.per_code[position[code]] = replace(report.per_code[position[code]], model_consensus=pair)
+        else:
+            applied = {CONSENSUS: sum(consensus.values(code, units)), MODEL: sum(rater.values(code, units))}
+            report.model_consensus_codes.append(CodeAgreement(
+                code=code, applied=applied, prevalence={k: v / len(units) if units else None
+                                                        for k, v in applied.items()},
+                alpha=None, pairs=[], model_consensus=pair))
 
 
 def gather(session: Session, scope: Visibility, transcript_ids: list[int] | None,
@@ -205,9 +237,26 @@ def gather(session: Session, scope: Visibility, transcript_ids: list[int] | None
             shown.setdefault(unit, set()).add(s.code_id)
     rated = {r.transcript_id for r in runs}
     return {"coders": work, "sentences": {t: sentences.codable.get(t, []) for t in in_scope},
+            "consensus": _consensus(session, sentences, sorted(in_scope)),
             "model": {u: frozenset(shown.get(u, ())) for t in rated for u in sentences.codable.get(t, [])}
             if rated else None,  # no suggestion run among these transcripts: no model to compare
             "unfinished": {n: sorted(t) for n, t in sorted(unfinished.items())}}
+
+
+def _consensus(session: Session, sentences: Sentences, transcript_ids: list[int]) -> Work | None:
+    """The consensus as a rater, on the transcripts whose consensus an adjudicator marked finished."""
+    finished = {t for t, who in progress.finished_coders(session, transcript_ids, stage="consensus").items() if who}
+    if not finished:
+        return None
+    work = Work(finished)
+    spread: dict[int, set[str]] = {}
+    for segment, labels in consensus_labels(db.decisions(session, transcript_ids=sorted(finished),
+                                                          stage="consensus")).items():
+        for code in labels.labels:
+            for unit in sentences.covered(segment, labels.ends.get(code)):
+                spread.setdefault(unit, set()).add(code)
+    work.codes = {u: frozenset(c) for u, c in spread.items()}
+    return work
 
 
 def table(report: AgreementReport) -> str:
@@ -224,7 +273,7 @@ def table(report: AgreementReport) -> str:
              f"Krippendorff's alpha (pooled over sentence x code, nominal): {fmt(report.alpha)}", ""]
     lines.append(f"{'pair':28} {'transcripts':>11} {'units':>6} {'kappa':>7} {'agree %':>8} {'prev a %':>9} "
                  f"{'prev b %':>9}")
-    for p in report.pairs + report.model:
+    for p in report.pairs + report.model + ([report.model_consensus] if report.model_consensus else []):
         lines.append(f"{p.a + ' / ' + p.b:28} {p.transcripts:11} {p.units:6} {fmt(p.kappa):>7} "
                      f"{pct(p.percent_agreement):>8} {pct(p.prevalence_a):>9} {pct(p.prevalence_b):>9}")
     if report.per_code:
@@ -235,6 +284,12 @@ def table(report: AgreementReport) -> str:
             kappas = ", ".join(f"{p.a}/{p.b} {fmt(p.kappa)} ({pct(p.percent_agreement)}; "
                                f"{pct(p.prevalence_a)}/{pct(p.prevalence_b)})" for p in c.pairs)
             lines.append(f"{c.code:10} {fmt(c.alpha):>7}  {prevalence:24}   {kappas}")
+    against = [c for c in report.per_code + report.model_consensus_codes if c.model_consensus]
+    if against:
+        lines += ["", "The model against the finished consensus, per code: kappa (agree %; prevalence % "
+                      "model/consensus)"]
+        lines += [f"{c.code:10} {fmt(c.model_consensus.kappa):>7} ({pct(c.model_consensus.percent_agreement)}; "
+                  f"{pct(c.model_consensus.prevalence_a)}/{pct(c.model_consensus.prevalence_b)})" for c in against]
     if report.unfinished:
         lines += ["", "Left out, not marked finished: " + "; ".join(
             f"{n}: transcript{'s' if len(t) > 1 else ''} {', '.join(map(str, t))}"

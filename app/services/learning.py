@@ -200,7 +200,7 @@ class Learner:
             "model": {"kind": chosen.best.kind, "C": chosen.best.c, "mix": chosen.best.mix,
                       "chosen": chosen.best.name, "baseline": chosen.baseline.name,
                       "candidates": {c.name: round(f, 4) for c, f in chosen.figures.items()},
-                      "chosen_by": "held-out mean of top-1 and hit@5 on grouped folds",
+                      "chosen_by": "held-out mean of top-1, hit@5 and macro F1 on grouped folds",
                       "codes_with_model": [c for c, ok in zip(codes, result.classifier.fitted, strict=True) if ok],
                       "min_positives": MIN_POSITIVES,
                       "blend": f"(1 - w) * similarity + w * probability, w = min(n / (n + {BLEND_PRIOR:g}), "

@@ -52,6 +52,9 @@ class SegmentView:
     # a code added here may run to, as a span (app/services/spans.py checks the same rule).
     span_options: list[tuple[int, int]] = field(default_factory=list)
     kind: str = "segment"
+    # The best codes under the line (at most NEAR_MISSES), shown folded: a coder who doubts the gate's "no
+    # technique" sees what came closest without lowering the threshold.
+    near: list[Suggestion] = field(default_factory=list)
 
     @property
     def number(self) -> int:
@@ -228,10 +231,10 @@ def segment_views(session: Session, review: Review, user: User, transcript: Tran
     run = store.current_run(session, transcript_id=transcript.id)
     floor = run.threshold if run and min_score is None else (min_score or 0.0)
     by_segment: dict[int, list[Suggestion]] = {}
+    near: dict[int, list[Suggestion]] = {}
     if run is not None:
         for s in store.run_suggestions(session, run_id=run.id):
-            if s.score >= floor:
-                by_segment.setdefault(s.segment_id, []).append(s)
+            (by_segment if s.score >= floor else near).setdefault(s.segment_id, []).append(s)
     own = review.scope(user).decisions(session, transcript_ids=[transcript.id], segment_ids=segment_ids,
                                        coders=[user.name])
     labels = {segment: state for (segment, _), state in replay(own).items()}
@@ -245,10 +248,12 @@ def segment_views(session: Session, review: Review, user: User, transcript: Tran
         state = labels.get(seg.id, SegmentLabels())
         ends = {code: numbers[end] for code, end in state.ends.items() if end in numbers}
         out.append(SegmentView(seg, by_segment.get(seg.id, []), state, run, changes=changes.get(seg.id, {}),
-                               span_ends=ends, numbers=numbers, span_options=_following(transcript, seg)))
+                               span_ends=ends, numbers=numbers, span_options=_following(transcript, seg),
+                               near=sorted(near.get(seg.id, []), key=lambda s: -s.score)[:NEAR_MISSES]))
     return out
 
 
+NEAR_MISSES = 3
 MAX_SPAN_OPTIONS = 6  # a passage of up to 7 sentences from the page; longer spans go through the API
 
 

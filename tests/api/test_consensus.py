@@ -136,6 +136,23 @@ def test_adjudication_consensus_and_reports_from_it(client, double_coded, settin
     assert client.get(f"/transcripts/{tid}/adjudication", headers=judy).json()["consensus_finished"] is True
     assert client.post(f"/transcripts/{tid}/consensus/finished", headers=people["alice"]).status_code == 403
 
+    # The model as a second coder against the finished consensus: the shown suggestions, sentence by sentence.
+    agreement = client.get(f"/transcripts/{tid}/agreement", headers=judy).json()
+    stored = client.get(f"/transcripts/{tid}", headers=judy).json()
+    threshold = stored["run"]["threshold"]
+    shown = {s["id"]: {c["code_id"] for c in s["suggestions"] if c["score"] >= threshold}
+             for s in stored["segments"] if s["id"] in (s1, s2, s3)}
+    final = {s1: {"1.1"}, s2: set(), s3: {"3.1"}}  # what the adjudicator settled above
+    used = sorted(set().union(*shown.values(), *final.values()))
+    model = [int(c in shown[s]) for c in used for s in (s1, s2, s3)]
+    truth = [int(c in final[s]) for c in used for s in (s1, s2, s3)]
+    pooled = agreement["model_consensus"]
+    assert (pooled["a"], pooled["b"], pooled["units"]) == ("model", "consensus", 3)
+    assert pooled["percent_agreement"] == pytest.approx(sum(m == t for m, t in zip(model, truth)) / len(model))
+    per_code = {c["code"]: c["model_consensus"] for c in agreement["per_code"] + agreement["model_consensus_codes"]
+                if c["model_consensus"]}
+    assert sorted(per_code) == used
+
 
 def test_consensus_decisions_are_checked(client, double_coded, settings, monkeypatch):
     out, (s1, s2, s3), people = double_coded

@@ -205,3 +205,25 @@ def test_a_span_counts_on_each_codable_sentence_it_covers(session):
     assert sentences.codable == {1: [first, third, fourth]}
     assert sentences.covered(first, third) == [first, third]
     assert sentences.covered(fragment, None) == [] and sentences.covered(fourth, None) == [fourth]
+
+
+def test_the_model_against_a_finished_consensus_worked_example():
+    # Consensus (finished on transcript 1): sentence 1 has 1.1, sentence 2 has 1.2. The model shows 1.1 on
+    # sentence 1 and 1.2 on sentence 3. Over the 4 sentences x 2 codes used: both 1 once, one each only once,
+    # both 0 five times: p_o = 6/8, p_e = (2/8)(2/8) + (6/8)(6/8) = 0.625, kappa = 0.125 / 0.375 = 1/3.
+    # Per code: 1.1 agrees everywhere (kappa 1); 1.2: p_o = 0.5, p_e = 0.625, kappa = -1/3.
+    sentences = {1: [1, 2, 3, 4], 2: [5, 6]}
+    consensus = Work({1}, {1: frozenset({"1.1"}), 2: frozenset({"1.2"})})
+    model = {1: frozenset({"1.1"}), 2: frozenset(), 3: frozenset({"1.2"}), 4: frozenset(), 5: frozenset({"9.1"}),
+             6: frozenset()}
+    alice, bob = Work({1}, {1: frozenset({"1.1"})}), Work({1}, {1: frozenset({"1.1"})})
+    report = compare({"alice": alice, "bob": bob}, sentences, model, consensus=consensus)
+    pooled = report.model_consensus
+    assert (pooled.a, pooled.b, pooled.transcripts, pooled.units) == ("model", "consensus", 1, 4)
+    assert pooled.kappa == pytest.approx(1 / 3) and pooled.percent_agreement == pytest.approx(0.75)
+    by_code = {c.code: c.model_consensus for c in report.per_code + report.model_consensus_codes}
+    assert by_code["1.1"].kappa == pytest.approx(1.0) and by_code["1.2"].kappa == pytest.approx(-1 / 3)
+    assert "9.1" not in by_code  # only transcript 2 has it, and its consensus is not finished
+    assert [c.code for c in report.model_consensus_codes] == ["1.2"]  # no coder used 1.2
+    assert "The model against the finished consensus" in table(report)
+    assert compare({"alice": alice, "bob": bob}, sentences, model).model_consensus is None

@@ -224,3 +224,27 @@ def test_the_add_form_codes_a_passage_through_a_later_sentence_of_the_turn(clien
     (on_first,) = [s for s in labels["segments"] if s["segment_id"] == first["id"]]
     assert on_first["labels"] == ["1.2"]
     assert [(sp["start_segment_id"], sp["end_segment_id"]) for sp in on_first["spans"]] == [(first["id"], last["id"])]
+
+
+def test_near_misses_are_folded_under_the_line_and_can_be_accepted(client, anonymous):
+    """A sentence the gate leaves uncoded still shows its best codes, folded as near misses, with scores under
+    the threshold; a coder can accept one from there."""
+    text = ("Interviewer: How was the week?\n"
+            "SP2: I went to my cousin's fortieth that weekend, in Blackpool.\n"
+            "SP2: We set a goal that I would get out of the house twice a week.\n")
+    posted = client.post("/transcripts", json={"text": text, "title": "SP2"}).json()
+    party, goal = [s for s in posted["segments"] if not s["skip_reason"]]
+    threshold = posted["run"]["threshold"]
+    assert party["status"] == "uncoded" and goal["status"] == "suggested"
+    coder = add_user(client.app, "cleo", "coder")
+    page = sign_in(anonymous, coder).get(f"/ui/transcripts/{posted['id']}").text
+    article = re.search(rf'id="seg-{party["id"]}"(.*?)</article>', page, re.S).group(1)
+    assert "No code reaches the threshold." in article and "3 near misses below the line" in article
+    near = re.findall(r'data-suggestion="(\d+)".*?<span class="score" title="score">([0-9.]+)</span>', article, re.S)
+    assert len(near) == 3 and all(float(score) < threshold for _, score in near)
+    assert [float(s) for _, s in near] == sorted((float(s) for _, s in near), reverse=True)
+    shown = re.search(rf'id="seg-{goal["id"]}"(.*?)</article>', page, re.S).group(1)
+    assert shown.index('class="suggestions"') < shown.index(goal["suggestions"][0]["code_id"])
+    taken = client.post(f"/segments/{party['id']}/decisions", headers=coder,
+                        json={"action": "accept", "suggestion_id": int(near[0][0])})
+    assert taken.status_code == 201, taken.text

@@ -34,7 +34,7 @@
     seg.focus();
   }
 
-  function firstOpen(seg) { return seg.querySelector("li.sug.open") || seg.querySelector("li.sug[data-suggestion]"); }
+  function firstOpen(seg) { return seg.querySelector("ul.suggestions:not(.near) > li.sug.open") || seg.querySelector("ul.suggestions:not(.near) > li.sug[data-suggestion]"); }
 
   // ---- the code picker ---------------------------------------------------------------------------------
   // The same rule as app/web/picker.py: 0 the number starts with the entry, 1 every word in the label,
