@@ -148,7 +148,8 @@ def test_adjudication_consensus_and_reports_from_it(client, double_coded, settin
     truth = [int(c in final[s]) for c in used for s in (s1, s2, s3)]
     pooled = agreement["model_consensus"]
     assert (pooled["a"], pooled["b"], pooled["units"]) == ("model", "consensus", 3)
-    assert pooled["percent_agreement"] == pytest.approx(sum(m == t for m, t in zip(model, truth)) / len(model))
+    same = sum(m == t for m, t in zip(model, truth, strict=True))
+    assert pooled["percent_agreement"] == pytest.approx(same / len(model))
     per_code = {c["code"]: c["model_consensus"] for c in agreement["per_code"] + agreement["model_consensus_codes"]
                 if c["model_consensus"]}
     assert sorted(per_code) == used
