@@ -93,7 +93,7 @@ def main() -> None:
             if prompt is not None and prompt not in spec.prompts:
                 continue
             embedder = Embedder(name, prompt=prompt, encoders_dir=settings.encoders_dir,
-                                cache_dir=settings.cache_dir)
+                                cache_dir=settings.cache_dir, device=settings.embedding_device)
             index = CodeIndexCache(embedder, settings.cache_dir).get(book)
             halves = {split: Half(embedder, index, book, split) for split in splits}
             print(f"\n## {embedder.model_id}\n", flush=True)

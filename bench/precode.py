@@ -40,10 +40,15 @@ PLAIN = """
 import json, sys, time, os
 os.environ["HF_HUB_OFFLINE"] = "1"
 from sentence_transformers import SentenceTransformer
+from app.engine.encoders import resolve
 sentences = json.load(open(sys.argv[1]))
-model = SentenceTransformer(sys.argv[2], device=sys.argv[3], local_files_only=True)
-if sys.argv[3].startswith("cuda"):
-    model.half()
+encoder = resolve(sys.argv[2], fallback=False)  # a registry name (its prompt too) or a folder
+model = SentenceTransformer(str(encoder.path), device=sys.argv[3], local_files_only=True)
+if encoder.spec is not None:
+    model.max_seq_length = min(model.max_seq_length or encoder.spec.max_tokens, encoder.spec.max_tokens)
+if sys.argv[3].startswith("cuda") and (encoder.spec is None or encoder.spec.name != "embeddinggemma"):
+    model.half()  # EmbeddingGemma's activations overflow fp16 (its card: use fp32 or bf16)
+sentences = [encoder.prompt + s for s in sentences]
 model.encode(sentences[:256])  # warm-up, not timed
 start = time.perf_counter()
 model.encode(sentences)
@@ -91,7 +96,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--backends", default="",
                         help="comma-separated (default: auto,torch,torch-bf16,onnx,onnx-int8 on a CPU, torch on a GPU)")
-    parser.add_argument("--model", default="", help="local model folder (default: the bundled one)")
+    parser.add_argument("--model", default="", help="encoder name (embeddinggemma, mpnet, minilm) or local folder "
+                                                     "(default: minilm)")
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
     backends = [b.strip() for b in args.backends.split(",") if b.strip()] or \
@@ -102,11 +108,7 @@ def main() -> None:
         sentences = corpus(root / "corpus", args.sentences)
         corpus(root / "small", 10, seed=8)
         (root / "sentences.json").write_text(__import__("json").dumps(sentences))
-        model = args.model
-        if not model:
-            from app.engine.encoders import resolve
-
-            model = str(resolve("minilm").path)
+        model = args.model or "minilm"
         print(f"{len(sentences)} sentences in {len(list((root / 'corpus').iterdir()))} transcripts; "
               f"device {args.device}; batch size {args.batch_size}; load average {os.getloadavg()}", flush=True)
 
@@ -117,7 +119,7 @@ def main() -> None:
               f"(peak RSS {rss_plain:.2f} GiB)", flush=True)
 
         cli = [sys.executable, "-m", "app.cli", "precode", "--device", args.device,
-               "--batch-size", str(args.batch_size)] + (["--model", args.model] if args.model else [])
+               "--batch-size", str(args.batch_size), "--model", model]
         for backend in backends:
             cache = root / f"cache-{backend}"
             env_backend = dict(env, AUTOCODER_CACHE_DIR=str(cache), AUTOCODER_EMBEDDING_BACKEND=backend)

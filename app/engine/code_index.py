@@ -183,8 +183,9 @@ class CodeIndexCache:
                           tuple(leaves), groups, tuple(units), vectors[:a], tuple(counters),
                           vectors[a:b] if counters else None, vectors[b:] if background else None)
         model = self._model(key, index, background)
-        if model is not None and self.embedder.code_temperature:
-            model = dataclasses.replace(model, temperature=self.embedder.code_temperature)
+        temperature = getattr(self.embedder, "code_temperature", None)  # None: a model of a user's own
+        if model is not None and temperature:
+            model = dataclasses.replace(model, temperature=temperature)
         return dataclasses.replace(index, model=model)
 
     def _model(self, digest: str, index: CodeIndex, background: list[EvidenceUnit]) -> gate.CodebookModel | None:

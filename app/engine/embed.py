@@ -168,8 +168,11 @@ class Embedder:
         if resolved.spec is not None:  # longer inputs cost quadratic time and carry no more of one technique
             self._model.max_seq_length = min(self._model.max_seq_length or resolved.spec.max_tokens,
                                              resolved.spec.max_tokens)
-        if half and device.startswith("cuda"):
-            self._model.half()  # fp16 halves memory traffic on a GPU; CPUs gain nothing from it
+        if half and device.startswith("cuda"):  # halves memory traffic on a GPU; CPUs gain nothing from it
+            import torch
+
+            dtype = resolved.spec.gpu_dtype if resolved.spec else "float16"
+            self._model.to(getattr(torch, dtype))
         dimension = getattr(self._model, "get_embedding_dimension", None) or \
             self._model.get_sentence_embedding_dimension
         self.dimension = self._truncate or int(dimension())

@@ -78,6 +78,9 @@ class EncoderSpec:
     # How sure a shown code is, as a probability among the codebook's codes (app/engine/gate.py): the softmax
     # temperature that fitted the interview development half's gold codes best (of 0.1-1.0).
     code_temperature: float = 0.5
+    # What `half` means on a GPU: float16, or bfloat16 for a model whose activations overflow float16
+    # (EmbeddingGemma's model card: no float16).
+    gpu_dtype: str = "float16"
     size_note: str = ""
 
     @property
@@ -188,6 +191,7 @@ EMBEDDINGGEMMA = EncoderSpec(
     max_tokens=512,
     paraphrase_similarity=0.85,
     code_temperature=0.4,
+    gpu_dtype="bfloat16",
     size_note="1.2 GB on disk (1.15 GB of wheels to download once)",
 )
 

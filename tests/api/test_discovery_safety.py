@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.db import discovery as db
 from app.db.tables import CodebookSnapshot
+from app.engine.code_index import stands_alone
 from tests.web.discovery_data import RELATIONAL, TRANSCRIPTS, turns
 
 
@@ -109,14 +110,17 @@ def test_deleting_a_transcript_takes_its_words_out_of_discovery_and_promoted_cod
     rid = done["id"]
     best = max(done["candidates"], key=lambda c: sum(q["text"] in RELATIONAL for q in c["quotes"]))
     sentences = client.get(f"/discovery/{rid}/candidates/{best['number']}", params={"limit": 1000}).json()
-    gone = next(s for s in sentences["sentences"])
-    victim = gone["transcript_id"]
     assert client.post(f"/discovery/{rid}/candidates/{best['number']}/promote",
                        json={"code_id": "R1"}).status_code == 200
     book = client.get("/codebooks/bcttv1-discovered").json()
     exemplars = [e["text"] for c in book["codes"] if c["id"] == "R1" for e in c["exemplars"]]
+    # The transcript to delete: one the promoted code quotes with a sentence that is evidence on its own (a
+    # fragment such as "She'd been through it herself, so I didn't have to explain." never is:
+    # app/engine/code_index.stands_alone), so suggestions can be seen quoting it before the deletion.
+    gone = next(s for s in sentences["sentences"] if s["text"] in exemplars and stands_alone(s["text"]))
+    victim = gone["transcript_id"]
     words = [s["text"] for s in sentences["sentences"] if s["transcript_id"] == victim and s["text"] in exemplars]
-    assert words, "the promoted code quotes the transcript about to be deleted"
+    words.sort(key=lambda w: not stands_alone(w))
     # Suggestions with the new codebook quote the exemplar as evidence.
     quoted = client.post("/suggest", json={"text": words[0], "codebook": "bcttv1-discovered"}).json()
     assert any(s["evidence"]["text"] == words[0] for seg in quoted["segments"] for s in seg["suggestions"])

@@ -1,6 +1,8 @@
 """'No technique' is an answer: the background of ordinary talk, counterexamples and the fragment rule, on the
 real bundled model and the real codebooks."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -63,12 +65,15 @@ def test_a_counterexample_lowers_its_code(embedder, cache):
     plain = resolve("tiny", {"tiny": _book([])}.get)
     guarded = resolve("tiny", {"tiny": _book(["He told me where the council office is and its opening hours."])}.get)
     vector = embedder.encode([sentence])
-    params = ScoringParams(evidence_k=3)
+    # The correction on the similarity it corrects (the gate and the background margin off; under the gate the
+    # corrected similarity is what codes are ranked by).
+    params = ScoringParams(evidence_k=3, gate=False, use_background=False)
     before = score_codes(cache.get(plain), vector, params)[0][0]
     after = score_codes(cache.get(guarded), vector, params)[0][0]
     assert after[0] < before[0] - 0.05  # code A lost score
     assert after[1] == before[1]  # code B untouched
-    off = score_codes(cache.get(guarded), vector, ScoringParams(evidence_k=3, use_counterexamples=False))[0][0]
+    unguarded = dataclasses.replace(params, use_counterexamples=False)
+    off = score_codes(cache.get(guarded), vector, unguarded)[0][0]
     assert off[0] == before[0]
 
 
