@@ -54,7 +54,9 @@ class Settings(BaseSettings):
 
     default_codebook: str = "bcttv1+relational-aspects"
     top_k: int = Field(5, ge=1, le=50)
-    # Under this best score a sentence is marked uncoded; bench/threshold.py and docs/codebooks.md say why 0.30.
+    # Under this best score a sentence is marked uncoded. 0.30 is where the technique gate's operating point
+    # sits on the score scale (app/engine/gate.ANCHOR): keep it there and move AUTOCODER_GATE_BIAS instead; a
+    # higher threshold also asks for more sureness about the code (docs/codebooks.md).
     threshold: float = Field(0.30, ge=0.0, le=1.0)
     # A code's score is the mean similarity of its evidence_k best-matching definition/exemplar pieces (5 since
     # codes have 9+ exemplars: best on the interview development half, bench/interview_ablation.py --tune).
@@ -65,6 +67,10 @@ class Settings(BaseSettings):
     background_margin: float = Field(0.04, ge=-1.0, le=1.0)
     background_weight: float = Field(2.0, ge=0.0, le=20.0)
     counter_weight: float = Field(1.0, ge=0.0, le=20.0)
+    # Moves the technique gate's operating point (app/engine/gate.py): positive shows fewer sentences (fewer
+    # techniques too), negative more. 0 is the balanced point the gate was fitted for; docs/evaluation.md has
+    # the trade-off at each value, measured on the interview set.
+    gate_bias: float = Field(0.0, ge=-10.0, le=10.0)
     min_words: int = Field(3, ge=1)
     # Passage suggestions (app/engine/passages.py, docs/spans.md): windows of 2..passage_windows consecutive
     # codable sentences of one turn are scored too, and a window's best code, when the passage supports it
@@ -113,7 +119,8 @@ class Settings(BaseSettings):
         from app.engine.suggest import ScoringParams  # the engine depends on nothing here; keep it that way
 
         return ScoringParams(evidence_k=self.evidence_k, margin=self.background_margin,
-                             background_weight=self.background_weight, counter_weight=self.counter_weight)
+                             background_weight=self.background_weight, counter_weight=self.counter_weight,
+                             gate_bias=self.gate_bias)
 
     def passages(self):
         """Which windows are scored and how much a span must beat its sentences (app/engine/passages.py)."""

@@ -1,6 +1,7 @@
 """Model selection: the served learner is the one that does best on held-out transcripts."""
 
 import numpy as np
+import pytest
 
 from training.selection import code_thresholds, fit_multinomial, knn_model, select_model
 
@@ -59,7 +60,23 @@ def test_similarity_alone_is_served_when_no_learner_beats_it():
     labels = np.zeros((60, 4), dtype=bool)
     labels[np.arange(60), rng.integers(0, 4, 60)] = True
     features = rng.normal(size=(60, 16)).astype(np.float32)  # embeddings that say nothing about the codes
-    similarity = (0.3 + 0.4 * labels + rng.uniform(0, 0.05, labels.shape)).astype(np.float32)  # a good codebook
+    # A good codebook: the right code first and over the threshold, the others under it (selection weighs
+    # macro F1 at the threshold beside top-1 and hit@5, so a perfect codebook shows only the right codes).
+    similarity = (0.1 + 0.6 * labels + rng.uniform(0, 0.05, labels.shape)).astype(np.float32)
     selection = select_model(features, labels, groups, similarity, ["A", "B", "C", "D"])
     assert selection.best.kind == "none" and selection.best.name == "similarity alone (no model)"
     assert selection.figures[selection.best] == 1.0
+
+
+def test_selection_counts_macro_f1_as_the_evaluation_does():
+    from training.metrics import evaluate_scores
+    from training.selection import ranking
+
+    rng = np.random.default_rng(5)
+    labels = rng.random((80, 6)) < 0.15
+    scores = np.clip(0.25 * labels + rng.uniform(0, 0.5, labels.shape), 0, 1).astype(np.float32)
+    top1, hit5, macro = ranking(scores, labels, threshold=0.3, top_k=3)
+    codes = [str(j) for j in range(6)]
+    report = evaluate_scores(scores, [frozenset(codes[j] for j in np.flatnonzero(r)) for r in labels], codes,
+                             top_k=3, threshold=0.3)
+    assert (top1, hit5, macro) == pytest.approx((report.top1, report.hit_at[5], report.macro_f1))
