@@ -1,6 +1,8 @@
 """A handful of transcripts coded with plain `bcttv1` for the discovery page and CLI tests: relational
 sentences (the peer worker who has been there) mixed with ordinary talk on the weather, pets, food and
-getting about, which no BCT explains, so a run finds a few candidates in a second or two."""
+getting about, which no BCT explains, so a run finds a few candidates in a second or two. Food has ten
+sentences: the technique gate shows a code on a few of them ("She baked a chocolate cake for my birthday"
+sounds like support), and the rest must still make a candidate of their own."""
 
 RELATIONAL = [
     "She'd been through it herself, so I didn't have to explain.",
@@ -44,6 +46,9 @@ FOOD = [
     "She baked a chocolate cake for my birthday.",
     "I had beans on toast for tea again.",
     "We went out for a curry on the high street.",
+    "I had a bacon sandwich and a mug of tea for breakfast.",
+    "We always have spaghetti on a Wednesday.",
+    "The chip shop on the corner does a good pie.",
 ]
 GROUPS = [RELATIONAL, WEATHER, PETS, FOOD]
 TRANSCRIPTS = 3
