@@ -118,6 +118,9 @@ def _open_archive(name: str, data: bytes, limits: ReadLimits, what: str = "zip a
         raise TooLarge(f"{name}: {len(members)} files is more than {limits.members} "
                        "(AUTOCODER_MAX_ARCHIVE_MEMBERS); split the archive")
     for m in members:
+        if m.flag_bits & 0x1:  # zipfile would raise RuntimeError at the first read: say what it is instead
+            raise ReadError(f"{name}: {m.filename} is encrypted (password-protected); save it without a "
+                            "password and send it again")
         _check_member(name, m, m.file_size, limits)
     declared = sum(m.file_size for m in members)
     if declared > limits.archive_bytes:
@@ -153,7 +156,7 @@ def _members(name: str, archive: zipfile.ZipFile, members: list[zipfile.ZipInfo]
                                        "(AUTOCODER_MAX_ARCHIVE_BYTES); split the archive")
                     parts.append(piece)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError, EOFError,
-                OSError, zlib.error) as exc:
+                OSError, zlib.error, RuntimeError) as exc:
             if isinstance(exc, TooLarge):
                 raise
             raise ReadError(f"{name}/{member.filename}: cannot be read from the archive ({exc})") from None
