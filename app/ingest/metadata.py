@@ -199,7 +199,7 @@ def manifest_rows(name: str, text: str) -> Iterator[tuple[int, dict]]:
                 continue
             try:
                 row = json.loads(line)
-            except (json.JSONDecodeError, RecursionError):
+            except (ValueError, RecursionError):  # not JSON, or a number with too many digits
                 raise ReadError(f"{name}, line {n}: not a JSON object") from None
             if not isinstance(row, dict):
                 raise ReadError(f"{name}, line {n}: not a JSON object")

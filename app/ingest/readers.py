@@ -193,6 +193,8 @@ def _read_json(name: str, text: str) -> ParsedTranscript:
         raise ReadError(f"{name}, line {exc.lineno}: not JSON ({exc.msg})") from None
     except RecursionError:
         raise ReadError(f"{name}: JSON nested too deeply") from None
+    except ValueError:  # Python's limit on digits in a number (its message names interpreter internals)
+        raise ReadError(f"{name}: a number with too many digits") from None
     return transcript_from_object(name, body)
 
 
@@ -367,6 +369,8 @@ def _jsonl_rows(name: str, text: str) -> Iterator[tuple[int, dict]]:
             raise ReadError(f"{name}, line {n}: not JSON ({exc.msg})") from None
         except RecursionError:
             raise ReadError(f"{name}, line {n}: JSON nested too deeply") from None
+        except ValueError:  # Python's limit on digits in a number
+            raise ReadError(f"{name}, line {n}: a number with too many digits") from None
         if not isinstance(row, dict):
             raise ReadError(f"{name}, line {n}: each line is one JSON object (a turn)")
         yield n, {str(k).lower(): v for k, v in row.items()}
