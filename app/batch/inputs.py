@@ -92,7 +92,7 @@ def _is_manifest(path: Path) -> bool:
             if line.strip():
                 try:
                     row = json.loads(line)
-                except (json.JSONDecodeError, RecursionError):
+                except (ValueError, RecursionError):
                     return True  # the manifest reader names the line
                 return not (isinstance(row, dict) and "speaker" in row)
     return True
@@ -148,8 +148,11 @@ def _jsonl_manifest(manifest: Path, allow_paths: bool, patterns: dict[str, str])
                 continue
             try:
                 row = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise InputError(f"{manifest}:{line}: not a JSON object ({exc})") from None
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{manifest}:{line}: not a JSON object ({exc.msg})") from None
+            except (ValueError, UnicodeDecodeError):  # a number with too many digits; bytes that are not UTF-8
+                raise InputError(f"{manifest}:{line}: not a JSON object (bad text, or a number with too many "
+                                 "digits)") from None
             except RecursionError:
                 raise InputError(f"{manifest}:{line}: JSON nested too deeply") from None
             if not isinstance(row, dict):

@@ -63,38 +63,89 @@ def fields_of(row: dict, patterns: dict[str, str] | None = None) -> tuple[dict, 
 class NamePattern:
     """Metadata from file names: "{participant}_{role}.docx" reads SP3_SP.docx as participant SP3, role
     supported_peer. Fields: {participant}, {role}, {site}, {arm}; {*} matches anything and keeps nothing. A field
-    ends at the first text that follows it in the pattern. Matched, ignoring case, against the file's name
-    (with its last folders when the pattern has a '/'); a pattern that does not end in an extension is matched
-    to the name without its extension first, then to the whole name ("{participant}_{role}.{*}")."""
+    ends at the first text that follows it in the pattern; text the pattern ends with is matched at the end of
+    the name. Matched, ignoring case, against the file's name (with its last folders when the pattern has a '/');
+    a pattern that does not end in an extension is matched to the name without its extension first, then to
+    the whole name ("{participant}_{role}.{*}").
+
+    Matching is literal splitting, not a regular expression: each field is found with one search for the text
+    after it, so a name is read in time proportional to its length times the fields (at most MAX_FIELDS), with
+    no backtracking (a pattern of 24 wildcards once held a regular expression engine for minutes)."""
 
     _FIELD = re.compile(r"\{([^{}]*)\}")
+    MAX_FIELDS = 8
+    MAX_LENGTH = 200
 
     def __init__(self, pattern: str, patterns: dict[str, str] | None = None):
+        if len(pattern) > self.MAX_LENGTH:
+            raise ValueError(f"name pattern is {len(pattern)} characters; at most {self.MAX_LENGTH}")
         self.pattern, self.role_patterns = pattern, patterns
-        parts, names, last = [], [], 0
+        # tokens alternate: literal text, field, literal text, ... (a field is None for {*})
+        self.literals: list[str] = []
+        self.fields_in_order: list[str | None] = []
+        names, last = [], 0
         for match in self._FIELD.finditer(pattern):
-            parts.append(re.escape(pattern[last:match.start()]))
+            text = pattern[last:match.start()]
+            if self.fields_in_order and not text:
+                raise ValueError(f"name pattern {pattern!r}: two fields with no text between them cannot be told "
+                                 "apart; put a separator such as '_' between them")
+            self.literals.append(text.casefold())
             name = match.group(1).strip()
             if name == "*":
-                parts.append(r"[^/]*?")
+                self.fields_in_order.append(None)
             elif name in PATTERN_FIELDS:
                 if name in names:
                     raise ValueError(f"name pattern {pattern!r}: {{{name}}} appears twice")
                 names.append(name)
-                parts.append(rf"(?P<{name}>[^/]+?)")
+                self.fields_in_order.append(name)
             else:
                 raise ValueError(f"name pattern {pattern!r}: unknown field {{{name}}}; use "
                                  f"{', '.join('{' + f + '}' for f in PATTERN_FIELDS)} or {{*}}")
             last = match.end()
-        parts.append(re.escape(pattern[last:]))
+        if len(self.fields_in_order) > self.MAX_FIELDS:
+            raise ValueError(f"name pattern {pattern!r} has {len(self.fields_in_order)} fields; at most "
+                             f"{self.MAX_FIELDS}")
+        self.literals.append(pattern[last:].casefold())
         if not names:
             raise ValueError(f"name pattern {pattern!r} has no field such as {{participant}} or {{role}}")
-        self.regex = re.compile("".join(parts), re.IGNORECASE)
         self.with_folders = "/" in pattern
         self.with_suffix = bool(re.search(r"\.\w+$", pattern.rsplit("}", 1)[-1]))
 
-    def _match(self, name: str) -> re.Match | None:
-        return self.regex.fullmatch(name) or (_suffix_match(self.regex, name) if self.with_folders else None)
+    def _read(self, name: str) -> dict[str, str] | None:
+        """The fields of `name` (the whole of it), or None when it does not fit."""
+        folded = name.casefold()
+        if len(folded) != len(name):  # casefolding changed lengths (e.g. 'ß'): positions would not line up
+            folded = name.lower()
+        head, tail = self.literals[0], self.literals[-1]
+        if not folded.startswith(head) or not folded.endswith(tail) or len(folded) < len(head) + len(tail):
+            return None
+        end = len(folded) - len(tail)
+        pos, found = len(head), {}
+        for i, field_name in enumerate(self.fields_in_order):
+            last = i == len(self.fields_in_order) - 1
+            if last:
+                stop = end
+            else:
+                after = self.literals[i + 1]
+                stop = folded.find(after, pos if field_name is None else pos + 1, end)
+                if stop < 0:
+                    return None
+            value = name[pos:stop]
+            if "/" in value or (field_name is not None and not value):
+                return None
+            if field_name is not None:
+                found[field_name] = value
+            pos = stop + (0 if last else len(self.literals[i + 1]))
+        return found
+
+    def _match(self, name: str) -> dict[str, str] | None:
+        found = self._read(name)
+        if found is None and self.with_folders:  # a pattern 'site/x.docx' fits 'in/site/x.docx'
+            parts = name.split("/")
+            for i in range(1, len(parts)):
+                if (found := self._read("/".join(parts[i:]))) is not None:
+                    break
+        return found
 
     def fields(self, source: str) -> dict:
         """The metadata in a file's name (source: as a reader names it: folder/a.docx, b.zip/c.vtt, t.csv#A1);
@@ -104,21 +155,12 @@ class NamePattern:
         match = None
         if not self.with_suffix and path.suffix:  # "{participant}_{role}" is matched to a.docx's stem first
             match = self._match(name[:-len(path.suffix)])
-        match = match or self._match(name)
-        if not match:
+        if match is None:
+            match = self._match(name)
+        if match is None:
             raise ValueError(f"the name does not match --name-pattern {self.pattern!r}")
-        found, _ = fields_of({k: v for k, v in match.groupdict().items() if v}, self.role_patterns)
+        found, _ = fields_of({k: v for k, v in match.items() if v}, self.role_patterns)
         return found
-
-
-def _suffix_match(regex: re.Pattern, name: str) -> re.Match | None:
-    """With folders in the pattern: match the name's last folders (a pattern 'site/x.docx' fits 'in/site/x.docx')."""
-    parts = name.split("/")
-    for i in range(1, len(parts)):
-        match = regex.fullmatch("/".join(parts[i:]))
-        if match:
-            return match
-    return None
 
 
 @dataclass
@@ -157,7 +199,7 @@ def manifest_rows(name: str, text: str) -> Iterator[tuple[int, dict]]:
                 continue
             try:
                 row = json.loads(line)
-            except (json.JSONDecodeError, RecursionError):
+            except (ValueError, RecursionError):  # not JSON, or a number with too many digits
                 raise ReadError(f"{name}, line {n}: not a JSON object") from None
             if not isinstance(row, dict):
                 raise ReadError(f"{name}, line {n}: not a JSON object")

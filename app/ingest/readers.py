@@ -102,7 +102,7 @@ def read_file(name: str, data: bytes,
     if suffix == DOCX:
         return [_read_docx(name, data, limits)], []
     if suffix in CAPTIONS:
-        return [_read_captions(name, decode(name, data), suffix)], []
+        return [_read_captions(name, decode(name, data), suffix, limits)], []
     return _read_table(name, decode(name, data), suffix, limits), []
 
 
@@ -118,6 +118,9 @@ def _open_archive(name: str, data: bytes, limits: ReadLimits, what: str = "zip a
         raise TooLarge(f"{name}: {len(members)} files is more than {limits.members} "
                        "(AUTOCODER_MAX_ARCHIVE_MEMBERS); split the archive")
     for m in members:
+        if m.flag_bits & 0x1:  # zipfile would raise RuntimeError at the first read: say what it is instead
+            raise ReadError(f"{name}: {m.filename} is encrypted (password-protected); save it without a "
+                            "password and send it again")
         _check_member(name, m, m.file_size, limits)
     declared = sum(m.file_size for m in members)
     if declared > limits.archive_bytes:
@@ -153,7 +156,7 @@ def _members(name: str, archive: zipfile.ZipFile, members: list[zipfile.ZipInfo]
                                        "(AUTOCODER_MAX_ARCHIVE_BYTES); split the archive")
                     parts.append(piece)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError, EOFError,
-                OSError, zlib.error) as exc:
+                OSError, zlib.error, RuntimeError) as exc:
             if isinstance(exc, TooLarge):
                 raise
             raise ReadError(f"{name}/{member.filename}: cannot be read from the archive ({exc})") from None
@@ -190,6 +193,8 @@ def _read_json(name: str, text: str) -> ParsedTranscript:
         raise ReadError(f"{name}, line {exc.lineno}: not JSON ({exc.msg})") from None
     except RecursionError:
         raise ReadError(f"{name}: JSON nested too deeply") from None
+    except ValueError:  # Python's limit on digits in a number (its message names interpreter internals)
+        raise ReadError(f"{name}: a number with too many digits") from None
     return transcript_from_object(name, body)
 
 
@@ -266,8 +271,12 @@ def _read_docx(name: str, data: bytes, limits: ReadLimits) -> ParsedTranscript:
 # -- captions --------------------------------------------------------------------------------------------------
 
 _TIMING = re.compile(r"^\s*(?P<a>(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})\s*-->\s*(?P<b>(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})")
-_VOICE = re.compile(r"^<v(?:\.[\w.-]+)?\s+([^>]+)>")
-_TAG = re.compile(r"</?[^>]+>")
+# Both run in linear time whatever the line: the voice's name starts with a character that is not a space (so
+# `\s+` and the name never compete for the same spaces), and a tag never spans a '<' (so a line of many '<' with
+# no '>' is scanned once, not once per '<'; "<v" and 60,000 spaces once held the service 11 s).
+_VOICE = re.compile(r"^<v(?:\.[\w.-]+)?\s+([^>\s][^>]*)>")
+_TAG = re.compile(r"<[^<>]*>")
+MAX_CUE_CHARACTERS = 20_000  # a longer cue is not a caption
 
 
 def _seconds(stamp: str) -> float:
@@ -278,13 +287,13 @@ def _seconds(stamp: str) -> float:
     return round(value, 3)
 
 
-def _read_captions(name: str, text: str, suffix: str) -> ParsedTranscript:
+def _read_captions(name: str, text: str, suffix: str, limits: ReadLimits) -> ParsedTranscript:
     lines = text.splitlines()
     if suffix == ".vtt" and not (lines and lines[0].lstrip("\ufeff").startswith("WEBVTT")):
         raise ReadError(f"{name}, line 1: a WebVTT file starts with 'WEBVTT'")
     turns: list[dict] = []
     speaker = None
-    i = 0
+    i = cues = 0
     while i < len(lines):
         match = _TIMING.match(lines[i])
         if not match:
@@ -297,8 +306,12 @@ def _read_captions(name: str, text: str, suffix: str) -> ParsedTranscript:
             raise ReadError(f"{name}, line {i + 1}: the cue ends before it starts")
         i += 1
         cue = []
+        size = 0
         while i < len(lines) and lines[i].strip():
             cue.append(lines[i].strip())
+            size += len(cue[-1])
+            if size > MAX_CUE_CHARACTERS:
+                raise TooLarge(f"{name}, line {i + 1}: a cue of more than {MAX_CUE_CHARACTERS} characters")
             i += 1
         words = " ".join(cue)
         voice = _VOICE.match(words)
@@ -314,13 +327,19 @@ def _read_captions(name: str, text: str, suffix: str) -> ParsedTranscript:
             continue
         who = speaker or "Speaker"
         if turns and turns[-1]["speaker"] == who:
-            turns[-1]["text"] += " " + words
+            turns[-1]["text"].append(words)  # joined once at the end: adding to a string is quadratic
             turns[-1]["end"] = end
         else:
-            turns.append({"speaker": who, "text": words, "start": start, "end": end})
+            turns.append({"speaker": who, "text": [words], "start": start, "end": end})
+            if len(turns) > limits.turns:  # each turn is at least one sentence: refuse while reading
+                raise TooLarge(f"{name}, line {i}: more than {limits.turns} turns (AUTOCODER_MAX_SEGMENTS); "
+                               "split it")
+        cues += 1
+        if cues > limits.turns * 4:
+            raise TooLarge(f"{name}, line {i}: more than {limits.turns * 4} cues; split it")
     if not turns:
         raise ReadError(f"{name}: no caption cues with text")
-    return ParsedTranscript(name, suffix.lstrip("."), turns=turns)
+    return ParsedTranscript(name, suffix.lstrip("."), turns=[t | {"text": " ".join(t["text"])} for t in turns])
 
 
 # -- one turn a row --------------------------------------------------------------------------------------------
@@ -350,6 +369,8 @@ def _jsonl_rows(name: str, text: str) -> Iterator[tuple[int, dict]]:
             raise ReadError(f"{name}, line {n}: not JSON ({exc.msg})") from None
         except RecursionError:
             raise ReadError(f"{name}, line {n}: JSON nested too deeply") from None
+        except ValueError:  # Python's limit on digits in a number
+            raise ReadError(f"{name}, line {n}: a number with too many digits") from None
         if not isinstance(row, dict):
             raise ReadError(f"{name}, line {n}: each line is one JSON object (a turn)")
         yield n, {str(k).lower(): v for k, v in row.items()}

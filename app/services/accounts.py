@@ -74,10 +74,18 @@ def new_token(session: Session, name: str, *, revoke_old: bool = False) -> NewTo
     return new
 
 
-def set_active(session: Session, name: str, active: bool) -> User:
+def set_active(session: Session, name: str, active: bool, by: User | None = None) -> User:
+    """Activate or deactivate a user. Refused (409) when it would leave no active admin, or when an admin would
+    deactivate themselves: nobody could then manage users over HTTP (the command line still can add one)."""
     user = accounts.get_user(session, name=name)
     if user is None:
         raise NotFound(f"no user {name!r}")
+    if not active and user.active and user.role == "admin":
+        if by is not None and by.id == user.id:
+            raise Conflict(f"{name} cannot deactivate themselves; another admin can")
+        admins = [u for u in accounts.list_users(session) if u.role == "admin" and u.active]
+        if len(admins) <= 1:
+            raise Conflict(f"{name} is the last active admin; add another admin first")
     user.active = active
     session.commit()
     return user

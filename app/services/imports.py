@@ -58,7 +58,7 @@ def speaker_map(given: str | None) -> dict[str, str]:
         return {}
     try:
         roles = json.loads(given)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # not JSON, or a number with too many digits
         raise InvalidInput('speaker_roles is a JSON object of speaker label -> role: {"R": "interviewer"}') from None
     if not isinstance(roles, dict) or not all(isinstance(v, str) and k.strip() for k, v in roles.items()):
         raise InvalidInput('speaker_roles is a JSON object of speaker label -> role: {"R": "interviewer"}')

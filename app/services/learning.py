@@ -33,6 +33,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.services.accounts import require
 from app.services.coding import Coder
 from app.services.review import replay
+from app.services.serving import UNREADABLE
 from training.classifier import BLEND_CAP, BLEND_PRIOR, MIN_POSITIVES, served_scores
 from training.registry import load_card, save_version
 from training.retrain import SERVED, fit_and_validate, reports
@@ -265,7 +266,15 @@ class Learner:
         return row
 
     def card(self, row: Classifier) -> dict | None:
-        return load_card(self.settings.models_dir / row.path) if row.path else None
+        """The version's model card; where its files are gone or damaged, a card that says so (never a 500)."""
+        if not row.path:
+            return None
+        try:
+            return load_card(self.settings.models_dir / row.path)
+        except (OSError, ValueError) as exc:
+            return {"unreadable": f"the files of version {row.id} cannot be read from "
+                                  f"{self.settings.models_dir / row.path} ({type(exc).__name__}); it is not "
+                                  "served: retrain, or roll back to another version"}
 
     def serving(self, session: Session, codebook: str | None) -> tuple[str, ServingChange | None]:
         name = self.coder.catalog.resolve(session, codebook or self.settings.default_codebook).name
@@ -280,10 +289,20 @@ class Learner:
         if row.embedding_model != self.coder.embedder.model_id:
             raise Conflict(f"version {classifier_id} was trained on {row.embedding_model} embeddings; the "
                            f"service runs {self.coder.embedder.model_id}")
+        self._readable(row)
         change = db.add_serving_change(session, codebook_name=row.codebook_name, classifier_id=row.id,
                                        reason="forced", changed_by=user.id)
         session.commit()
         return change
+
+    def _readable(self, row: Classifier) -> None:
+        """Refuse (409) to serve a version whose files are missing or damaged."""
+        try:
+            self.coder.served.load(row)
+        except UNREADABLE as exc:
+            where = self.settings.models_dir / (row.path or "")
+            raise Conflict(f"version {row.id}'s files cannot be read from {where} ({type(exc).__name__}); it "
+                           "cannot be served: retrain, or roll back to another") from None
 
     def rollback(self, session: Session, user: User, codebook: str | None,
                  to: int | None = None, similarity_only: bool = False) -> ServingChange:
@@ -297,6 +316,7 @@ class Learner:
                 raise InvalidInput(f"version {to} was trained for {row.codebook_name}, not {name}")
             if row.status != "ready":
                 raise Conflict(f"version {to} is {row.status}, not ready to serve")
+            self._readable(row)
             target = row.id
         elif similarity_only:
             target = None

@@ -8,6 +8,7 @@ The output names its source. Unconfirmed codes are the current suggestions at or
 mixed with confirmed ones.
 """
 
+import html
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -151,19 +152,25 @@ def table2(coding: Coding) -> list[PresenceRow]:
     return rows
 
 
+def md(text: object) -> str:
+    """Text safe inside Markdown (and the HTML a Markdown viewer makes of it): HTML escaped, table pipes
+    escaped, one line. Labels, quotes and titles come from users and transcripts."""
+    return html.escape(" ".join(str(text).split()), quote=False).replace("|", "\\|")
+
+
 def table2_markdown(coding: Coding, rows: list[PresenceRow]) -> str:
     lines = [f"Behaviour change techniques and where quotes were found for peer workers (PW), supported peers (SP), "
-             f"both or neither ({coding.book.name}; source: {coding.source_label}).", "",
+             f"both or neither ({md(coding.book.name)}; source: {md(coding.source_label)}).", "",
              "| Number | Grouping and BCTs | Presence of PW quote | Presence of SP quote |",
              "|---|---|---|---|"]
     group = None
     for row in rows:
         if row.group != group and row.group:
             number, _, label = row.group.partition(" ")
-            lines.append(f"| {number} | **{label}** | | |")
+            lines.append(f"| {md(number)} | **{md(label)}** | | |")
             group = row.group
         pw, sp = row.cells
-        lines.append(f"| {row.code} | {row.label} | {pw} | {sp} |")
+        lines.append(f"| {md(row.code)} | {md(row.label)} | {pw} | {sp} |")
     yes_pw = sum(1 for r in rows if r.pw)
     yes_sp = sum(1 for r in rows if r.sp)
     lines.append(f"| | Total: Yes | {yes_pw} | {yes_sp} |")
@@ -196,13 +203,13 @@ def exemplars(coding: Coding, per_code: int = 3) -> dict[str, list[CodedSegment]
 
 def exemplars_markdown(coding: Coding, quotes: dict[str, list[CodedSegment]]) -> str:
     labels = {c.id: c.label for c in coding.book.leaves}
-    lines = [f"# Exemplar quotes ({coding.book.name}; source: {coding.source_label})", ""]
+    lines = [f"# Exemplar quotes ({md(coding.book.name)}; source: {md(coding.source_label)})", ""]
     for code, items in quotes.items():
-        lines += [f"## {code} {labels.get(code, '')}", ""]
+        lines += [f"## {md(code)} {md(labels.get(code, ''))}", ""]
         for item in items:
-            who = f"{item.segment.speaker}, {item.segment.role.replace('_', ' ')}"
-            where = item.transcript.title or f"transcript {item.transcript.id}"
-            lines.append(f"> {item.quote}\n>\n> — {who}; {where}\n")
+            who = f"{md(item.segment.speaker)}, {item.segment.role.replace('_', ' ')}"
+            where = md(item.transcript.title or f"transcript {item.transcript.id}")
+            lines.append(f"> {md(item.quote)}\n>\n> — {who}; {where}\n")
     return "\n".join(lines)
 
 

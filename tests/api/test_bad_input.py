@@ -120,3 +120,18 @@ class TestCodebooksAndSuggest:
         assert client.get("/codebooks/nope").status_code == 404
         assert client.post("/suggest", json={"text": "x y z", "codebook": "bcttv1+nope"}).status_code == 404
         assert client.post("/suggest", json={"text": ""}).status_code == 422
+
+
+def test_a_huge_number_is_refused_in_the_callers_terms(client):
+    """A 5,001-digit integer where an id, a count or a transcript's field goes: 422 in the caller's terms, never
+    Python's conversion limit (sys.set_int_max_str_digits) or a 500."""
+    digits = "9" * 5001
+    for response in (client.get(f"/transcripts/{digits}"), client.get("/transcripts", params={"limit": digits}),
+                     client.get(f"/models/{digits}")):
+        assert response.status_code == 422, response.text
+        assert "exceeded maximum size" in response.json()["detail"]
+    for name, body in (("t.json", '{"turns": [{"speaker": "SP1", "text": "Hi there.", "start": ' + digits + "}]}"),
+                       ("t.jsonl", '{"speaker": "SP1", "text": "Hi there.", "start": ' + digits + "}\n")):
+        response = client.post("/transcripts/import", files={"files": (name, body.encode())})
+        assert response.status_code == 422, response.text
+        assert "a number with too many digits" in response.text and "int_max_str" not in response.text

@@ -72,3 +72,22 @@ def test_turn_limit_and_bad_cells_are_refused_while_reading(small_limits, settin
     response = upload(small_limits, [("deep.jsonl", nested.encode())])
     assert response.status_code == 422 and "nested too deeply" in response.json()["problems"][0]
     assert transcripts_in_db(settings) == 0
+
+
+def encrypted(members: dict[str, bytes]) -> bytes:
+    """A zip whose members carry the 'encrypted' flag (what `zip -e` writes), as zipfile reads it."""
+    data = bytearray(zipped(members))
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(signature)
+        while at >= 0:
+            data[at + offset] |= 0x1
+            at = data.find(signature, at + 4)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("name", ["locked.zip", "locked.docx"])
+def test_an_encrypted_archive_is_refused_with_a_reason(client, settings, name):
+    response = upload(client, [(name, encrypted({"interview.txt": TURN.encode()}))])
+    assert response.status_code == 422, response.text
+    assert "is encrypted (password-protected)" in response.text
+    assert transcripts_in_db(settings) == 0

@@ -218,3 +218,33 @@ def test_retraining_starts_by_itself_after_enough_new_labels(settings, embedder)
         versions = client.get("/models").json()
         assert len(versions) == 1 and versions[0]["trigger"] == "auto" and versions[0]["triggered_by"] is None
         assert wait_for(client, versions[0]["version"])["status"] == "ready"
+
+
+def test_a_served_version_whose_files_are_gone_falls_back_to_similarity(client, settings, caplog):
+    """A models folder lost or restored from an old backup: suggestions, imports and the model card go on (the
+    card says why), and the version cannot be promoted again until it is retrained."""
+    import logging
+    import shutil
+
+    coder = add_user(client.app, "cora", "coder")
+    for n in range(6):
+        posted = client.post("/transcripts", json={"text": interview(n), "participant_id": f"SP{n}"}).json()
+        label(client, coder, posted)
+    version = wait_for(client, client.post("/models/retrain", json={}).json()["version"])
+    assert version["status"] == "ready" and version["serving"] is True
+    with client.app.state.session_factory() as session:
+        from app.db import classifiers as db
+
+        folder = settings.models_dir / db.get_classifier(session, classifier_id=version["version"]).path
+    shutil.rmtree(folder)
+    client.app.state.coder.served._loaded.clear()  # as a restarted service would find it
+
+    with caplog.at_level(logging.WARNING, logger="app.services.serving"):
+        out = client.post("/suggest", json={"text": "We watched the football together on Sunday."})
+    assert out.status_code == 200 and out.json()["classifier_version"] is None
+    assert "cannot be read" in caplog.text
+    assert client.post("/transcripts", json={"text": "SP9: We set a goal together."}).status_code == 201
+    card = client.get(f"/models/{version['version']}")
+    assert card.status_code == 200 and "cannot be read" in card.json()["card"]["unreadable"]
+    again = client.post(f"/models/{version['version']}/promote")
+    assert again.status_code == 409 and "cannot be served" in again.json()["detail"]

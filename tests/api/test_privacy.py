@@ -219,3 +219,18 @@ def test_no_sentence_text_in_the_logs_at_info(client, caplog):
         for words in (sentence, sentence[:25], sentence[-25:]):
             assert words not in logged
     assert "voices again" not in logged
+
+
+def test_the_access_log_keeps_paths_not_query_strings(settings, embedder, caplog):
+    """uvicorn's access line, as it logs it, loses the query string (a title or participant id sent as a query
+    parameter stays out of log files that outlive a deletion)."""
+    import logging
+
+    from app.main import create_app
+
+    create_app(settings, embedder)
+    with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+        logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "POST",
+                                                 "/transcripts/plain?title=Jane%20Doe&participant_id=SP9", "1.1", 201)
+    assert '"POST /transcripts/plain HTTP/1.1" 201' in caplog.text
+    assert "Jane" not in caplog.text and "SP9" not in caplog.text

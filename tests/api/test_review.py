@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from app.db.tables import Decision
+from app.errors import Conflict
 from app.services.review import SegmentLabels, apply
 from tests.conftest import add_user
 
@@ -63,6 +64,21 @@ def test_roles_are_enforced(client, anonymous, coded):
     assert client.post("/users/carl/deactivate").json()["active"] is False
     assert anonymous.get("/transcripts", headers=carl).status_code == 401
     assert len(client.get(f"/transcripts/{out['id']}/decisions", params={"coder": "carl"}).json()) == 1
+    # The last active admin, and an admin's own account, stay: nobody could manage users over HTTP otherwise.
+    last = client.post("/users/admin/deactivate")
+    assert last.status_code == 409 and "cannot deactivate themselves" in last.json()["detail"]
+    dana = client.post("/users", json={"name": "dana", "role": "admin"}).json()["token"]
+    own = anonymous.post("/users/dana/deactivate", headers={"Authorization": f"Bearer {dana}"})
+    assert own.status_code == 409 and "cannot deactivate themselves" in own.json()["detail"]
+    assert anonymous.post("/users/admin/deactivate", headers={"Authorization": f"Bearer {dana}"}).json()[
+        "active"] is False
+    alone = client.post("/users/dana/deactivate", headers={"Authorization": f"Bearer {dana}"})
+    assert alone.status_code == 409
+    with client.app.state.session_factory() as session:
+        from app.services.accounts import set_active
+
+        with pytest.raises(Conflict, match="last active admin"):
+            set_active(session, "dana", False)  # the command line too
 
 
 def test_two_coders_every_decision_kept_and_replayable(client, anonymous, coded, settings):

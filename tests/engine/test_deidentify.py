@@ -3,7 +3,7 @@
 import pytest
 
 from app.config import Settings
-from app.engine.deidentify import DEFAULT_ID_PATTERNS, Deidentifier, ner_pipeline
+from app.engine.deidentify import DEFAULT_ID_PATTERNS, Deidentifier, ner_pipeline, nhs_number_valid
 from app.engine.segment import label_spans
 
 TEXT = """Interview with Anna Smith, 12 March 2021
@@ -55,3 +55,19 @@ def test_entities_add_names_and_places():
     for name in ("Anna Smith", "Sarah Jones", "Camberwell"):
         assert name not in out.text
     assert out.text.splitlines()[2].startswith("Interviewee_PW6: I met [PERSON]")
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("My NHS number is 943 476 5919.", "ID"), ("NHS no 9434765919", "ID"), ("number 943-476-5919", "ID"),
+    ("NI number AB123456C", "ID"), ("my NI is ab 12 34 56 c", "ID"), ("MRN 00123456", "ID"),
+    ("hospital number: A1234567", "ID"), ("we moved to ls6 2ab last year", "PLACE"),
+    ("we moved to LS6 2AB last year", "PLACE"),
+])
+def test_uk_health_identifiers_are_replaced(text, kind):
+    out = Deidentifier(ner_model="none").replace(text)
+    assert f"[{kind}]" in out.text and not any(ch.isdigit() for ch in out.text)  # the identifier is gone whole
+
+
+def test_ten_digits_that_fail_the_nhs_check_are_left():
+    assert nhs_number_valid("9434765919") and not nhs_number_valid("9434765918")
+    assert Deidentifier(ner_model="none").replace("I did 1234567890 steps").text == "I did 1234567890 steps"

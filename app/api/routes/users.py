@@ -38,7 +38,9 @@ def new_token(name: str, _: Admin, session: SessionDep, revoke_old: bool = False
     return NewTokenOut(user=user_out(new.user), token=new.token)
 
 
-@router.post("/{name}/deactivate", response_model=UserOut, responses={404: {"model": ErrorOut}})
-def deactivate(name: str, _: Admin, session: SessionDep) -> UserOut:
-    """The user's tokens stop working; their decisions stay."""
-    return user_out(accounts.set_active(session, name, False))
+@router.post("/{name}/deactivate", response_model=UserOut,
+             responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}})
+def deactivate(name: str, admin: Admin, session: SessionDep) -> UserOut:
+    """The user's tokens stop working; their decisions stay. The last active admin, and an admin's own account,
+    cannot be deactivated (409)."""
+    return user_out(accounts.set_active(session, name, False, by=admin))
