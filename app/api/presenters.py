@@ -44,7 +44,7 @@ def summary_out(t: Transcript, segment_count: int) -> TranscriptSummary:
 
 
 def segment_out(seg: Segment, suggestions: list[Suggestion], threshold: float, min_score: float,
-                segments: dict[int, Segment] | None = None) -> SegmentOut:
+                segments: dict[int, Segment] | None = None, confirmed: list[Candidate] = ()) -> SegmentOut:
     """A segment with its suggestions at or over min_score; its status always uses the run's threshold. A
     passage suggestion shows its span (`segments`: the transcript's segments by id, when the caller has them)."""
     status = status_of([s.score for s in suggestions], threshold, seg.skip_reason)
@@ -54,7 +54,8 @@ def segment_out(seg: Segment, suggestions: list[Suggestion], threshold: float, m
                       time_end=seg.time_end, status=status,
                       skip_reason=seg.skip_reason,
                       suggestions=[suggestion_out(s, _span(seg, s, segments)) for s in suggestions
-                                   if s.score >= min_score])
+                                   if s.score >= min_score],
+                      confirmed=[candidate_out(c, rank) for rank, c in enumerate(confirmed, start=1)])
 
 
 def _span(seg: Segment, s: Suggestion, segments: dict[int, Segment] | None) -> SpanOut | None:
@@ -68,7 +69,7 @@ def _span(seg: Segment, s: Suggestion, segments: dict[int, Segment] | None) -> S
 
 def transcript_out(t: Transcript, run: SuggestionRun | None, suggestions: list[Suggestion], *,
                    min_score: float | None = None, code: str | None = None, role: str | None = None,
-                   ) -> TranscriptOut:
+                   confirmed: dict[int, list[Candidate]] | None = None) -> TranscriptOut:
     """The transcript and its segments; `code` and `role` keep only the segments that match them."""
     threshold = run.threshold if run else 1.0
     floor = threshold if min_score is None else min_score
@@ -79,7 +80,7 @@ def transcript_out(t: Transcript, run: SuggestionRun | None, suggestions: list[S
     for seg in t.segments:
         if role and seg.role != role:
             continue
-        out = segment_out(seg, by_segment.get(seg.id, []), threshold, floor, by_id)
+        out = segment_out(seg, by_segment.get(seg.id, []), threshold, floor, by_id, (confirmed or {}).get(seg.id, []))
         if code and not any(s.code_id == code for s in out.suggestions):
             continue
         segments.append(out)

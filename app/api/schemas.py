@@ -172,6 +172,10 @@ class SegmentOut(BaseModel):
     status: Literal["suggested", "uncoded", "skipped"]
     skip_reason: str | None
     suggestions: list[CodeSuggestion]
+    confirmed: list[CodeSuggestion] = Field(
+        default_factory=list, description="codes that sentences you may see confirmed elsewhere give this one "
+        "(near-copies; under blind coding, only your own confirmations), computed for you when read, never "
+        "stored; add one with a decision of action 'add'")
 
 
 class RunOut(BaseModel):

@@ -71,6 +71,7 @@ class ConfirmedExamples:
     vectors: np.ndarray
     units: tuple[EvidenceUnit, ...]
     min_similarity: float = CONFIRMED_MIN_SIMILARITY  # on the encoder's own scale
+    segment_ids: tuple[int, ...] = ()  # the confirmed sentence of each unit (a sentence is no example for itself)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from app.engine.segment import (
 from app.engine.suggest import (
     CONFIRMED_MIN_SIMILARITY,
     Candidate,
+    ConfirmedExamples,
     Served,
     rank,
     score_served,
@@ -41,7 +42,7 @@ from app.engine.transcripts import (
 )
 from app.errors import InvalidInput, NotFound
 from app.services.codebooks import CodebookCatalog
-from app.services.confirmed import ConfirmedCache
+from app.services.confirmed import ConfirmedCache, near_confirmed
 from app.services.serving import ServedModels
 from app.services.visibility import Visibility
 from taxonomy import ResolvedCodebook
@@ -115,16 +116,34 @@ class Coder:
         resolved = self.catalog.resolve(session, codebook or self.settings.default_codebook)
         return resolved, self.indexes.get(resolved)
 
-    def scorer(self, session: Session, index: CodeIndex, who: User | None = None) -> Scorer:
-        """The served classifier for this codebook, if there is one trained on this embedding model, and the
-        sentences confirmed so far that `who` may see (app/services/confirmed.py)."""
-        confirmed = self.confirmed.get(session, tuple(c.id for c in index.codes), self.embedder.model_id,
-                                       Visibility(who, blind=self.settings.blind_review),
-                                       self.embedder.paraphrase_similarity or CONFIRMED_MIN_SIMILARITY)
+    def scorer(self, session: Session, index: CodeIndex, who: User | None = None, *,
+               with_confirmed: bool = True) -> Scorer:
+        """The served classifier for this codebook, if there is one trained on this embedding model, and, with
+        `with_confirmed`, the sentences confirmed so far that `who` may see (app/services/confirmed.py). Runs
+        that are stored take none: every coder reads a stored run."""
+        confirmed = self.confirmed_for(session, index, who) if with_confirmed else None
         served = self.served.current(session, index.codebook_name)
         if served is None or served[0].embedding_model != self.embedder.model_id:
             return Scorer(index, confirmed=confirmed)
         return Scorer.blended(index, served[0].id, served[1], confirmed)
+
+    def confirmed_for(self, session: Session, index: CodeIndex, who: User | None) -> ConfirmedExamples | None:
+        """The confirmed sentences `who` may see, as evidence for this codebook's codes."""
+        return self.confirmed.get(session, tuple(c.id for c in index.codes), self.embedder.model_id,
+                                  Visibility(who, blind=self.settings.blind_review),
+                                  self.embedder.paraphrase_similarity or CONFIRMED_MIN_SIMILARITY)
+
+    def near_confirmed(self, session: Session, transcript: Transcript, run: SuggestionRun | None,
+                       who: User | None) -> dict[int, list[Candidate]]:
+        """Per sentence of a stored transcript, the codes `who`'s visible confirmations give it (read time)."""
+        if run is None:
+            return {}
+        try:
+            _, index = self.index_for(session, run.codebook_name)
+        except NotFound:
+            return {}
+        return near_confirmed(transcript.segments, self.embedder.model_id, self.confirmed_for(session, index, who),
+                              index)
 
     def _params(self, options: SuggestOptions) -> tuple[int, float]:
         top_k = options.top_k or self.settings.top_k
@@ -176,7 +195,7 @@ class Coder:
             vectors = all_vectors[offset:offset + len(segments)]
             offset += len(segments)
             skips = [skip_reason(s, data.code_interviewer, self.settings.min_words) for s in segments]
-            scorer = self.scorer(session, index, who)
+            scorer = self.scorer(session, index, who, with_confirmed=False)
             rows = self._suggestion_rows(scorer, vectors, [s.turn_index for s in segments], skips, data.options,
                                          text, [(s.start, s.end) for s in segments])
             # Everything for this transcript is computed; write it, and commit once all are written.
@@ -215,7 +234,7 @@ class Coder:
             for seg, vector in zip(stale, self.embedder.encode([s.text for s in stale]), strict=True):
                 seg.embedding, seg.embedding_model = vector.tobytes(), self.embedder.model_id
         vectors = np.stack([np.frombuffer(s.embedding, dtype=np.float32) for s in segments])
-        scorer = self.scorer(session, index, who)
+        scorer = self.scorer(session, index, who, with_confirmed=False)
         rows = self._suggestion_rows(scorer, vectors, [s.turn_index for s in segments],
                                      [s.skip_reason for s in segments], options, transcript.text,
                                      [(s.char_start, s.char_end) for s in segments])

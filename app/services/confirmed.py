@@ -5,6 +5,10 @@ Which confirmations count follows the blind rule for the person asking, read thr
 (app/services/visibility.py): under blind coding a coder's suggestions draw only on their own confirmations
 (another coder's would tell them how that coder coded); admins, viewers, the command line, and everyone when
 coding is not blind, draw on every coder's.
+
+They are never stored: a stored suggestion run is read by every coder, so confirmed evidence is computed for
+each reader when a transcript is read (`near_confirmed`), and for the caller of the stateless POST /suggest.
+(A run once stored "confirmed example: transcript 1, PW2, coded by <coder A>" and coder B read it.)
 """
 
 import threading
@@ -15,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from app.db import decisions as decisions_db
 from app.db.tables import Decision
-from app.engine.code_index import CONFIRMED, EvidenceUnit
-from app.engine.suggest import CONFIRMED_MIN_SIMILARITY, ConfirmedExamples
+from app.engine.code_index import CONFIRMED, CodeIndex, EvidenceUnit
+from app.engine.suggest import CONFIRMED_MIN_SIMILARITY, Candidate, ConfirmedExamples
 from app.services.visibility import Visibility, replay
 
 
@@ -63,15 +67,41 @@ def confirmed_examples(session: Session, codes: list[str], model_id: str, visibi
     vectors = decisions_db.segment_vectors(session, ids=sorted({s for s, _ in given}), model_id=model_id)
     segments = decisions_db.segments_by_id(session, ids=set(vectors))
     names = visibility.names(session, decisions)
-    rows, units = [], []
+    rows, units, segment_ids = [], [], []
     for (segment, code), coder in sorted(given.items()):
         if segment not in vectors:
             continue  # embedded by another model: its vector is not comparable
         seg = segments[segment]
+        segment_ids.append(segment)
         rows.append(np.frombuffer(vectors[segment][1], dtype=np.float32))
         units.append(EvidenceUnit(column[code], CONFIRMED, seg.text,
                                   f"confirmed example: transcript {seg.transcript_id}, {seg.speaker}, "
                                   f"coded by {names.get(coder, f'coder {coder}')}"))
     if not rows:
         return None
-    return ConfirmedExamples(np.stack(rows), tuple(units), min_similarity)
+    return ConfirmedExamples(np.stack(rows), tuple(units), min_similarity, tuple(segment_ids))
+
+
+def near_confirmed(segments: list, model_id: str, confirmed: ConfirmedExamples | None, index: CodeIndex,
+                   ) -> dict[int, list[Candidate]]:
+    """segment id -> the codes the reader's confirmations give it (best evidence per code, most similar first):
+    each confirmed sentence at least `confirmed.min_similarity` similar to it, other than the sentence itself.
+    Computed from the stored vectors when a transcript is read; never stored."""
+    rows = [s for s in segments if s.skip_reason is None and s.embedding is not None and s.embedding_model == model_id]
+    if confirmed is None or not rows:
+        return {}
+    vectors = np.stack([np.frombuffer(s.embedding, dtype=np.float32) for s in rows])
+    sims = vectors @ confirmed.vectors.T
+    out: dict[int, list[Candidate]] = {}
+    for r, c in zip(*np.nonzero(sims >= confirmed.min_similarity), strict=True):
+        seg, unit = rows[r], confirmed.units[c]
+        if confirmed.segment_ids and confirmed.segment_ids[c] == seg.id:
+            continue
+        code = index.codes[unit.code]
+        best = {x.code_id: x for x in out.get(seg.id, [])}
+        score = round(float(min(sims[r, c], 1.0)), 4)
+        if code.id not in best or best[code.id].score < score:
+            best[code.id] = Candidate(code.id, code.label, index.groups[unit.code], score, unit.kind, unit.text,
+                                      unit.source)
+        out[seg.id] = sorted(best.values(), key=lambda x: -x.score)
+    return out

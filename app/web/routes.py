@@ -129,7 +129,7 @@ def transcript(request: Request, transcript_id: Id, user: WebUser, session: Sess
     except ValueError:
         raise InvalidInput(f"min score {min_score!r} is not a number") from None
     filters = views.Filters(code.split(" ")[0].strip(), group, role, floor)
-    segs = views.segment_views(session, review, user, found, min_score=floor)
+    segs = views.segment_views(session, review, user, found, min_score=floor, coder=coder)
     run = segs[0].run if segs else None
     options = picker.choices(views.codebook_for(session, coder, run))
     codable = [v for v in segs if v.codable]
@@ -146,7 +146,7 @@ def _segment_fragment(request: Request, session, review, coder, user: User, segm
                       error: str | None = None, status: int = 200, kept_open: bool = False) -> Response:
     segment_transcript = review.segment_transcript(session, segment_id)
     found = store.get_transcript(session, transcript_id=segment_transcript)
-    everything = views.segment_views(session, review, user, found)
+    everything = views.segment_views(session, review, user, found, coder=coder)
     (view,) = [v for v in everything if v.segment.id == segment_id]
     view.error, view.kept_open = error, kept_open
     codable = [v for v in everything if v.codable]

@@ -55,6 +55,8 @@ class SegmentView:
     # The best codes under the line (at most NEAR_MISSES), shown folded: a coder who doubts the gate's "no
     # technique" sees what came closest without lowering the threshold.
     near: list[Suggestion] = field(default_factory=list)
+    # Codes the coder's own confirmed sentences elsewhere give this one (computed for them now, never stored).
+    confirmed: list = field(default_factory=list)
 
     @property
     def number(self) -> int:
@@ -225,7 +227,8 @@ def _changes(decisions: list[Decision], labels: dict[int, SegmentLabels]) -> dic
 
 
 def segment_views(session: Session, review: Review, user: User, transcript: Transcript,
-                  segment_ids: list[int] | None = None, min_score: float | None = None) -> list[SegmentView]:
+                  segment_ids: list[int] | None = None, min_score: float | None = None,
+                  coder=None) -> list[SegmentView]:
     """Every sentence (or those of segment_ids) with its shown suggestions and the signed-in coder's own
     labels, changes and memos (read through Visibility: their own work, blind or not)."""
     run = store.current_run(session, transcript_id=transcript.id)
@@ -235,6 +238,7 @@ def segment_views(session: Session, review: Review, user: User, transcript: Tran
     if run is not None:
         for s in store.run_suggestions(session, run_id=run.id):
             (by_segment if s.score >= floor else near).setdefault(s.segment_id, []).append(s)
+    confirmed = coder.near_confirmed(session, transcript, run, user) if coder is not None else {}
     own = review.scope(user).decisions(session, transcript_ids=[transcript.id], segment_ids=segment_ids,
                                        coders=[user.name])
     labels = {segment: state for (segment, _), state in replay(own).items()}
@@ -249,7 +253,10 @@ def segment_views(session: Session, review: Review, user: User, transcript: Tran
         ends = {code: numbers[end] for code, end in state.ends.items() if end in numbers}
         out.append(SegmentView(seg, by_segment.get(seg.id, []), state, run, changes=changes.get(seg.id, {}),
                                span_ends=ends, numbers=numbers, span_options=_following(transcript, seg),
-                               near=sorted(near.get(seg.id, []), key=lambda s: -s.score)[:NEAR_MISSES]))
+                               near=sorted(near.get(seg.id, []), key=lambda s: -s.score)[:NEAR_MISSES],
+                               confirmed=[c for c in confirmed.get(seg.id, [])
+                                          if c.code_id not in state.codes
+                                          and c.code_id not in {s.code_id for s in by_segment.get(seg.id, [])}]))
     return out
 
 

@@ -99,3 +99,60 @@ def _code(client):
     assert client.post(f"/segments/{segment}/decisions", headers=people["bob"],
                        json={"action": "memo", "memo": SECRET}).status_code == 201
     return out, people
+
+
+CONFIRMED = "He drove me to the food bank on Fridays and helped me carry the bags home."
+NEAR_COPY = "He drove me to the food bank every Friday and helped carry my bags home."
+
+
+def test_no_read_path_shows_a_coders_confirmed_sentence_to_another(client, anonymous):
+    """quentin confirms 12.5 on a sentence; a near-copy in another transcript is stored (an admin imports it, and
+    re-suggests it) and read by alice through every path that returns suggestions: none carries quentin's sentence,
+    code or name. Nothing stored does; quentin himself sees his confirmation as evidence when he reads it."""
+    people = {n: add_user(client.app, n, "coder") for n in ("alice", "quentin")}
+    first = client.post("/transcripts", json={"turns": [{"speaker": "SP1", "text": CONFIRMED}]}).json()
+    segment = first["segments"][0]["id"]
+    assert client.post(f"/segments/{segment}/decisions", headers=people["quentin"],
+                       json={"action": "add", "code": "12.5"}).status_code == 201
+    second = client.post("/transcripts", json={"turns": [{"speaker": "SP2", "text": NEAR_COPY}],
+                                               "title": "near copy"}).json()
+    assert client.post(f"/transcripts/{second['id']}/runs", json={}).status_code == 201  # an admin re-suggests
+
+    with client.app.state.session_factory() as session:
+        from sqlalchemy import select
+
+        from app.db.tables import Suggestion
+
+        kinds = set(session.scalars(select(Suggestion.evidence_kind)))
+        texts = set(session.scalars(select(Suggestion.evidence_text)))
+    assert "confirmed" not in kinds and CONFIRMED not in texts  # nothing stored carries quentin's work
+
+    tid = second["id"]
+    paths = [f"/transcripts/{tid}", f"/transcripts/{tid}/suggestions?min_score=0", "/review-queue",
+             f"/ui/transcripts/{tid}", *[p.format(id=tid) for p in READS], "/exports/project.qdpx"]
+    page = anonymous.post("/ui/login", data={"token": people["alice"]["Authorization"].removeprefix("Bearer "),
+                                             "next": "/ui/transcripts"},
+                          headers={"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"},
+                          follow_redirects=False)
+    assert page.status_code == 303
+    for path in paths:
+        reader = anonymous if path.startswith("/ui/") else client
+        headers = {} if path.startswith("/ui/") else people["alice"]
+        response = reader.get(path, headers=headers)
+        assert response.status_code == 200, (path, response.text[:200])
+        body = _text(response)
+        assert "quentin" not in body and "coded by" not in body and "you confirmed" not in body, path
+        assert '"kind":"confirmed"' not in body.replace(" ", ""), path
+        if str(tid) in path:  # transcript 1 holds the sentence itself; what reads transcript 2 must not quote it
+            assert CONFIRMED not in body, path
+
+    mine = client.get(f"/transcripts/{tid}", headers=people["quentin"]).json()["segments"][0]["confirmed"]
+    assert [c["code_id"] for c in mine] == ["12.5"] and mine[0]["evidence"]["text"] == CONFIRMED
+    # ... and on the review page, with an Add button for the code.
+    relogin = anonymous.post("/ui/login", data={"token": people["quentin"]["Authorization"].removeprefix("Bearer "),
+                                                "next": "/ui/transcripts"},
+                             headers={"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"},
+                             follow_redirects=False)
+    assert relogin.status_code == 303
+    html = anonymous.get(f"/ui/transcripts/{tid}").text
+    assert "you confirmed" in html and CONFIRMED in html and 'aria-label="Add 12.5' in html

@@ -1,5 +1,6 @@
 """Confirmed sentences are evidence at once: a coder's confirmation is suggested for a near-copy in another
-transcript before any retrain, shown as a confirmed example, and only to those the blind rule lets see it."""
+transcript before any retrain, shown as a confirmed example, and only to those the blind rule lets see it. It is
+computed for each reader when a transcript is read: no stored run carries it (every coder reads a stored run)."""
 
 from tests.conftest import add_user
 
@@ -24,14 +25,19 @@ def test_a_confirmed_sentence_is_evidence_for_a_near_copy_before_any_retrain(cli
 
     second = client.post("/transcripts", headers=cora,
                          json={"turns": [{"speaker": "SP2", "text": NEAR_COPY}], "participant_id": "SP2"}).json()
-    top = second["segments"][0]["suggestions"][0]
-    assert top["code_id"] == CODE and top["score"] >= 0.75
-    assert top["evidence"]["kind"] == "confirmed" and top["evidence"]["text"] == CONFIRMED
-    assert f"transcript {first['id']}" in top["evidence"]["source"] and "cora" in top["evidence"]["source"]
-    assert second["segments"][0]["status"] == "suggested"
+    stored = second["segments"][0]["suggestions"]
+    assert all(s["evidence"]["kind"] != "confirmed" and "cora" not in s["evidence"]["source"] for s in stored)
+    mine = client.get(f"/transcripts/{second['id']}", headers=cora).json()["segments"][0]["confirmed"]
+    assert mine[0]["code_id"] == CODE and mine[0]["score"] >= 0.75
+    assert mine[0]["evidence"]["kind"] == "confirmed" and mine[0]["evidence"]["text"] == CONFIRMED
+    assert f"transcript {first['id']}" in mine[0]["evidence"]["source"] and "cora" in mine[0]["evidence"]["source"]
+    # The confirmed sentence is no evidence for itself.
+    assert client.get(f"/transcripts/{first['id']}", headers=cora).json()["segments"][0]["confirmed"] == []
 
     # Blind coding: another coder's suggestions never draw on cora's confirmations; an admin's do.
     theirs = client.post("/suggest", headers=dan, json=probe).json()["segments"][0]["suggestions"]
     assert CODE not in [s["code_id"] for s in theirs]
+    assert client.get(f"/transcripts/{second['id']}", headers=dan).json()["segments"][0]["confirmed"] == []
     admin = client.post("/suggest", json=probe).json()["segments"][0]["suggestions"]
     assert admin[0]["code_id"] == CODE
+    assert client.get(f"/transcripts/{second['id']}").json()["segments"][0]["confirmed"][0]["code_id"] == CODE

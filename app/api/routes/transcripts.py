@@ -129,23 +129,26 @@ def list_transcripts(_: Viewer, session: SessionDep, limit: Annotated[int, Query
 
 
 @router.get("/{transcript_id}", response_model=TranscriptOut, responses={404: {"model": ErrorOut}})
-def get_transcript(transcript_id: Id, _: Viewer, session: SessionDep) -> TranscriptOut:
+def get_transcript(transcript_id: Id, user: Viewer, session: SessionDep, coder: CoderDep) -> TranscriptOut:
     """A transcript, its text and every segment, with suggestions at or over the run's threshold."""
-    return get_suggestions(transcript_id, _, session)
+    return get_suggestions(transcript_id, user, session, coder)
 
 
 @router.get("/{transcript_id}/suggestions", response_model=TranscriptOut, responses={404: {"model": ErrorOut}})
 def get_suggestions(
-    transcript_id: Id, _: Viewer, session: SessionDep, code: str | None = None, role: Role | None = None,
+    transcript_id: Id, user: Viewer, session: SessionDep, coder: CoderDep, code: str | None = None,
+    role: Role | None = None,
     min_score: Annotated[float | None, Query(ge=0, le=1, description="default: the run's threshold")] = None,
 ) -> TranscriptOut:
-    """A transcript's segments with their current suggestions, filtered by code, role and score."""
+    """A transcript's segments with their current suggestions, filtered by code, role and score, and the codes
+    your own confirmed sentences give its sentences (`confirmed`; computed for you, never stored)."""
     transcript = store.get_transcript(session, transcript_id=transcript_id)
     if transcript is None:
         raise NotFound(f"no transcript with id {transcript_id}")
     run = store.current_run(session, transcript_id=transcript_id)
     suggestions = store.run_suggestions(session, run_id=run.id) if run else []
-    return transcript_out(transcript, run, suggestions, min_score=min_score, code=code, role=role)
+    return transcript_out(transcript, run, suggestions, min_score=min_score, code=code, role=role,
+                          confirmed=coder.near_confirmed(session, transcript, run, user))
 
 
 @router.post("/{transcript_id}/runs", status_code=201, response_model=TranscriptOut,
