@@ -33,3 +33,18 @@ def test_a_clone_without_the_large_model_serves_with_fast_and_says_so(settings, 
     assert body["encoder_fallback"] == (f"encoder embeddinggemma is not installed in {empty} (autocoder models "
                                         "install embeddinggemma); running minilm (fast) instead")
     assert body["encoder_fallback"] in caplog.text
+
+
+def test_health_answers_without_the_database_and_ready_checks_it(client):
+    assert client.get("/health/ready").json() == {"status": "ready", "database": client.get("/health").json()[
+        "database"]}
+    working = client.app.state.session_factory
+
+    def unavailable():
+        raise AssertionError("/health must not open a database session")
+
+    client.app.state.session_factory = unavailable
+    try:
+        assert client.get("/health").status_code == 200
+    finally:
+        client.app.state.session_factory = working
