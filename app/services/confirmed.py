@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db import decisions as decisions_db
-from app.db.tables import Decision
+from app.db.tables import Decision, TranscriptDeletion
 from app.engine.code_index import CONFIRMED, CodeIndex, EvidenceUnit
 from app.engine.suggest import CONFIRMED_MIN_SIMILARITY, Candidate, ConfirmedExamples
 from app.services.visibility import Visibility, replay
@@ -39,8 +39,11 @@ class ConfirmedCache:
     def get(self, session: Session, codes: tuple[str, ...], model_id: str, visibility: Visibility,
             min_similarity: float = CONFIRMED_MIN_SIMILARITY) -> ConfirmedExamples | None:
         last = session.scalar(select(func.max(Decision.id))) or 0
+        # A deletion removes decisions without adding one: its audit row changes the key, in every process of
+        # the service (with two workers, the other one once kept quoting a deleted sentence).
+        erased = session.scalar(select(func.max(TranscriptDeletion.id))) or 0
         coders = visibility.coder_ids(session)
-        key = (codes, model_id, frozenset(coders) if coders is not None else None, last, min_similarity)
+        key = (codes, model_id, frozenset(coders) if coders is not None else None, last, erased, min_similarity)
         with self._lock:
             if key in self._cache:
                 return self._cache[key]

@@ -238,3 +238,21 @@ def test_the_access_log_keeps_paths_not_query_strings(settings, embedder, caplog
                                                  "/transcripts/plain?title=Jane%20Doe&participant_id=SP9", "1.1", 201)
     assert '"POST /transcripts/plain HTTP/1.1" 201' in caplog.text
     assert "Jane" not in caplog.text and "SP9" not in caplog.text
+
+
+def test_a_second_worker_forgets_a_deleted_confirmation_too(client, coded, settings, embedder):
+    """Two processes of the service on one database (serve --workers 2): the one that did not delete the
+    transcript stops quoting its confirmed sentence at once (its cache is keyed by the deletions too)."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    a, b, alice = coded
+    with TestClient(create_app(settings, embedder)) as other:
+        def quoted() -> bool:
+            read = other.get(f"/transcripts/{b['id']}", headers=alice).json()
+            return any(c["evidence"]["text"] == CONFIRMED for seg in read["segments"] for c in seg["confirmed"])
+
+        assert quoted()  # the other worker has alice's confirmation cached
+        assert client.delete(f"/transcripts/{a['id']}").status_code == 200
+        assert not quoted()
