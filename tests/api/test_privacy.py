@@ -253,6 +253,10 @@ def test_a_second_worker_forgets_a_deleted_confirmation_too(client, coded, setti
             read = other.get(f"/transcripts/{b['id']}", headers=alice).json()
             return any(c["evidence"]["text"] == CONFIRMED for seg in read["segments"] for c in seg["confirmed"])
 
+        # A later decision elsewhere: the newest decision id does not change when A's decisions go.
+        last = b["segments"][-1]["id"]
+        assert client.post(f"/segments/{last}/decisions", headers=alice,
+                           json={"action": "memo", "memo": "later"}).status_code == 201
         assert quoted()  # the other worker has alice's confirmation cached
         assert client.delete(f"/transcripts/{a['id']}").status_code == 200
         assert not quoted()
