@@ -1,5 +1,7 @@
 """Deleting a transcript and everything derived from its text; the audit row that is all that stays."""
 
+from collections.abc import Callable
+
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -23,8 +25,8 @@ def _count(session: Session, query) -> int:
     return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
-def delete_transcript(session: Session, *, transcript: Transcript,
-                      confirmed_kind: str) -> tuple[dict[str, int], list[str]]:
+def delete_transcript(session: Session, *, transcript: Transcript, confirmed_kind: str,
+                      terms_in: Callable[[list[str]], set[str]]) -> tuple[dict[str, int], list[str]]:
     """Delete the transcript, its segments (text and vectors), runs, suggestions and the decisions on it;
     redact other transcripts' suggestions that quoted one of its sentences as confirmed evidence (their
     evidence_kind is `confirmed_kind`).
@@ -55,7 +57,7 @@ def delete_transcript(session: Session, *, transcript: Transcript,
     # version and snapshot that holds them (the code stays, with its definition and other exemplars).
     counts["discovery_sentences"] = discovery.forget_segments(
         session, segment_ids={i for i, _, _ in places}, roles={i: r for i, r, _ in places}, transcript_id=tid,
-        texts={i: t for i, _, t in places})
+        terms_in=terms_in)
     counts["codebook_exemplars"] = _drop_exemplars(session, set(texts))
     # Children first, explicitly: the same on SQLite with or without foreign keys and on PostgreSQL.
     session.execute(delete(Decision).where((Decision.transcript_id == tid) | Decision.segment_id.in_(segment_ids))

@@ -1,7 +1,7 @@
 """Reads and writes for discovery runs and their candidates, and the sentences a run looks at. Callers own the
 transaction: nothing here commits."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -134,13 +134,13 @@ def fail_unfinished_recodes(session: Session, *, message: str) -> int:
 
 
 def forget_segments(session: Session, *, segment_ids: set[int], roles: dict[int, str], transcript_id: int,
-                    texts: dict[int, str]) -> int:
+                    terms_in: Callable[[list[str]], set[str]]) -> int:
     """Take a deleted transcript's sentences out of discovery runs: candidates' members, quotes, exemplars,
-    counts and the words of their labels (a term found in no remaining sentence goes), and the runs' maps.
-    Returns how many candidate memberships were removed."""
+    counts and the words of their labels (only terms `terms_in` finds in a remaining member sentence stay: a
+    phrase that joined a deleted participant's words goes, even when each word is said elsewhere), and the
+    runs' maps. Returns how many candidate memberships were removed."""
     removed = 0
     key = str(transcript_id)
-    deleted = " ".join(texts.values()).casefold()
     for row in session.scalars(select(DiscoveryCandidate)):
         if key not in (row.by_transcript or {}):
             continue
@@ -156,8 +156,8 @@ def forget_segments(session: Session, *, segment_ids: set[int], roles: dict[int,
         for s in gone:
             by_role[roles.get(s, "other")] = by_role.get(roles.get(s, "other"), 0) - 1
         row.by_role = {r: n for r, n in by_role.items() if n > 0}
-        remaining = " ".join(text for _, _, text in segment_texts(session, ids=row.members).values()).casefold()
-        row.terms = [[t, w] for t, w in row.terms if t.casefold() not in deleted or t.casefold() in remaining]
+        remaining = terms_in([text for _, _, text in segment_texts(session, ids=row.members).values()])
+        row.terms = [[t, w] for t, w in row.terms if t in remaining]
         row.label = ", ".join(t for t, _ in row.terms[:4]) or "[sentences deleted]"
     for run in session.scalars(select(DiscoveryRun).where(DiscoveryRun.points.is_not(None))):
         kept = [p for p in run.points if p[0] not in segment_ids]

@@ -328,12 +328,22 @@ def describe(vectors: np.ndarray, texts: list[str], groups: list[list[int]], cod
     return out
 
 
+def _vectorizer() -> CountVectorizer:
+    return CountVectorizer(stop_words=STOP_WORDS, ngram_range=(1, 2), token_pattern=r"(?u)\b[^\W\d_]{2,}\b")
+
+
+def terms_in(texts: list[str]) -> set[str]:
+    """Every term (word or two-word phrase) class_terms could find in these sentences."""
+    analyse = _vectorizer().build_analyzer()
+    return {term for text in texts for term in analyse(text)}
+
+
 def class_terms(classes: list[list[str]], background: list[str], top: int = TERMS) -> list[list[tuple[str, float]]]:
     """Each class's top terms by class-based TF-IDF, with the background as one more class."""
     if not classes:
         return []
     docs = [t for c in classes for t in c] + list(background)
-    vectorizer = CountVectorizer(stop_words=STOP_WORDS, ngram_range=(1, 2), token_pattern=r"(?u)\b[^\W\d_]{2,}\b")
+    vectorizer = _vectorizer()
     try:
         counts = vectorizer.fit_transform(docs)
     except ValueError:  # nothing but stop words

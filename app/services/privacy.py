@@ -9,6 +9,7 @@ from app.db import deletions as db
 from app.db import store
 from app.db.tables import TranscriptDeletion, User
 from app.engine.code_index import CONFIRMED
+from app.engine.discovery import terms_in
 from app.errors import NotFound
 from app.services.accounts import require
 from app.services.coding import Coder
@@ -25,7 +26,8 @@ def delete_transcript(session: Session, coder: Coder, transcript_id: int, who: U
         raise NotFound(f"no transcript with id {transcript_id}")
     transcript = store.get_transcript(session, transcript_id=transcript_id)
     title, participant = transcript.title, transcript.participant_id
-    removed, sentences = db.delete_transcript(session, transcript=transcript, confirmed_kind=CONFIRMED)
+    removed, sentences = db.delete_transcript(session, transcript=transcript, confirmed_kind=CONFIRMED,
+                                              terms_in=terms_in)
     # The cache of precoding jobs is keyed by sentence text: a sentence said in another transcript too is
     # only encoded again there.
     removed["cached_embeddings"] = forget(coder.settings.cache_dir / "embeddings", sentences)
