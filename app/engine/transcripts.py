@@ -89,9 +89,27 @@ def _deidentifier(id_patterns: tuple[str, ...], ner_model: str) -> Deidentifier:
     return Deidentifier(id_patterns, ner_model)
 
 
+def _check_bounds(text: str, turns: list, settings: Settings) -> None:
+    """Refuse what is over a limit before any slow step: a speaker label too long for its column, more
+    sentences than the limit (every turn is at least one; no sentence is longer than max_sentence_words), a turn
+    longer than the sentencizer reads at once."""
+    # Files reach here without the API's request models: a speaker label must fit its column (100 characters).
+    long = next((t.speaker for t in turns if len(t.speaker) > SPEAKER_CHARS), None)
+    if long is not None:
+        raise InvalidInput(f"the speaker label {long[:40]!r}... is longer than {SPEAKER_CHARS} characters")
+    words = len(text.split())
+    if max(len(turns), words // settings.max_sentence_words) > settings.max_segments:
+        raise InvalidInput(f"the transcript has more than {settings.max_segments} sentences, the limit for one "
+                           "transcript (AUTOCODER_MAX_SEGMENTS); split it")
+    longest = max((t.end - t.start for t in turns), default=0)
+    if longest > MAX_TURN_CHARS:
+        raise InvalidInput(f"one turn is {longest} characters, more than {MAX_TURN_CHARS}; split it")
+
+
 def segment_transcript(data: TranscriptInput, settings: Settings) -> tuple[str, str, list[Segment]]:
     """The stored text, its format, and its sentences, or InvalidInput saying what is wrong. With
-    de-identification on, the words are replaced first and everything after reads the replaced text."""
+    de-identification on, the limits are checked on what was sent, then the words are replaced, and everything
+    after reads the replaced text."""
     check_input(data)
     roles = RoleMapper(settings.role_patterns, data.speaker_roles, check_role(data.role))
     deid = deidentifier(settings) if (settings.deidentify if data.deidentify is None else data.deidentify) else None
@@ -100,30 +118,23 @@ def segment_transcript(data: TranscriptInput, settings: Settings) -> tuple[str, 
             raise InvalidInput("turns is empty")
         for i, turn in enumerate(data.turns):
             check_text(turn["text"], f"turns[{i}].text")
-        items = [{**t, "text": deid.replace(t["text"]).text} for t in data.turns] if deid else data.turns
-        text, turns = document_from_turns(items, roles)
+        text, turns = document_from_turns(data.turns, roles)
+        if deid:  # bounds first: de-identifying 2 MB that is refused anyway once held the service for seconds
+            _check_bounds(text, turns, settings)
+            text, turns = document_from_turns([{**t, "text": deid.replace(t["text"]).text} for t in data.turns],
+                                              roles)
         source_format = "turns"
     elif data.text is not None:
         text = check_text(data.text)
-        if deid:  # speaker labels (and their timestamps) stay as they are: they say who spoke
-            text = deid.replace(text, keep=label_spans(text)).text
         turns = turns_from_text(text, roles, data.default_speaker)
+        if deid:  # speaker labels (and their timestamps) stay as they are: they say who spoke
+            _check_bounds(text, turns, settings)
+            text = deid.replace(text, keep=label_spans(text)).text
+            turns = turns_from_text(text, roles, data.default_speaker)
         source_format = "text"
     else:
         raise InvalidInput("send either 'text' (labelled plain text) or 'turns' (a list of turns)")
-    # Files reach here without the API's request models: a speaker label must fit its column (100 characters).
-    long = next((t.speaker for t in turns if len(t.speaker) > SPEAKER_CHARS), None)
-    if long is not None:
-        raise InvalidInput(f"the speaker label {long[:40]!r}... is longer than {SPEAKER_CHARS} characters")
-    # Lower bounds on the sentence count, checked before the (slow) sentence splitting: every turn is at least
-    # one sentence, and no sentence is longer than max_sentence_words.
-    words = len(text.split())
-    if max(len(turns), words // settings.max_sentence_words) > settings.max_segments:
-        raise InvalidInput(f"the transcript has more than {settings.max_segments} sentences, the limit for one "
-                           "transcript (AUTOCODER_MAX_SEGMENTS); split it")
-    longest = max((t.end - t.start for t in turns), default=0)
-    if longest > MAX_TURN_CHARS:
-        raise InvalidInput(f"one turn is {longest} characters, more than {MAX_TURN_CHARS}; split it")
+    _check_bounds(text, turns, settings)
     segments = split_sentences(text, turns, settings.max_sentence_words)
     if not segments:
         raise InvalidInput("the transcript has speaker labels but no words after them")

@@ -69,3 +69,17 @@ def test_a_caption_file_of_too_many_cues_is_refused_while_reading():
     assert time.perf_counter() - start < 5 * BOUND  # 90,000 cues read once, not joined into a string each time
     one_speaker = read_file("ok.vtt", ("WEBVTT\n" + cues[:200_000]).encode(), ReadLimits())[0][0]
     assert len(one_speaker.turns) == 1 and one_speaker.turns[0]["text"].startswith("word 0 word 1 ")
+
+
+def test_a_text_over_the_limits_is_refused_before_it_is_de_identified():
+    """1.9 MB in one turn, de-identification on (names by the NER model where installed): refused at once, not
+    after the rules and the entity recogniser read it all (that once held every request for 2 seconds)."""
+    from app.config import Settings
+    from app.engine.transcripts import TranscriptInput, segment_transcript
+    from app.errors import InvalidInput
+
+    data = TranscriptInput(text="SP1: " + "a." * 950_000, deidentify=True)
+    start = time.perf_counter()
+    with pytest.raises(InvalidInput, match="one turn is 1900000 characters"):
+        segment_transcript(data, Settings())
+    assert time.perf_counter() - start < BOUND
