@@ -155,7 +155,8 @@ def test_a_coder_codes_a_span_by_hand_and_removes_it(client, posted):
     assert one.status_code == 201 and one.json()["decisions"][0]["end_segment_id"] is None
     # A confirmed sentence is evidence for its code at once; a span's first sentence is not (the passage was).
     copy = client.post("/transcripts", json={"text": f"SP3: {passage[0]['text']} {passage[1]['text']}\n"}).json()
-    evidence = {(s["text"], c["code_id"]): c["evidence"]["kind"] for s in copy["segments"] for c in s["suggestions"]}
+    read = client.get(f"/transcripts/{copy['id']}", headers=alice).json()  # computed for alice when she reads
+    evidence = {(s["text"], c["code_id"]): c["evidence"]["kind"] for s in read["segments"] for c in s["confirmed"]}
     assert evidence[(passage[0]["text"], "1.1")] == "confirmed"
     assert evidence.get((passage[1]["text"], "1.4")) != "confirmed"
     removed = client.post(f"/segments/{passage[1]['id']}/decisions", headers=alice,
