@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     max_sentence_words: int = Field(80, ge=10, le=180)
     role_patterns: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ROLE_PATTERNS))
 
+    # How long a write waits for another one to finish before the request gets 503 with Retry-After.
+    db_busy_seconds: float = Field(30.0, gt=0, le=600)
+
     max_body_bytes: int = 2_000_000
     max_segments: int = 20_000
     max_import_bytes: int = 100_000_000  # a POST /transcripts/import upload: Word files and zips are large

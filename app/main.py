@@ -12,6 +12,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 
 from app.api.headers import SecurityHeaders
 from app.api.limits import BodySizeLimit
@@ -81,6 +82,12 @@ class WithoutQuery(logging.Filter):
         return True
 
 
+def database_busy(exc: OperationalError) -> bool:
+    """SQLite's 'database is locked', or PostgreSQL's lock timeout, deadlock or serialization failure."""
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return "database is locked" in str(exc.orig) or code in ("55P03", "40P01", "40001")
+
+
 def _quiet_access_log() -> None:
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, WithoutQuery) for f in access.filters):
@@ -95,7 +102,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         upgrade(settings.database_url)
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, settings.db_busy_seconds)
         app.state.session_factory = make_session_factory(engine)
         say = logging.getLogger("uvicorn.error")
         if embedder is None:
@@ -152,6 +159,15 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             body["problems"] = exc.details
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return ErrorJSON(status_code=status, content=jsonable_encoder(body), headers=headers)
+
+    @app.exception_handler(OperationalError)
+    async def busy(request: Request, exc: OperationalError) -> Response:
+        # Another write held the database past db_busy_seconds (a long deletion, a re-code): nothing was
+        # written, and the same request will work once it is done. Anything else stays a 500.
+        if not database_busy(exc):
+            raise exc
+        return ErrorJSON(status_code=503, headers={"Retry-After": "5"}, content={
+            "detail": "the database is busy with another write; nothing was changed: try again in a few seconds"})
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
