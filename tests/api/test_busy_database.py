@@ -3,7 +3,7 @@ changes nothing; the same request works once the other write is done. On SQLite 
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
 from app.main import create_app
 from tests.conftest import add_user
