@@ -173,9 +173,7 @@ class Embedder:
 
             dtype = resolved.spec.gpu_dtype if resolved.spec else "float16"
             self._model.to(getattr(torch, dtype))
-        dimension = getattr(self._model, "get_embedding_dimension", None) or \
-            self._model.get_sentence_embedding_dimension
-        self.dimension = self._truncate or int(dimension())
+        self.dimension = self._truncate or self._model_dimension()
         if self._bf16:
             self.model_id += "+torch-bf16"
             check_bf16(self._model)
@@ -260,7 +258,7 @@ class Embedder:
         size = batch_size or self.batch_size
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        out = np.zeros((len(texts), self._truncate and self._model_dimension() or self.dimension), dtype=np.float32)
+        out = np.zeros((len(texts), self._model_dimension()), dtype=np.float32)  # cut after, as encode() does
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         batches = [order[i:i + size] for i in range(0, len(order), size)]
         model = self._model
@@ -278,6 +276,7 @@ class Embedder:
         return self._cut(out)
 
     def _model_dimension(self) -> int:
+        """The torch model's own output size (sentence-transformers renamed the method in version 5)."""
         dimension = getattr(self._model, "get_embedding_dimension", None) or \
             self._model.get_sentence_embedding_dimension
         return int(dimension())

@@ -266,7 +266,7 @@ def installed_path(spec: EncoderSpec, encoders_dir: Path | None = None) -> Path 
         except ImportError:
             return None
         return Path(module.get_model_path())
-    folder = (encoders_dir or default_encoders_dir()) / spec.name
+    folder = Path(encoders_dir or default_encoders_dir()) / spec.name
     if not (folder / INSTALL_MANIFEST).is_file():
         return None
     missing = [f.path for f in spec.files if not (folder / f.path).is_file()
