@@ -110,3 +110,26 @@ def test_an_encoder_that_is_not_installed_falls_back_to_fast_and_says_so(tmp_pat
         resolve(str(tmp_path / "nowhere"))
     with pytest.raises(ValueError, match="has no prompt 'chatty'"):
         resolve("fast", prompt="chatty")
+
+
+def test_a_truncation_the_model_was_not_trained_for_is_refused():
+    with pytest.raises(ValueError, match="gives 384 dimensions, not 128"):
+        resolve("fast", dimension=128)
+
+
+def test_embeddinggemma_prompt_and_matryoshka_truncation_when_installed():
+    """Where EmbeddingGemma is installed (serve.sh does it; CI does not): the model id names prompt and
+    truncation, and both ways of encoding give the same unit vectors."""
+    import numpy as np
+
+    from app.engine.embed import Embedder
+    from app.engine.encoders import EMBEDDINGGEMMA
+
+    if installed_path(EMBEDDINGGEMMA) is None:
+        pytest.skip("EmbeddingGemma is not installed here (autocoder models install embeddinggemma)")
+    embedder = Embedder("embeddinggemma", prompt="sentence-similarity", dimension=256, backend="torch")
+    assert embedder.model_id.startswith("embeddinggemma-300m:sentence-similarity/256@")
+    texts = ["We set a goal that I would walk every day.", "She rang me on Tuesdays."]
+    a, b = embedder.encode(texts), embedder.encode_pipelined(texts)
+    assert a.shape == b.shape == (2, 256) and np.allclose(a, b, atol=1e-5)
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
