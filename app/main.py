@@ -9,10 +9,12 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.headers import SecurityHeaders
 from app.api.limits import BodySizeLimit
@@ -168,6 +170,17 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             raise exc
         return ErrorJSON(status_code=503, headers={"Retry-After": "5"}, content={
             "detail": "the database is busy with another write; nothing was changed: try again in a few seconds"})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # FastAPI answers a JSON body it cannot parse for a reason other than bad syntax (bytes that are not
+        # UTF-8, a number of more digits than Python converts) with a bare 400; the schema documents 422 for an
+        # unreadable body, as bad syntax already gets.
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            return ErrorJSON(status_code=422, content={
+                "detail": "invalid request: the body cannot be read as JSON (bytes that are not UTF-8 text, or a "
+                          "number with too many digits)"})
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

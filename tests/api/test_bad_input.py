@@ -58,7 +58,7 @@ class TestTranscripts:
 
     def test_not_json(self, client):
         r = client.post("/transcripts", content=b"\x89PNG\r\n\x1a\n", headers={"content-type": "application/json"})
-        assert r.status_code == 400 and "parsing the body" in detail(r)
+        assert r.status_code == 422 and "cannot be read as JSON" in detail(r)  # as documented, like bad syntax
         r = client.post("/transcripts", content=b'{"text": "SP1: unfinished',
                         headers={"content-type": "application/json"})
         assert r.status_code == 422 and "json_invalid" in detail(r)
@@ -135,3 +135,7 @@ def test_a_huge_number_is_refused_in_the_callers_terms(client):
         response = client.post("/transcripts/import", files={"files": (name, body.encode())})
         assert response.status_code == 422, response.text
         assert "a number with too many digits" in response.text and "int_max_str" not in response.text
+    body = '{"text": "We set a goal.", "top_k": ' + digits + "}"  # a JSON body: 422 like any unreadable body
+    response = client.post("/suggest", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422 and "too many digits" in response.json()["detail"]
+    assert client.put("/suggest", json={}).headers["allow"] == "POST"  # a 405 says what is allowed
