@@ -125,7 +125,9 @@ class SuggestionRun(Base):
 
 class Suggestion(Base):
     __tablename__ = "suggestions"
-    __table_args__ = (Index("ix_suggestions_run_segment", "run_id", "segment_id"),)
+    __table_args__ = (Index("ix_suggestions_run_segment", "run_id", "segment_id"),
+                      Index("ix_suggestions_segment_id", "segment_id"),
+                      Index("ix_suggestions_end_segment_id", "end_segment_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("suggestion_runs.id", ondelete="CASCADE"))
     segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
@@ -171,7 +173,10 @@ class Decision(Base):
 
     __tablename__ = "decisions"
     __table_args__ = (Index("ix_decisions_transcript_coder", "transcript_id", "coder_id"),
-                      Index("ix_decisions_segment_coder", "segment_id", "coder_id"))
+                      Index("ix_decisions_segment_coder", "segment_id", "coder_id"),
+                      Index("ix_decisions_end_segment_id", "end_segment_id"),
+                      Index("ix_decisions_suggestion_id", "suggestion_id"),
+                      Index("ix_decisions_run_id", "run_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"))
     segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
@@ -349,3 +354,9 @@ class DiscoveryCandidate(Base):
     recode: Mapped[dict | None] = mapped_column(JSON)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# Ids are never reused, so an id in an audit row (GET /deletions), a log or an export names one row forever:
+# SQLite's AUTOINCREMENT (otherwise a deleted newest row's id comes back); PostgreSQL's sequences never go back.
+for _table in Base.metadata.tables.values():
+    _table.dialect_options["sqlite"]["autoincrement"] = True

@@ -240,7 +240,7 @@ def test_the_access_log_keeps_paths_not_query_strings(settings, embedder, caplog
     assert "Jane" not in caplog.text and "SP9" not in caplog.text
 
 
-def test_a_second_worker_forgets_a_deleted_confirmation_too(client, coded, settings, embedder):
+def test_a_second_worker_forgets_a_deleted_confirmation_too(client, coded, settings, embedder, tmp_path):
     """Two processes of the service on one database (serve --workers 2): the one that did not delete the
     transcript stops quoting its confirmed sentence at once (its cache is keyed by the deletions too)."""
     from fastapi.testclient import TestClient
@@ -260,3 +260,21 @@ def test_a_second_worker_forgets_a_deleted_confirmation_too(client, coded, setti
         assert quoted()  # the other worker has alice's confirmation cached
         assert client.delete(f"/transcripts/{a['id']}").status_code == 200
         assert not quoted()
+        # Both workers have served since: no file either of them wrote holds the participant's words.
+        assert other.get(f"/transcripts/{b['id']}/labels", headers=alice).status_code == 200
+    written = [p for root in (tmp_path, settings.cache_dir) for p in root.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".db" for p in written) or not settings.database_url.startswith("sqlite")
+    for path in written:
+        raw = path.read_bytes()
+        assert not any(s.encode() in raw for s in SECRET), f"{path} still holds a deleted sentence"
+
+
+def test_ids_of_deleted_transcripts_are_never_given_again(client):
+    first = client.post("/transcripts", json={"text": interview(SECRET[:1])}).json()["id"]
+    newest = client.post("/transcripts", json={"text": interview(SECRET[1:2])}).json()["id"]
+    assert client.delete(f"/transcripts/{newest}").status_code == 200
+    again = client.post("/transcripts", json={"text": interview(SECRET[2:])}).json()["id"]
+    assert again > newest > first
+    assert client.delete(f"/transcripts/{again}").status_code == 200
+    ids = [d["transcript_id"] for d in client.get("/deletions").json()]
+    assert ids == [newest, again]
