@@ -94,7 +94,7 @@ class Segment(Base):
     # Seconds into the recording (the turn's), when the source had timestamps (captions, timed turns).
     time_start: Mapped[float | None] = mapped_column(Float)
     time_end: Mapped[float | None] = mapped_column(Float)
-    # Why the segment was not coded ("interviewer", "too_short"), or None when it was.
+    # Why the segment was not coded ("interviewer", "too_short", "marker"), or None when it was.
     skip_reason: Mapped[str | None] = mapped_column(String(32))
     # float32 vector, kept so that retraining never re-encodes a sentence.
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -58,6 +58,7 @@ from sklearn.decomposition import PCA
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 from app.engine.code_index import FILLERS
+from app.engine.markers import without_markers
 
 STAGES = ("reduce", "cluster", "describe", "stability")
 REDUCERS = ("pca", "umap")
@@ -329,7 +330,13 @@ def describe(vectors: np.ndarray, texts: list[str], groups: list[list[int]], cod
 
 
 def _vectorizer() -> CountVectorizer:
-    return CountVectorizer(stop_words=STOP_WORDS, ngram_range=(1, 2), token_pattern=r"(?u)\b[^\W\d_]{2,}\b")
+    # Transcription markers ("[laughs]", "(pause)") are not the participants' words: never a cluster's label.
+    return CountVectorizer(stop_words=STOP_WORDS, ngram_range=(1, 2), token_pattern=r"(?u)\b[^\W\d_]{2,}\b",
+                           preprocessor=_words)
+
+
+def _words(text: str) -> str:
+    return without_markers(text).lower()
 
 
 def terms_in(texts: list[str]) -> set[str]:

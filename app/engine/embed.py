@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from app.engine import encoders
+from app.engine.markers import without_markers
 
 BACKENDS = ("torch", "torch-bf16", "onnx", "onnx-int8", "auto")
 # `auto` on a CPU runs whichever of torch, torch-bf16 (where the CPU computes bfloat16 natively) and ONNX fp32
@@ -236,8 +237,9 @@ class Embedder:
         return self._cut(st_encode(self._model, texts, self.batch_size, bf16=self._bf16))
 
     def _prompted(self, texts: list[str]) -> list[str]:
-        """Each text with the encoder's task prompt in front, as the model was trained to read it."""
-        return [self._prompt + t for t in texts] if self._prompt else list(texts)
+        """Each text as the model reads it: without transcription markers ("[laughs]", "(pause)": the
+        transcriber's notes, not the participant's words), with the encoder's task prompt in front."""
+        return [self._prompt + without_markers(t) for t in texts]
 
     def _cut(self, vectors: np.ndarray) -> np.ndarray:
         """Matryoshka truncation: the first `dimension` values, unit length again."""

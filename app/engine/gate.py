@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.engine.markers import without_markers
+
 # The service threshold that the gate's operating point is mapped onto: a sentence's best code scores this
 # when the gate is exactly undecided (balanced classes, probability 0.5).
 ANCHOR = 0.30
@@ -99,7 +101,8 @@ def gate_features(similarity: np.ndarray, background: np.ndarray, log_words: np.
 
 
 def word_counts(texts: list[str]) -> np.ndarray:
-    return np.array([len(t.split()) for t in texts], dtype=np.float32)
+    """Words said: a transcriber's "[laughs]" is not one (the encoder does not read it either)."""
+    return np.array([len(without_markers(t).split()) for t in texts], dtype=np.float32)
 
 
 def served(similarity: np.ndarray, log_proba: np.ndarray, gate_logit: np.ndarray, pieces: np.ndarray, *,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from app.config import ROLES
+from app.engine.markers import BRACKETED, MARKER, only_markers
 from app.errors import InvalidInput
 
 
@@ -166,8 +167,9 @@ def split_sentences(text: str, turns: list[Turn], max_words: int = 80) -> list[S
     docs = nlp.pipe(text[t.start:t.end] for t in turns)
     for turn, doc in zip(turns, docs, strict=True):
         index = 0
-        for sent in doc.sents:
-            for start, end in _pieces(text, turn.start + sent.start_char, turn.start + sent.end_char, max_words):
+        sentences = _keep_brackets_whole(doc.text, [(s.start_char, s.end_char) for s in doc.sents])
+        for sent_start, sent_end in sentences:
+            for start, end in _pieces(text, turn.start + sent_start, turn.start + sent_end, max_words):
                 segments.append(Segment(turn.index, index, turn.speaker, turn.role, start, end, text[start:end],
                                         turn.time_start, turn.time_end))
                 index += 1
@@ -175,6 +177,41 @@ def split_sentences(text: str, turns: list[Turn], max_words: int = 80) -> list[S
 
 
 _WORD = re.compile(r"\S+")
+_LETTER = re.compile(r"\w")
+
+
+def _keep_brackets_whole(text: str, sentences: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sentence spans moved so that no bracketed note is cut ("honestly. [" / "laughs] Anyway" becomes
+    "honestly. [laughs]" / "Anyway"), and a sentence of markers alone ("[pause]") joins the one before it
+    (or after it, at the start of a turn)."""
+    if len(sentences) < 2 or ("[" not in text and "(" not in text):
+        return sentences
+    # Each boundary between two sentences, walked beside the bracketed spans (both in order: linear).
+    boundaries, ends = [end for _, end in sentences[:-1]], []
+    brackets = BRACKETED.finditer(text)
+    bracket = next(brackets, None)
+    for b in boundaries:
+        while bracket is not None and bracket.end() <= b:
+            bracket = next(brackets, None)
+        if bracket is None or not bracket.start() < b:
+            ends.append(b)
+        elif MARKER.fullmatch(bracket.group()):  # a note: it ends the sentence it was cut from
+            ends.append(bracket.end())
+        # else words in brackets, "(the older one. Not Jo)": part of the sentence around them
+    spans, at = [], sentences[0][0]
+    for b in [*ends, sentences[-1][1]]:
+        if b > at:
+            spans.append((at, b))
+            at = b
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and (only_markers(text[start:end]) or not _LETTER.search(text[start:end])):
+            merged[-1] = (merged[-1][0], end)
+        elif merged and only_markers(text[merged[-1][0]:merged[-1][1]]):
+            merged[-1] = (merged[-1][0], end)  # the turn opened with a marker: it joins the first sentence
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _pieces(text: str, start: int, end: int, max_words: int) -> list[tuple[int, int]]:

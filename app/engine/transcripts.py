@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from app import validation
 from app.config import Settings
 from app.engine.deidentify import Deidentifier
+from app.engine.markers import only_markers, without_markers
 from app.engine.segment import (
     RoleMapper,
     Segment,
@@ -145,10 +146,13 @@ def segment_transcript(data: TranscriptInput, settings: Settings) -> tuple[str, 
 
 
 def skip_reason(segment: Segment, code_interviewer: bool, min_words: int) -> str | None:
-    """Why a sentence is stored but not coded: an interviewer's turn, or too few words; None if coded."""
+    """Why a sentence is stored but not coded: an interviewer's turn, a transcriber's note alone, or too few
+    words; None if coded."""
     if segment.role == "interviewer" and not code_interviewer:
         return "interviewer"
-    if len(segment.text.split()) < min_words:
+    if only_markers(segment.text):  # a turn that is only "[crosstalk]": the transcriber's note, nothing said
+        return "marker"
+    if len(without_markers(segment.text).split()) < min_words:  # "[laughs] Yeah." is one word
         return "too_short"
     return None
 

@@ -30,6 +30,7 @@ COOKIE = "autocoder_token"
 PAGE = 50
 TURNS_PER_PAGE = 20  # a long interview is read a window of turns at a time, not as one endless page
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.filters["marked"] = views.marked  # transcription markers shown muted
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
 

@@ -4,11 +4,13 @@ sentences with their suggestions and the signed-in coder's labels, the codebook,
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db import store
 from app.db.tables import Decision, Segment, Suggestion, SuggestionRun, Transcript, User
+from app.engine.markers import marker_spans
 from app.services.coding import Coder
 from app.services.review import Review, SegmentLabels
 from app.services.visibility import ACCEPTED, REJECTED, Visibility, replay
@@ -136,7 +138,8 @@ class Turn:
         return out
 
 
-REASONS = {"interviewer": "interviewer", "too_short": "short"}  # skip reason -> how a folded line names it
+# skip reason -> how a folded line names it
+REASONS = {"interviewer": "interviewer", "too_short": "short", "marker": "transcriber's note"}
 
 
 @dataclass
@@ -309,3 +312,13 @@ def codebook_for(session: Session, coder: Coder, run: SuggestionRun | None) -> R
     resolved, _ = coder.index_for(session, run.codebook_name if run else None)
     return resolved
 
+
+def marked(text: str) -> Markup:
+    """The sentence as HTML, escaped, with each transcription marker ("[laughs]") in a muted span: coders
+    see what the transcriber noted, and that it is not part of what was said (scoring ignores it too)."""
+    parts, at = [], 0
+    for start, end in marker_spans(text):
+        parts += [escape(text[at:start]), Markup('<span class="marker">'), escape(text[start:end]), Markup("</span>")]
+        at = end
+    parts.append(escape(text[at:]))
+    return Markup("").join(parts)

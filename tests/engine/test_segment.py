@@ -102,3 +102,57 @@ def test_a_long_piece_without_commas_is_cut_at_the_word_limit():
     text = "SP2: " + " ".join(["word"] * 25)
     segments = split_sentences(text, turns_from_text(text, ROLES), max_words=10)
     assert [len(s.text.split()) for s in segments] == [10, 10, 5]
+
+
+# Markers transcribers write, in the styles seen in real transcripts: kept inside their sentence.
+MARKERS = ["[laughs]", "(laughs)", "[laughter]", "(Laughter)", "[inaudible]", "(inaudible)", "[crosstalk]",
+           "[pause]", "(long pause)", "[sighs]", "(sighs)", "[00:12:31]", "[inaudible 00:12:31]", "[coughs]",
+           "[LAUGHS]", "(pause.)", "[unclear: maybe Tuesday]"]
+
+
+@pytest.mark.parametrize("marker", MARKERS)
+def test_a_transcription_marker_stays_inside_its_sentence(marker):
+    from app.engine.markers import without_markers
+
+    text = (f"SP3: It was a mountain, honestly. {marker} Anyway she helped me make a list. {marker}\n"
+            f"SP3: {marker} Then we rang the office. And that was that. {marker}.\n")
+    sentences = [s.text for s in split_sentences(text, turns_from_text(text, ROLES))]
+    assert sentences == [f"It was a mountain, honestly. {marker}", f"Anyway she helped me make a list. {marker}",
+                         f"{marker} Then we rang the office.", f"And that was that. {marker}."]
+    # Scoring and discovery read the words alone.
+    assert [without_markers(s) for s in sentences] == [
+        "It was a mountain, honestly.", "Anyway she helped me make a list.", "Then we rang the office.",
+        "And that was that."]
+
+
+def test_bracketed_content_is_kept_whole_and_read():
+    from app.engine.markers import without_markers
+
+    text = "SP3: I rang my sister (the older one. Not Jo) on Sunday. We met [name] at the café.\n"
+    sentences = [s.text for s in split_sentences(text, turns_from_text(text, ROLES))]
+    assert sentences == ["I rang my sister (the older one. Not Jo) on Sunday.", "We met [name] at the café."]
+    assert [without_markers(s) for s in sentences] == sentences  # content, not markers
+
+
+def test_a_sentence_of_markers_only_is_never_coded_alone():
+    from app.engine.transcripts import skip_reason
+
+    text = "SP3: Yes. [long pause] [sighs]\nSP3: [laughs]\n"
+    segments = split_sentences(text, turns_from_text(text, ROLES))
+    assert [s.text for s in segments] == ["Yes. [long pause] [sighs]", "[laughs]"]
+    assert skip_reason(segments[1], False, 3) == "too_short"
+    assert skip_reason(segments[0], False, 2) == "too_short"  # one word, whatever the markers add
+
+
+def test_markers_are_found_in_linear_time():
+    import time
+
+    from app.engine.markers import without_markers
+
+    hostile = "[laughs " + "a" * 200_000 + " (pause " * 20_000
+    started = time.perf_counter()
+    without_markers(hostile)
+    assert len(without_markers("Yes [pause] " * 100_000)) == len("Yes " * 100_000) - 1
+    text = "SP3: " + "Yes. [pause] (" * 20_000 + "\n"
+    split_sentences(text, turns_from_text(text, ROLES))
+    assert time.perf_counter() - started < 10
