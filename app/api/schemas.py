@@ -29,7 +29,11 @@ MAX_EXTRA = 20_000  # characters of a transcript's `extra` metadata, as JSON
 
 class RequestIn(BaseModel):
     """Every request body: its text is well-formed Unicode without NUL, nested at most a few levels, its
-    numbers finite and within 64 bits, checked once here before anything is stored (app/validation.py)."""
+    numbers finite and within 64 bits, checked once here before anything is stored (app/validation.py).
+    Strict: a value of another JSON type than the schema says is refused, not converted (`"force": 0` is not
+    `false`, `"context": false` is not `0`), so the service accepts exactly what its schema documents."""
+
+    model_config = ConfigDict(strict=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -305,7 +309,7 @@ class ErrorOut(BaseModel):
 # -- users and review -----------------------------------------------------------------------------------------
 
 UserRole = Literal["viewer", "coder", "adjudicator", "admin"]
-Action = Literal["accept", "reject", "change", "add", "remove", "memo"]
+Action = Literal["accept", "reject", "change", "add", "remove", "memo", "none"]
 
 
 class DeletionOut(BaseModel):
@@ -397,6 +401,7 @@ class SegmentLabelsOut(BaseModel):
     memos: list[str]
     spans: list[LabelSpanOut] = Field(default_factory=list, description=(
         "labels that cover a span starting at this segment (each also in `labels`)"))
+    no_code: bool = Field(False, description="the coder decided that no code applies (action 'none')")
 
 
 class DecidedOut(BaseModel):

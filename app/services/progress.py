@@ -44,7 +44,7 @@ class CoderProgress:
 
 @dataclass(frozen=True)
 class TeamProgress:
-    coders: list[User]  # the coding team, and anyone else who coded or marked one of these transcripts
+    coders: list[User]  # the coders, and anyone else who coded or marked one of these transcripts
     codable: dict[int, int]  # transcript id -> sentences to code
     cells: dict[tuple[int, int], CoderProgress]  # (transcript id, coder id) -> that coder's progress there
 
@@ -60,7 +60,7 @@ def team_progress(session: Session, scope: Visibility, transcript_ids: Sequence[
     done = finished_coders(session, transcript_ids)
     involved = {coder for _, coder in decided} | {coder for coders in done.values() for coder in coders}
     team = [u for u in accounts.list_users(session)
-            if u.id in involved or (u.active and u.role in ("coder", "adjudicator"))]
+            if u.id in involved or (u.active and u.role == "coder")]  # an adjudicator who codes is involved
     cells = {(tid, u.id): CoderProgress(decided.get((tid, u.id), 0), u.id in done.get(tid, set()))
              for tid in transcript_ids for u in team}
     return TeamProgress(team, db.codable_per_transcript(session, transcript_ids=transcript_ids), cells)

@@ -25,7 +25,7 @@ from app.services.visibility import ACCEPTED, ADDED, SegmentLabels, Visibility, 
 __all__ = ["ACTIONS", "DecisionInput", "Review", "SegmentLabels", "Visibility", "apply", "replay"]
 from taxonomy import Codebook, ResolvedCodebook
 
-ACTIONS = ("accept", "reject", "change", "add", "remove", "memo")
+ACTIONS = ("accept", "reject", "change", "add", "remove", "memo", "none")  # none: no code applies
 MAX_MEMO = 4000
 
 
@@ -146,6 +146,9 @@ class Review:
             if not item.code or state.codes.get(item.code) not in (ACCEPTED, ADDED):
                 raise Conflict(f"code {item.code!r} is not among your labels on segment {segment.id}")
             row["code_id"] = item.code
+        elif item.action == "none":
+            if item.code or item.suggestion_id is not None:
+                raise InvalidInput("'none' (no code applies) takes no code or suggestion")
         else:  # memo
             memo = (item.memo or "").strip()
             if not memo or len(memo) > MAX_MEMO:

@@ -30,6 +30,7 @@ class SegmentLabels:
     codes: dict[str, str] = field(default_factory=dict)
     memos: list[str] = field(default_factory=list)
     ends: dict[str, int] = field(default_factory=dict)
+    no_code: bool = False  # the coder decided that no code applies here (until they give one)
 
     @property
     def labels(self) -> list[str]:
@@ -43,6 +44,13 @@ class SegmentLabels:
 def apply(state: SegmentLabels, action: str, code: str | None, from_code: str | None, memo: str | None,
           end: int | None = None) -> None:
     """One decision's effect on a coder's labels for a segment (or the span from it to segment `end`)."""
+    if action in ("accept", "change", "add"):
+        state.no_code = False
+    elif action == "none":  # no code applies: the coder's codes here are withdrawn, the sentence is decided
+        state.no_code = True
+        for given in [c for c, s in state.codes.items() if s in (ACCEPTED, ADDED)]:
+            state.codes.pop(given)
+            state.ends.pop(given, None)
     if action in ("accept", "change", "add") and code is not None:
         if end is None:
             state.ends.pop(code, None)

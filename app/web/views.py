@@ -70,8 +70,9 @@ class SegmentView:
 
     @property
     def decided(self) -> bool:
-        """The coder has decided on at least one code here: the sentence shows collapsed to its codes."""
-        return self.codable and bool(self.labels.codes)
+        """The coder has decided on at least one code here, or that none applies: the sentence shows collapsed
+        to its codes (or to "no code applies")."""
+        return self.codable and (bool(self.labels.codes) or self.labels.no_code)
 
     @property
     def collapsed(self) -> bool:
@@ -280,7 +281,7 @@ def _following(transcript: Transcript, seg: Segment) -> list[tuple[int, int]]:
 
 
 def progress(codable: list[SegmentView]) -> str:
-    decided = sum(1 for v in codable if v.labels.codes or v.labels.memos)
+    decided = sum(1 for v in codable if v.labels.codes or v.labels.memos or v.labels.no_code)
     return f"You have decided on {decided} of {len(codable)} sentences."
 
 

@@ -1,11 +1,12 @@
 """Review: decide on segments, read labels and the audit trail, and measure agreement."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
 from app.api.deps import CoderUser, LearnerDep, ReviewDep, SessionDep, Viewer
+from app.api.media import JSON, TEXT, answers
 from app.api.schemas import (
     AcceptOverIn,
     AgreementOut,
@@ -40,7 +41,7 @@ def _labels_out(segment_id: int, state: SegmentLabels, spans: dict[tuple[int, in
     on_spans = [LabelSpanOut(code=code, **_span_out(spans[(segment_id, end)]).model_dump())
                 for code, end in sorted(state.ends.items()) if code in state.labels and (segment_id, end) in spans]
     return SegmentLabelsOut(segment_id=segment_id, labels=state.labels, rejected=state.rejected, memos=state.memos,
-                            spans=on_spans)
+                            no_code=state.no_code, spans=on_spans)
 
 
 def _all_labels_out(session: SessionDep, states: dict[int, SegmentLabels],
@@ -75,7 +76,7 @@ def _decided(session: SessionDep, review: Review, user: User, rows: list[Decisio
 @router.post("/segments/{segment_id}/decisions", status_code=201, response_model=DecidedOut, responses=ERRORS)
 def decide(segment_id: Id, body: DecisionIn, user: CoderUser, session: SessionDep, review: ReviewDep,
            learner: LearnerDep) -> DecidedOut:
-    """Accept, reject, change, add, remove or memo, on one segment."""
+    """Accept, reject, change, add, remove, memo, or none (no code applies), on one segment."""
     item = DecisionInput(segment_id, body.action, body.suggestion_id, body.code, body.memo, body.run_id,
                          body.end_segment_id)
     return _decided(session, review, user, review.decide(session, user, [item]), learner)
@@ -131,10 +132,11 @@ def _agreement(session: SessionDep, review: Review, user: User, transcript_ids: 
     return report
 
 
-FORMAT = Annotated[str, Query(pattern="^(json|table)$", description="json, or table for plain text")]
+FORMAT = Annotated[Literal["json", "table"], Query(description="json, or table for plain text")]
 
 
-@router.get("/transcripts/{transcript_id}/agreement", response_model=AgreementOut, responses=ERRORS)
+@router.get("/transcripts/{transcript_id}/agreement", response_model=AgreementOut,
+            responses={**ERRORS, **answers(JSON, TEXT)})
 def transcript_agreement(transcript_id: Id, user: Viewer, session: SessionDep, review: ReviewDep,
                          coder: Annotated[list[str] | None, Query()] = None, format: FORMAT = "json"):
     """Agreement between coders, and between the model and each coder, on one transcript: its codable
@@ -142,7 +144,7 @@ def transcript_agreement(transcript_id: Id, user: Viewer, session: SessionDep, r
     return _agreement(session, review, user, [transcript_id], coder, format)
 
 
-@router.get("/agreement", response_model=AgreementOut, responses=ERRORS)
+@router.get("/agreement", response_model=AgreementOut, responses={**ERRORS, **answers(JSON, TEXT)})
 def overall_agreement(user: Viewer, session: SessionDep, review: ReviewDep,
                       transcript: Annotated[list[Id] | None, Query()] = None,
                       coder: Annotated[list[str] | None, Query()] = None, format: FORMAT = "json"):

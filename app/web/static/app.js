@@ -192,7 +192,7 @@
     }
     if (target.matches && target.matches("button, a, summary") && event.key === "Enter") return;
     const seg = current();
-    if (seg && seg.classList.contains("collapsed") && ("arcnmo".includes(event.key) || event.key === "Enter")) {
+    if (seg && seg.classList.contains("collapsed") && ("arcnmox".includes(event.key) || event.key === "Enter")) {
       event.preventDefault();
       reopen(seg);  // a decided sentence opens first: the coder sees what the next key acts on
       return;
@@ -214,6 +214,7 @@
         if (box) { box.open = true; focusIn("textarea[name=memo]"); }
       },
       o: () => seg && reopen(seg),
+      x: () => { const none = seg && seg.querySelector("button.no-code:not([disabled])"); if (none) none.click(); },
     };
     if (actions[event.key]) {
       event.preventDefault();
