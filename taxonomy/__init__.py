@@ -1,7 +1,7 @@
 """Codebooks as data: the schema they follow and the loader that validates and combines them."""
 
 from taxonomy.loader import CodebookError, load_builtin, load_codebook_file, parse_codebook, resolve, resolve_spec
-from taxonomy.schema import Code, Codebook, Exemplar, ResolvedCodebook
+from taxonomy.schema import Code, Codebook, Exemplar, ResolvedCodebook, code_order
 
 __all__ = [
     "Code",
@@ -14,4 +14,5 @@ __all__ = [
     "parse_codebook",
     "resolve",
     "resolve_spec",
+    "code_order",
 ]

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -19,6 +20,12 @@ def code_id_as_text(value: object) -> object:
         raise ValueError(f"{value!r} was read as a number; quote ids in YAML ('{value}') so that "
                          "10.10 and 10.1 stay different codes")
     return str(value) if isinstance(value, int) else value
+
+
+def code_order(code_id: str) -> tuple:
+    """Sort key that reads a code id as its numbers: 1.1, 2.2, 10.2 (not "10.2" before "2.2" as text); parts
+    that are not numbers (RA.1, extension codes) sort as text after the numbered ones."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"[.\-_ ]", code_id))
 
 
 class Exemplar(BaseModel):

@@ -36,6 +36,7 @@ from app.services import progress
 from app.services.consensus import consensus_labels
 from app.services.sentences import Sentences
 from app.services.visibility import Visibility, replay
+from taxonomy import code_order
 
 MODEL = "model"
 CONSENSUS = "consensus"
@@ -151,7 +152,7 @@ def compare(coders: dict[str, Work], sentences: dict[int, list[int]],
     both = {(x, y): coders[x].finished & coders[y].finished & set(sentences) for x, y in combinations(names, 2)}
     everyone = set(sentences).intersection(*(coders[n].finished for n in names)) if names else set()
     compared = {u for done in both.values() for u in _units(done, sentences)}
-    codes = sorted({c for n in names for u in compared for c in coders[n].codes.get(u, ())})
+    codes = sorted({c for n in names for u in compared for c in coders[n].codes.get(u, ())}, key=code_order)
     units = _units(everyone, sentences)
     several = len(names) >= 2
 
@@ -164,7 +165,8 @@ def compare(coders: dict[str, Work], sentences: dict[int, list[int]],
         rater = Work(set(sentences), dict(model))
         for n in names:
             own = _units(coders[n].finished & set(sentences), sentences)
-            used = sorted({c for u in own for c in coders[n].codes.get(u, frozenset()) | model.get(u, frozenset())})
+            used = sorted({c for u in own for c in coders[n].codes.get(u, frozenset()) | model.get(u, frozenset())},
+                          key=code_order)
             report.model.append(_pair(MODEL, rater, n, coders[n], used, sentences, coders[n].finished & set(sentences)))
     for code in codes:
         applied = {n: sum(coders[n].values(code, units)) for n in names}
@@ -184,7 +186,8 @@ def _against_consensus(report: AgreementReport, rater: Work, consensus: Work,
     """The model's shown codes against the finished consensus: pooled over the codes either used, and per code."""
     done = consensus.finished & rater.finished
     units = _units(done, sentences)
-    used = sorted({c for u in units for c in consensus.codes.get(u, frozenset()) | rater.codes.get(u, frozenset())})
+    used = sorted({c for u in units for c in consensus.codes.get(u, frozenset()) | rater.codes.get(u, frozenset())},
+                  key=code_order)
     report.model_consensus = _pair(MODEL, rater, CONSENSUS, consensus, used, sentences, done)
     position = {c.code: i for i, c in enumerate(report.per_code)}
     for code in used:

@@ -22,7 +22,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.services import progress
 from app.services.accounts import require
 from app.services.visibility import SegmentLabels, Visibility, apply, replay
-from taxonomy import Codebook, ResolvedCodebook
+from taxonomy import Codebook, ResolvedCodebook, code_order
 
 ACTIONS = ("add", "remove", "memo")
 MAX_MEMO = 4000
@@ -82,7 +82,7 @@ class Row:
     @property
     def codes(self) -> list[str]:
         """Every code any coder or the consensus gave this unit."""
-        return sorted({c for codes in self.coders.values() for c in codes} | set(self.consensus))
+        return sorted({c for codes in self.coders.values() for c in codes} | set(self.consensus), key=code_order)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from app.exchange.refi import Case, Note, Selection, SourceDoc, project_qdpx
 from app.services import sources
 from app.services.spans import describe
 from app.services.visibility import Visibility, replay
-from taxonomy import ResolvedCodebook
+from taxonomy import ResolvedCodebook, code_order
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson",
            "parquet": "application/vnd.apache.parquet"}
@@ -83,7 +83,7 @@ def segment_rows(session: Session, scope: Visibility, transcript_ids: list[int] 
     for s in db.shown_suggestions(session, run_ids=[r.id for r in runs.values()]):
         shown[s.segment_id].append(s)
     chosen = sources.choose(session, scope, source, transcript_ids)
-    final = {s: sorted({c for state in states.values() for c in state.labels})
+    final = {s: sorted({c for state in states.values() for c in state.labels}, key=code_order)
              for s, states in sources.labels(session, scope, chosen, ids).items()}
     decisions = scope.decisions(session, transcript_ids=ids)
     names = scope.names(session, decisions)

@@ -17,6 +17,7 @@ from app.db import accounts
 from app.db import decisions as db
 from app.db.tables import Decision, User
 from app.errors import Forbidden, NotFound
+from taxonomy import code_order
 
 ACCEPTED, ADDED, REJECTED = "accepted", "added", "rejected"
 SEES_EVERYONE = ("admin", "adjudicator", "viewer")  # an adjudicator compares every coder's codes
@@ -34,11 +35,11 @@ class SegmentLabels:
 
     @property
     def labels(self) -> list[str]:
-        return sorted(c for c, state in self.codes.items() if state in (ACCEPTED, ADDED))
+        return sorted((c for c, state in self.codes.items() if state in (ACCEPTED, ADDED)), key=code_order)
 
     @property
     def rejected(self) -> list[str]:
-        return sorted(c for c, state in self.codes.items() if state == REJECTED)
+        return sorted((c for c, state in self.codes.items() if state == REJECTED), key=code_order)
 
 
 def apply(state: SegmentLabels, action: str, code: str | None, from_code: str | None, memo: str | None,
