@@ -139,3 +139,31 @@ def test_a_huge_number_is_refused_in_the_callers_terms(client):
     response = client.post("/suggest", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 422 and "too many digits" in response.json()["detail"]
     assert client.put("/suggest", json={}).headers["allow"] == "POST"  # a 405 says what is allowed
+
+
+def test_a_value_of_another_json_type_is_refused_not_converted(client):
+    """The schema says boolean or integer: 0 is not false and false is not 0 (Schemathesis found both
+    accepted before bodies were strict)."""
+    for path, body in (("/models/retrain", {"force": 0}), ("/suggest", {"text": "We set a goal.", "context": False}),
+                       ("/suggest", {"text": "We set a goal.", "top_k": "3"})):
+        response = client.post(path, json=body)
+        assert response.status_code == 422, (path, body, response.text)
+    # an integer is a number
+    assert client.post("/suggest", json={"text": "We set a goal.", "threshold": 1}).status_code == 200
+
+
+def test_the_schema_documents_what_each_format_answers_with(client):
+    """Files are documented as the media types they are, and format parameters as the values they take."""
+    paths = client.get("/openapi.json").json()["paths"]
+
+    def media(path: str) -> set[str]:
+        return set(paths[path]["get"]["responses"]["200"]["content"])
+
+    assert media("/reports/table2") >= {"application/json", "text/markdown", "text/csv"}
+    assert media("/reports/counts") == {"text/csv", "application/x-ndjson", "application/vnd.apache.parquet"}
+    assert media("/agreement") == {"application/json", "text/plain"}
+    assert media("/exports/project.qdpx") == {"application/zip"}
+    params = {p["name"]: p["schema"] for p in paths["/exports/segments.{fmt}"]["get"]["parameters"]}
+    assert params["fmt"]["enum"] == ["csv", "jsonl", "parquet"]
+    assert client.get("/exports/segments.xlsx").status_code == 422
+    assert client.get("/reports/counts", params={"format": "csv"}).headers["content-type"].startswith("text/csv")

@@ -63,7 +63,8 @@ def test_no_code_applies_counts_as_decided_everywhere(client, anonymous):
     report = client.get(f"/transcripts/{tid}/agreement").json()
     pair = report["pairs"][0]
     assert pair["units"] == len(coded)
-    assert pair["percent_agreement"] == 1.0 and pair["kappa"] == 1.0  # alice's "none" sentences agree with bob's undecided ones: both absent
+    # alice's "none" sentences agree with bob's undecided ones: both absent
+    assert pair["percent_agreement"] == 1.0 and pair["kappa"] == 1.0
 
 
 def test_the_page_button_decides_no_code(client, anonymous):

@@ -15,8 +15,16 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from app.config import Settings
 from app.main import create_app
@@ -37,6 +45,12 @@ def as_text(ctx, value) -> dict:
     return {"data": value if isinstance(value, bytes) else json.dumps(value).encode()}
 
 
+# Conformance: the status, media type, headers and body are the ones documented for the operation, and a
+# request the schema calls invalid is refused (4xx).
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
+          response_schema_conformance, negative_data_rejection]
+
+
 @pytest.fixture
 def seeded(client):
     """A coded transcript, a coder and one decision, so reads by id have something to find."""
@@ -53,8 +67,13 @@ def send(client, case):
     kwargs = case.as_transport_kwargs(base_url=str(client.base_url))
     request = {k: kwargs[k] for k in ("method", "url", "headers", "params", "cookies") if kwargs.get(k)}
     # Signed in as the admin: the schema's bearer scheme makes Schemathesis send made-up tokens, which would
-    # only ever reach the 401 (tests/api/test_review.py covers that).
-    request["headers"] = {**(request.get("headers") or {}), "Authorization": client.headers["Authorization"]}
+    # only ever reach the 401 (tests/api/test_review.py covers that). Headers made invalid on purpose (the
+    # token left out or malformed) are sent as generated: they must get the 401.
+    header = case.meta.components.get(ParameterLocation.HEADER) if case.meta is not None else None
+    as_generated = header is not None and header.mode == GenerationMode.NEGATIVE
+    if not as_generated:
+        headers = {k: v for k, v in (request.get("headers") or {}).items() if k.lower() != "authorization"}
+        request["headers"] = {**headers, "Authorization": client.headers["Authorization"]}
     if "json" in kwargs:
         request["json"] = kwargs["json"]
     if kwargs.get("files"):  # requests' multipart parts: (name, (filename or None for a form field, content))
@@ -71,7 +90,10 @@ def send(client, case):
             request["data"] = data
         else:
             request["content"] = data.encode() if isinstance(data, str) else data
-    return client.request(**request)
+    sent = client.build_request(**request)
+    if as_generated and not any(k.lower() == "authorization" for k in request.get("headers") or {}):
+        del sent.headers["Authorization"]  # the client's own admin token must not fill the gap
+    return client.send(sent)
 
 
 @schema.parametrize()
@@ -86,4 +108,4 @@ def test_no_server_errors_and_responses_match_the_schema(case, seeded):
     if case.path == "/jobs" and case.method.upper() == "POST":
         case.query = {**(case.query or {}), "store": "false"}  # background jobs must not outlive the app
     response = send(client, case)
-    case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+    case.validate_response(response, checks=CHECKS)

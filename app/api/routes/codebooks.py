@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import Admin, CatalogDep, SessionDep, Viewer
+from app.api.media import XML, answers
 from app.api.schemas import CodebookOut, CodebookSummary, CodebookUploaded, ErrorOut
 from app.api.text_body import read_text_body
 from app.errors import InvalidInput
@@ -20,8 +21,7 @@ def list_codebooks(_: Viewer, session: SessionDep, catalog: CatalogDep) -> list:
     return [entry.__dict__ for entry in catalog.entries(session)]
 
 
-@router.get("/{name}/qdc", responses={404: {"model": ErrorOut}},
-            response_class=Response, openapi_extra={"responses": {"200": {"content": {"application/xml": {}}}}})
+@router.get("/{name}/qdc", responses={404: {"model": ErrorOut}, **answers(XML)}, response_class=Response)
 def export_qdc(name: str, _: Viewer, session: SessionDep, catalog: CatalogDep) -> Response:
     """The codebook as a REFI-QDA .qdc file (NVivo, ATLAS.ti, MAXQDA import it)."""
     book = catalog.resolve(session, name)

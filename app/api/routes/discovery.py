@@ -1,12 +1,13 @@
 """Inductive discovery: start a run in the background, read its candidates and 2-D map, and name, dismiss,
 merge or promote candidates (app/services/discovery.py)."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from app.api.deps import Admin, SessionDep, role
+from app.api.media import PNG, SVG, answers
 from app.api.schemas import (
     MAX_ID,
     CandidateEditIn,
@@ -99,8 +100,9 @@ def get_run(run_id: Id, _: Adjudicator, session: SessionDep, discoverer: Discove
     return run_out(session, discoverer.get(session, run_id), with_candidates=True)
 
 
-@router.get("/{run_id}/map.{fmt}", responses={**ERRORS, 200: {"content": {"image/png": {}, "image/svg+xml": {}}}})
-def run_map(run_id: Id, fmt: str, _: Adjudicator, session: SessionDep, discoverer: DiscovererDep) -> Response:
+@router.get("/{run_id}/map.{fmt}", responses={**ERRORS, **answers(PNG, SVG)})
+def run_map(run_id: Id, fmt: Literal["png", "svg"], _: Adjudicator, session: SessionDep,
+            discoverer: DiscovererDep) -> Response:
     """The 2-D map of the run's sentences, coloured by candidate (PNG or SVG)."""
     run = discoverer.get(session, run_id)
     content, media = discovery_plot.image(run, db.candidates(session, run_id=run_id), fmt)

@@ -1,7 +1,7 @@
 """Batch pre-coding jobs: post a manifest, follow its progress, cancel, resume, fetch its files."""
 
 import shutil
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from app.api.deps import CoderUser, JobsDep, SessionDep, Viewer
+from app.api.media import JSON, PARQUET, answers
 from app.api.schemas import ErrorOut
 from app.db.tables import Job
 from app.errors import InvalidInput, NotFound, UnsupportedContent
@@ -104,8 +105,8 @@ def resume_job(job_id: str, user: CoderUser, session: SessionDep, jobs: JobsDep)
     return job_out(jobs.resume(session, user, job_id), jobs)
 
 
-@router.get("/{job_id}/files/{name}", responses=ERRORS)
-def job_file(job_id: str, name: str, user: Viewer, session: SessionDep, jobs: JobsDep) -> FileResponse:
+@router.get("/{job_id}/files/{name}", responses={**ERRORS, **answers(JSON, PARQUET)})
+def job_file(job_id: str, name: Literal[FILES], user: Viewer, session: SessionDep, jobs: JobsDep) -> FileResponse:
     job = jobs.get(session, user, job_id)
     path = jobs.folder(job.id) / name
     if name not in FILES or job.status != "done" or not path.exists():

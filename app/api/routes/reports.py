@@ -6,8 +6,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from app.api.deps import CoderDep, SessionDep, Visible
+from app.api.media import JSON, MARKDOWN, PNG, SVG, TABLES, ZIP, answers
 from app.api.schemas import ErrorOut, Id
-from app.errors import InvalidInput
 from app.services import exports, plots, reports, sources
 
 router = APIRouter(tags=["reports and exports"])
@@ -18,6 +18,7 @@ Source = Annotated[str | None, Query(max_length=120, pattern=PRINTABLE, descript
 HumanSource = Annotated[str | None, Query(max_length=120, pattern=PRINTABLE,
                                           description=f"Whose codes: {sources.HELP}")]
 Transcripts = Annotated[list[Id] | None, Query(alias="transcript", description="Transcript id(s); all by default")]
+Table = Literal["csv", "jsonl", "parquet"]
 Coders = Annotated[list[str] | None, Query(alias="coder", description="Coder name(s); everyone by default")]
 
 
@@ -32,7 +33,7 @@ def _file(data: bytes, fmt: str, name: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
 
 
-@router.get("/reports/table2", responses=ERRORS)
+@router.get("/reports/table2", responses={**ERRORS, **answers(JSON, MARKDOWN, *TABLES)})
 def table2(scope: Visible, session: SessionDep, coder: CoderDep, codebook: str | None = None,
            source: Source = None, threshold: Annotated[float | None, Query(ge=0, le=1)] = None,
            transcript: Transcripts = None, coders: Coders = None,
@@ -52,7 +53,7 @@ def table2(scope: Visible, session: SessionDep, coder: CoderDep, codebook: str |
     return _file(exports.encode(data, format), format, f"table2-{coding.source.replace(':', '-')}")
 
 
-@router.get("/reports/exemplars", responses=ERRORS)
+@router.get("/reports/exemplars", responses={**ERRORS, **answers(JSON, MARKDOWN)})
 def exemplar_quotes(scope: Visible, session: SessionDep, coder: CoderDep, codebook: str | None = None,
                     source: Source = None, per_code: Annotated[int, Query(ge=1, le=50)] = 3,
                     transcript: Transcripts = None, coders: Coders = None,
@@ -69,7 +70,7 @@ def exemplar_quotes(scope: Visible, session: SessionDep, coder: CoderDep, codebo
         for code, items in quotes.items() for q in items])
 
 
-@router.get("/reports/counts", responses=ERRORS)
+@router.get("/reports/counts", responses={**ERRORS, **answers(*TABLES)}, response_class=Response)
 def counts(scope: Visible, session: SessionDep, coder: CoderDep, codebook: str | None = None,
            by: Literal["role", "transcript", "group"] = "role", source: Source = None,
            transcript: Transcripts = None, coders: Coders = None,
@@ -82,31 +83,30 @@ def counts(scope: Visible, session: SessionDep, coder: CoderDep, codebook: str |
                  f"counts-by-{by}-{coding.source.replace(':', '-')}")
 
 
-@router.get("/reports/plots/{name}.{fmt}", responses=ERRORS, response_class=Response)
-def plot(name: str, fmt: str, scope: Visible, session: SessionDep, coder: CoderDep, codebook: str | None = None,
+@router.get("/reports/plots/{name}.{fmt}", responses={**ERRORS, **answers(PNG, SVG)}, response_class=Response)
+def plot(name: Literal["code-frequency", "group-heatmap"], fmt: Literal["png", "svg"], scope: Visible,
+         session: SessionDep, coder: CoderDep, codebook: str | None = None,
          source: Source = None, transcript: Transcripts = None, coders: Coders = None) -> Response:
     """code-frequency (codes by speaker role) or group-heatmap (transcripts x code groups), as png or svg."""
-    if name not in plots.PLOTS or fmt not in plots.FORMATS:
-        raise InvalidInput(f"plots are {', '.join(plots.PLOTS)} as {' or '.join(plots.FORMATS)}")
     coding = _coding(session, scope, coder, codebook, source, transcript, coders, None)
     return Response(plots.PLOTS[name](coding, fmt), media_type=plots.MEDIA[fmt])
 
 
-@router.get("/exports/segments.{fmt}", responses=ERRORS, response_class=Response)
-def export_segments(fmt: str, scope: Visible, session: SessionDep, transcript: Transcripts = None,
+@router.get("/exports/segments.{fmt}", responses={**ERRORS, **answers(*TABLES)}, response_class=Response)
+def export_segments(fmt: Table, scope: Visible, session: SessionDep, transcript: Transcripts = None,
                     source: HumanSource = None) -> Response:
     """Every segment with its suggestions, the codes of the chosen source (confirmed_codes; the source column
     names it) and each coder's codes and rejections (csv, jsonl or parquet)."""
     return _file(exports.encode(exports.segment_rows(session, scope, transcript, source), fmt), fmt, "segments")
 
 
-@router.get("/exports/decisions.{fmt}", responses=ERRORS, response_class=Response)
-def export_decisions(fmt: str, scope: Visible, session: SessionDep, transcript: Transcripts = None) -> Response:
+@router.get("/exports/decisions.{fmt}", responses={**ERRORS, **answers(*TABLES)}, response_class=Response)
+def export_decisions(fmt: Table, scope: Visible, session: SessionDep, transcript: Transcripts = None) -> Response:
     """The decision trail: who decided what, when, on which suggestion and model (csv, jsonl or parquet)."""
     return _file(exports.encode(exports.decision_rows(session, scope, transcript), fmt), fmt, "decisions")
 
 
-@router.get("/exports/project.qdpx", responses=ERRORS, response_class=Response)
+@router.get("/exports/project.qdpx", responses={**ERRORS, **answers(ZIP)}, response_class=Response)
 def export_project(scope: Visible, session: SessionDep, coder: CoderDep, codebook: str | None = None,
                    transcript: Transcripts = None,
                    name: Annotated[str, Query(min_length=1, max_length=200, pattern=PRINTABLE,
