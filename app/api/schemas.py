@@ -458,6 +458,8 @@ class FinishIn(RequestIn):
     model_config = ConfigDict(extra="forbid")
 
     finished: bool = Field(True, description="false reopens the transcript")
+    unresolved_ok: bool = Field(False, description="consensus only: finish although rows are unresolved "
+                                                   "(without it, unresolved rows make a 409 that lists them)")
 
 
 class FinishOut(BaseModel):
@@ -498,17 +500,34 @@ class ConsensusDecisionOut(BaseModel):
     created_at: Timestamp
 
 
+class SuggestedOut(BaseModel):
+    code: str
+    label: str
+    score: float
+    shown: bool = Field(description="At or over the run's threshold: the coders saw it as a suggestion")
+    evidence_kind: str
+    evidence_text: str
+
+
 class AdjudicationRowOut(BaseModel):
     segment_id: int
     end_segment_id: int | None
+    number: int = Field(description="The sentence's number in the transcript (1 is the first)")
+    end_number: int | None = Field(description="The span's last sentence number, or null for one sentence")
     speaker: str
     role: str
     text: str
     coders: dict[str, list[str]] = Field(description="Every coder of the transcript -> their codes here")
+    no_code: list[str] = Field(description="Coders who decided that no code applies here")
+    coder_memos: dict[str, list[str]] = Field(description="Coder -> their memos on this sentence")
     agreed: bool = Field(description="Every coder gave the same codes (none counts as the same)")
     consensus: list[str]
-    memos: list[str]
+    memos: list[str] = Field(description="The adjudicator's notes on this row")
     unresolved: bool = Field(description="Coders disagree and the adjudicator has recorded nothing here yet")
+    question: str | None = Field(description="The interviewer's turn before this one")
+    before: str | None = Field(description="The sentence before")
+    after: str | None = Field(description="The sentence after")
+    suggestion: SuggestedOut | None = Field(description="The model's best code for the first sentence")
 
 
 class AdjudicationOut(BaseModel):

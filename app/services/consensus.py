@@ -70,6 +70,16 @@ class Row:
     consensus: list[str]
     memos: list[str] = field(default_factory=list)  # the adjudicator's notes on this unit
     decided: bool = False  # the adjudicator has recorded something on this unit
+    # What the adjudicator reads the row with: the sentence numbers, each coder's memos and "no code
+    # applies", the interviewer's question before the turn, the sentences around it, and the suggestion.
+    number: int = 0
+    end_number: int | None = None
+    coder_memos: dict[str, list[str]] = field(default_factory=dict)
+    no_code: list[str] = field(default_factory=list)  # coders who decided that no code applies
+    question: str | None = None
+    before: str | None = None
+    after: str | None = None
+    suggestion: "Suggested | None" = None
 
     @property
     def agreed(self) -> bool:
@@ -83,6 +93,18 @@ class Row:
     def codes(self) -> list[str]:
         """Every code any coder or the consensus gave this unit."""
         return sorted({c for codes in self.coders.values() for c in codes} | set(self.consensus), key=code_order)
+
+
+@dataclass(frozen=True)
+class Suggested:
+    """The model's best code for the row's first sentence, with the evidence it matched."""
+
+    code: str
+    label: str
+    score: float
+    shown: bool  # at or over the run's threshold: coders saw it as a suggestion
+    evidence_kind: str
+    evidence_text: str
 
 
 @dataclass
@@ -111,9 +133,15 @@ def adjudication(session: Session, scope: Visibility, transcript_id: int) -> Adj
         session, ids={d.coder_id for d in coding} | finished).values()}
     coders = sorted(names.values())
     per_coder: dict[Unit, dict[str, list[str]]] = {}
+    coder_memos: dict[int, dict[str, list[str]]] = {}
+    no_code: dict[int, list[str]] = {}
     for (segment_id, coder_id), state in replay(coding).items():
         for unit, codes in _units(state, segment_id).items():
             per_coder.setdefault(unit, {})[names[coder_id]] = codes
+        if state.memos:
+            coder_memos.setdefault(segment_id, {})[names[coder_id]] = list(state.memos)
+        if state.no_code:
+            no_code.setdefault(segment_id, []).append(names[coder_id])
     decisions = db.decisions(session, transcript_ids=[transcript_id], stage="consensus")
     final: dict[Unit, list[str]] = {}
     for segment_id, state in consensus_labels(decisions).items():
@@ -128,16 +156,69 @@ def adjudication(session: Session, scope: Visibility, transcript_id: int) -> Adj
     by_id = {s.id: s for s in segments}
     units = {(s.id, None) for s in segments if s.skip_reason is None} | set(per_coder) | set(final) | set(touched)
     place = {s.id: s.position for s in segments}
+    order = {s.id: i for i, s in enumerate(segments)}
+    questions = _questions(segments)
+    suggested = _suggested(session, transcript_id)
     rows = []
     for start, end in sorted(units, key=lambda u: (place[u[0]], place.get(u[1], -1) if u[1] else -1)):
         first = by_id[start]
-        covered = [s for s in segments if first.position <= s.position <= by_id[end].position] if end else [first]
+        last = by_id[end] if end else first
+        covered = [s for s in segments if first.position <= s.position <= last.position] if end else [first]
         rows.append(Row(start, end, first.speaker, first.role, " ".join(s.text for s in covered),
                         {n: per_coder.get((start, end), {}).get(n, []) for n in coders},
-                        final.get((start, end), []), touched.get((start, end), []), (start, end) in touched))
+                        final.get((start, end), []), touched.get((start, end), []), (start, end) in touched,
+                        number=first.position + 1, end_number=last.position + 1 if end else None,
+                        coder_memos=coder_memos.get(start, {}) if end is None else {},
+                        no_code=sorted(no_code.get(start, [])) if end is None else [],
+                        question=questions.get(first.turn_index),
+                        before=segments[order[start] - 1].text if order[start] > 0 else None,
+                        after=segments[order[last.id] + 1].text if order[last.id] + 1 < len(segments) else None,
+                        suggestion=suggested.get(start)))
     done = progress.finished_coders(session, [transcript_id], stage="consensus").get(transcript_id, set())
     return Adjudication(transcript_id, transcript.title, coders, {name: c in finished for c, name in names.items()},
                         bool(done), rows)
+
+
+def _questions(segments: list[Segment]) -> dict[int, str]:
+    """turn index -> the interviewer's last turn before it (its words, at most 400 characters)."""
+    turns: dict[int, list[Segment]] = {}
+    for s in segments:
+        turns.setdefault(s.turn_index, []).append(s)
+    out, asked = {}, None
+    for index in sorted(turns):
+        if turns[index][0].role == "interviewer":
+            asked = " ".join(s.text for s in turns[index])
+            asked = asked if len(asked) <= 400 else asked[:399] + "…"
+        elif asked is not None:
+            out[index] = asked
+    return out
+
+
+def _suggested(session: Session, transcript_id: int) -> dict[int, Suggested]:
+    """segment id -> the current run's best code there (the coders' blind view never includes it: this is
+    the model's, not a coder's)."""
+    run = store.current_run(session, transcript_id=transcript_id)
+    if run is None:
+        return {}
+    return {s.segment_id: Suggested(s.code_id, s.code_label, s.score, s.score >= run.threshold, s.evidence_kind,
+                                    s.evidence_text)
+            for s in store.run_suggestions(session, run_id=run.id) if s.rank == 1 and s.end_segment_id is None}
+
+
+def finish(session: Session, user: User, scope: Visibility, transcript_id: int, *, finished: bool = True,
+           unresolved_ok: bool = False) -> None:
+    """Mark the consensus finished (or reopen it). Rows still unresolved make it a 409 naming their sentence
+    numbers, unless the adjudicator confirms (`unresolved_ok`): a consensus is not closed by accident."""
+    require(user, "adjudicator")
+    if finished and not unresolved_ok:
+        open_rows = adjudication(session, scope, transcript_id).unresolved
+        if open_rows:
+            numbers = ", ".join(str(r.number) + (f"–{r.end_number}" if r.end_number else "") for r in open_rows[:30])
+            more = f" and {len(open_rows) - 30} more" if len(open_rows) > 30 else ""
+            raise Conflict(f"{len(open_rows)} row{'s are' if len(open_rows) != 1 else ' is'} still unresolved "
+                           f"(sentence{'s' if len(open_rows) != 1 else ''} {numbers}{more}): resolve them, or "
+                           "confirm to finish anyway", {"unresolved": [r.segment_id for r in open_rows]})
+    progress.mark(session, user, transcript_id, finished=finished, stage="consensus")
 
 
 def disagreements(session: Session, scope: Visibility,

@@ -13,7 +13,7 @@ from app.api.deps import CoderDep, ReviewDep, SessionDep
 from app.api.schemas import Id
 from app.db import store
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
-from app.services import accounts, consensus, progress
+from app.services import accounts, consensus
 from app.web import picker, views
 from app.web.routes import SameOrigin, WebUser, templates
 
@@ -93,8 +93,11 @@ def take_agreed(request: Request, transcript_id: Id, user: WebUser, session: Ses
 
 
 @router.post("/transcripts/{transcript_id}/consensus/finished", dependencies=[SameOrigin])
-def finished(request: Request, transcript_id: Id, user: WebUser, session: SessionDep,
-             done: Annotated[str, Form()] = "true") -> Response:
+def finished(request: Request, transcript_id: Id, user: WebUser, session: SessionDep, review: ReviewDep,
+             done: Annotated[str, Form()] = "true", unresolved_ok: Annotated[str, Form()] = "") -> Response:
+    """The page asks the adjudicator to confirm (listing the unresolved sentences) before it sends
+    unresolved_ok."""
     _require_htmx(request)
-    progress.mark(session, user, transcript_id, finished=done == "true", stage="consensus")
+    consensus.finish(session, user, review.scope(user), transcript_id, finished=done == "true",
+                     unresolved_ok=unresolved_ok == "true")
     return Response(status_code=204, headers={"HX-Refresh": "true"})

@@ -234,3 +234,41 @@ def test_the_adjudication_page(client, double_coded):
     assert "Take every agreed code" not in html and 'aria-label="Take' not in html
     assert client.post(f"/ui/transcripts/{tid}/consensus", data=form,
                        headers={"HX-Request": "true"}).status_code == 403
+
+
+def test_the_adjudicator_sees_memos_context_and_cannot_close_by_accident(client, double_coded):
+    """Each row carries the coders' memos and "no code applies", the sentence numbers, the interviewer's
+    question, the sentences around it and the model's suggestion with its evidence; finishing the consensus
+    with rows unresolved is a 409 listing them until the adjudicator confirms."""
+    out, (s1, s2, s3), people = double_coded
+    tid, judy = out["id"], people["judy"]
+    assert client.post(f"/segments/{s2}/decisions", headers=people["bob"],
+                       json={"action": "memo", "memo": "Rain plan? Not sure it is problem solving."}).status_code == 201
+    assert client.post(f"/segments/{s2}/decisions", headers=people["bob"], json={"action": "none"}).status_code == 201
+
+    rows = {r["segment_id"]: r for r in client.get(f"/transcripts/{tid}/adjudication", headers=judy).json()["rows"]}
+    row = rows[s2]
+    assert row["coder_memos"] == {"bob": ["Rain plan? Not sure it is problem solving."]}
+    assert row["no_code"] == ["bob"] and row["coders"]["bob"] == []
+    assert (row["number"], row["end_number"]) == (3, None)
+    assert row["question"] == "How did your peer worker help you?"
+    assert row["before"].startswith("We set a goal") and row["after"].startswith("She told me about")
+    assert row["suggestion"]["code"] and row["suggestion"]["evidence_text"]
+    assert rows[s1]["before"] == "How did your peer worker help you?"
+
+    refused = client.post(f"/transcripts/{tid}/consensus/finished", headers=judy)
+    assert refused.status_code == 409 and "sentences 3, 4" in refused.json()["detail"]
+    view = client.get(f"/transcripts/{tid}/adjudication", headers=judy).json()
+    assert view["consensus_finished"] is False
+    done = client.post(f"/transcripts/{tid}/consensus/finished", headers=judy, json={"unresolved_ok": True})
+    assert done.status_code == 200, done.text
+    assert client.get(f"/transcripts/{tid}/adjudication", headers=judy).json()["consensus_finished"] is True
+
+    # The page shows the memo, the question and the confirmation that lists the unresolved sentences.
+    from tests.web.test_page_routes import sign_in
+
+    assert client.post(f"/transcripts/{tid}/consensus/finished", headers=judy,
+                       json={"finished": False}).status_code == 200
+    page = sign_in(client, judy).get(f"/ui/transcripts/{tid}/adjudication").text
+    assert "Rain plan? Not sure it is problem solving." in page and "How did your peer worker help you?" in page
+    assert "no code applies" in page and "still unresolved (sentences 3, 4)" in page

@@ -17,6 +17,7 @@ from app.api.schemas import (
     FinishIn,
     FinishOut,
     Id,
+    SuggestedOut,
 )
 from app.db import accounts
 from app.db.tables import Decision, User
@@ -30,7 +31,8 @@ Adjudicator = Annotated[User, Depends(role("adjudicator"))]
 
 def _finish(session: SessionDep, scope: Visibility, user: User, transcript_id: int, finished: bool,
             stage: str) -> FinishOut:
-    progress.mark(session, user, transcript_id, finished=finished, stage=stage)
+    if stage == "coding":  # the consensus is marked by consensus.finish, which first checks unresolved rows
+        progress.mark(session, user, transcript_id, finished=finished, stage=stage)
     ids = progress.finished_coders(session, [transcript_id], stage).get(transcript_id, set())
     if not scope.sees_everyone:  # blind coding: who else has finished is other coders' business
         ids &= {user.id}
@@ -55,14 +57,20 @@ def reopen(transcript_id: Id, user: CoderUser, scope: Visible, session: SessionD
 @router.post("/transcripts/{transcript_id}/consensus/finished", response_model=FinishOut, responses=ERRORS)
 def mark_consensus_finished(transcript_id: Id, user: Adjudicator, scope: Visible, session: SessionDep,
                             body: FinishIn | None = None) -> FinishOut:
-    """Mark the transcript's consensus finished (or reopen it with {"finished": false})."""
+    """Mark the transcript's consensus finished (or reopen it with {"finished": false}). While rows are
+    unresolved this is a 409 listing their sentence numbers, unless {"unresolved_ok": true}."""
+    consensus.finish(session, user, scope, transcript_id, finished=body.finished if body else True,
+                     unresolved_ok=bool(body and body.unresolved_ok))
     return _finish(session, scope, user, transcript_id, body.finished if body else True, "consensus")
 
 
 def _rows(view: consensus.Adjudication) -> list[AdjudicationRowOut]:
-    return [AdjudicationRowOut(segment_id=r.segment_id, end_segment_id=r.end_segment_id, speaker=r.speaker,
-                               role=r.role, text=r.text, coders=r.coders, agreed=r.agreed, consensus=r.consensus,
-                               memos=r.memos, unresolved=r.unresolved) for r in view.rows]
+    return [AdjudicationRowOut(
+        segment_id=r.segment_id, end_segment_id=r.end_segment_id, number=r.number, end_number=r.end_number,
+        speaker=r.speaker, role=r.role, text=r.text, coders=r.coders, no_code=r.no_code, coder_memos=r.coder_memos,
+        agreed=r.agreed, consensus=r.consensus, memos=r.memos, unresolved=r.unresolved, question=r.question,
+        before=r.before, after=r.after,
+        suggestion=SuggestedOut(**r.suggestion.__dict__) if r.suggestion else None) for r in view.rows]
 
 
 @router.get("/transcripts/{transcript_id}/adjudication", response_model=AdjudicationOut, responses=ERRORS)
