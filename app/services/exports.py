@@ -110,7 +110,7 @@ def segment_rows(session: Session, scope: Visibility, transcript_ids: list[int] 
                 "skip_reason": seg.skip_reason, "run_id": run.id if run else None,
                 "suggested_codes": [s.code_id for s in sugg], "suggested_scores": [round(s.score, 4) for s in sugg],
                 "suggested_span_ends": {s.code_id: s.end_segment_id for s in sugg if s.end_segment_id is not None},
-                "confirmed_codes": final.get(seg.id, []), "source": chosen.name,
+                "confirmed_codes": final.get(seg.id, []), "source": chosen.of(t.id),
                 "codes_by_coder": labels.get(seg.id, {}), "span_ends_by_coder": spans.get(seg.id, {}),
                 "rejected_by_coder": rejected.get(seg.id, {}),
             })

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import app as cli
-from tests.api.test_refi import read_qdpx
+from app.exchange.refi import read_qdpx
 from tests.conftest import add_user
 
 TURNS = [{"speaker": "Interviewer", "text": "How did your peer worker help you?"},
@@ -97,7 +97,8 @@ def test_adjudication_consensus_and_reports_from_it(client, double_coded, settin
         == "Yes"
     assert {r["source"] for r in client.get("/reports/table2", params={"coder": "bob"}).json()} == {"coder:bob"}
     markdown = client.get("/reports/table2", params={"format": "markdown"}).text
-    assert "source: consensus codes (1 transcript(s) adjudicated)" in markdown
+    assert ("source: consensus codes of 1 adjudicated transcript(s) (still open: SP1 interview (transcript "
+            f"{tid}): not marked finished)") in markdown
     assert "source: coder alice alone" in client.get("/reports/table2", params={
         "format": "markdown", "source": "coder:alice"}).text
     assert client.get("/reports/table2", params={"source": "everyone"}).status_code == 422
@@ -272,3 +273,38 @@ def test_the_adjudicator_sees_memos_context_and_cannot_close_by_accident(client,
     page = sign_in(client, judy).get(f"/ui/transcripts/{tid}/adjudication").text
     assert "Rain plan? Not sure it is problem solving." in page and "How did your peer worker help you?" in page
     assert "no code applies" in page and "still unresolved (sentences 3, 4)" in page
+
+
+def test_reports_never_hide_what_is_missing(client, double_coded):
+    """A second transcript coded but not adjudicated still counts in the default (auto) Table 2, pooled, and
+    the caption names it and the first transcript's open consensus; source=consensus leaves it out and says
+    so; the segments export names each transcript's source; source=all puts the consensus and every coder
+    in one .qdpx."""
+    out, (s1, s2, s3), people = double_coded
+    judy, alice = people["judy"], people["alice"]
+    assert client.post(f"/transcripts/{out['id']}/consensus", headers=judy, json={"decisions": [
+        {"segment_id": s1, "action": "add", "code": "1.1"}]}).status_code == 201  # rows 2 and 3 still open
+    other = client.post("/transcripts", json={"text": "Interviewer: And then?\nSP2: She came with me to the "
+                                                     "housing office and we filled in the forms together.\n",
+                                              "title": "SP2 interview"}).json()
+    seg = next(s for s in other["segments"] if s["status"] != "skipped")
+    assert client.post(f"/segments/{seg['id']}/decisions", headers=alice,
+                       json={"action": "add", "code": "3.2"}).status_code == 201
+
+    rows = {r["code"]: r for r in client.get("/reports/table2").json()}
+    assert rows["3.2"]["presence"] == "SP" and rows["3.2"]["source"] == "consensus+pooled"
+    caption = client.get("/reports/table2", params={"format": "markdown"}).text
+    assert "2 row(s) unresolved, not marked finished" in caption
+    assert f"all coders pooled for 1 transcript(s) without consensus: SP2 interview (transcript {other['id']})" \
+        in caption
+    strict = client.get("/reports/table2", params={"format": "markdown", "source": "consensus"}).text
+    assert "1 coded transcript(s) without consensus left out: SP2 interview" in strict
+    assert {r["code"]: r for r in client.get("/reports/table2", params={"source": "consensus"}).json()}[
+        "3.2"]["presence"] != "SP"
+
+    lines = client.get("/exports/segments.jsonl").text.splitlines()
+    by_transcript = {(r["transcript_id"], r["source"]) for r in map(json.loads, lines)}
+    assert (out["id"], "consensus") in by_transcript and (other["id"], "pooled") in by_transcript
+
+    project, _ = read_qdpx(client.get("/exports/project.qdpx", params={"source": "all"}).content)
+    assert {"consensus", "alice", "bob"} <= {u.get("name") for u in project.iter() if u.tag.endswith("}User")}
