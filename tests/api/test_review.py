@@ -94,7 +94,7 @@ def test_two_coders_every_decision_kept_and_replayable(client, anonymous, coded,
 
     first = decide(alice, s0, action="accept", suggestion_id=s0["suggestions"][0]["id"], run_id=run_id)
     assert first["labels"] == [{"segment_id": s0["id"], "labels": [s0["suggestions"][0]["code_id"]],
-                                "rejected": [], "memos": [], "spans": []}]
+                                "rejected": [], "memos": [], "spans": [], "no_code": False}]
     decision = first["decisions"][0]
     assert decision["coder"] == "alice" and decision["model"] == out["run"]["model"]
     assert decision["codebook_version"] == out["run"]["codebook_version"] and decision["run_id"] == run_id
