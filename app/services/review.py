@@ -133,7 +133,9 @@ class Review:
                 raise Conflict(f"suggestion {suggestion.id} is from run {suggestion.run_id}, but transcript "
                                f"{run.transcript_id} was suggested again since (run {run.id}); reload it")
             row |= dict(suggestion_id=suggestion.id, code_id=suggestion.code_id)
-            if end is None:  # answering a passage suggestion answers it for its whole span
+            # Accepting or rejecting a passage suggestion answers it for its whole span. A change puts a new code
+            # on this sentence only, unless the coder chose a span (end): a span is never made implicitly.
+            if end is None and item.action != "change":
                 row["end_segment_id"] = suggestion.end_segment_id
             if item.action == "change":
                 code = self._codable(session, run, item.code)

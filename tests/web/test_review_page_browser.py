@@ -122,3 +122,49 @@ def test_stale_suggestions_and_viewers_are_refused_on_the_page(server, browser):
     viewing.get_by_label("Search").fill("goal setting")
     visible = viewing.locator("article.code-entry:visible h3").all_inner_texts()
     assert visible and all("goal setting" in t.lower() for t in visible)
+
+
+def test_changing_a_passage_suggestion_asks_which_sentences_the_new_code_covers(server, browser):
+    """A passage suggestion (sentences n to n+1) changed to another code puts the new code on the sentence the
+    coder is on, unless they choose the passage in the change form: a span is only made by an explicit choice."""
+    from app.db.tables import Suggestion
+
+    base, app = server
+    admin, coder = add_user(app, "ana", "admin"), add_user(app, "cleo", "coder")
+    text = ("Interviewer: What did you do together?\nSP3: We made a plan for the week. Then we wrote down each "
+            "step. After that we looked at what could go wrong.\n")
+    posted = httpx.post(f"{base}/transcripts", headers=admin, timeout=60, json={"text": text}).json()
+    a, b, c = [s for s in posted["segments"] if not s["skip_reason"]]
+    with app.state.session_factory() as session:  # passage suggestions, as a run with passages stores them
+        rows = [Suggestion(run_id=posted["run"]["id"], segment_id=first["id"], end_segment_id=last["id"], rank=9,
+                           code_id="1.4", code_label="Action planning", score=0.95, evidence_kind="definition",
+                           evidence_text="Prompt detailed planning of performance of the behaviour",
+                           evidence_source="codebook definition") for first, last in ((a, b), (b, c))]
+        session.add_all(rows)
+        session.commit()
+        ids = [r.id for r in rows]
+
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    page.goto(f"{base}/ui/login")
+    page.get_by_label("API token").fill(coder["Authorization"].removeprefix("Bearer "))
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{base}/ui/transcripts/{posted['id']}")
+
+    def change(first: dict, suggestion_id: int, code: str, covers: str | None) -> None:
+        item = page.locator(f"#seg-{first['id']} li[data-suggestion='{suggestion_id}']")
+        item.locator("details.change summary").click()
+        form = item.locator("details.change form")
+        assert form.locator("select.through option:checked").inner_text().startswith("this sentence")
+        if covers:
+            form.locator("select.through").select_option(label=covers)
+        form.locator("input[name=code]").fill(code)
+        form.get_by_role("button", name="Change").click()
+        page.wait_for_selector(f"#seg-{first['id']}.collapsed")
+
+    change(a, ids[0], "1.2", None)  # the default: this sentence only
+    n = b["position"] + 1
+    change(b, ids[1], "1.1", f"the passage: sentences {n}–{n + 1}")  # chosen: the passage
+    labels = {s["segment_id"]: s for s in httpx.get(f"{base}/transcripts/{posted['id']}/labels",
+                                                    headers=coder).json()["segments"]}
+    assert labels[a["id"]]["labels"] == ["1.2"] and labels[a["id"]]["spans"] == []
+    assert labels[b["id"]]["labels"] == ["1.1"] and [s["end_segment_id"] for s in labels[b["id"]]["spans"]] == [c["id"]]
