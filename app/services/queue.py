@@ -11,6 +11,11 @@ Near-empty fragments ("A bit wobbly.", "It was, yeah.") are left out: their scor
 they say too little to match any code, so they would top an uncertainty queue while teaching nothing. The
 rule is the one the code index applies to evidence (code_index.stands_alone), so what counts as saying
 enough is decided in one place.
+
+So is small talk. The gate serves a score near 0 to a sentence it reads as no technique, so two such codes
+are always "0.00 apart": a tie that says nothing. The queue draws only from sentences whose best score is
+technique-like (at least NEAR_LINE of the threshold), and the tie between the two best codes counts only where
+the best one is shown.
 """
 
 from dataclasses import dataclass
@@ -30,6 +35,7 @@ POOL_PER_ITEM = 10
 MAX_POOL = 1000
 DIVERSITY = 0.5  # weight of the similarity penalty against (rank-scaled) uncertainty
 NEAR_COPY = 0.95  # a sentence this similar to one already queued teaches nothing new: it waits
+NEAR_LINE = 0.5  # a best score under this share of the threshold is the gate's "no technique": not queued
 
 
 @dataclass
@@ -48,7 +54,7 @@ def _vectors(segments: list[Segment]) -> np.ndarray:
 def uncertainty(best: float, second: float | None, threshold: float) -> tuple[float, str]:
     """1 minus the smaller of (distance of the best score from the threshold) and (margin over the runner-up)."""
     edge = abs(best - threshold)
-    margin = best - second if second is not None else 1.0
+    margin = best - second if second is not None and best >= threshold else 1.0
     if edge <= margin:
         return 1.0 - edge, f"best score {best:.2f} is {edge:.2f} from the {threshold:.2f} threshold"
     return 1.0 - margin, f"the two best codes are {margin:.2f} apart"
@@ -94,6 +100,8 @@ class ReviewQueue:
         scored = []
         for segment_id, pair in top_two.items():
             threshold = runs[pair[0].run_id].threshold
+            if pair[0].score < NEAR_LINE * threshold:
+                continue  # nothing technique-like here: small talk, not a question for the coder
             u, why = uncertainty(pair[0].score, pair[1].score if len(pair) > 1 else None, threshold)
             scored.append((u, segment_id, why, pair[0].run_id))
         scored.sort(key=lambda t: (-t[0], t[1]))
