@@ -450,6 +450,9 @@ class AgreementOut(BaseModel):
     model_consensus_codes: list[CodeAgreementOut] = Field(
         default_factory=list, description="Per code, the model against the consensus, for codes no coder "
                                           "compared here used")
+    coder_consensus: list[PairOut] = Field(
+        default_factory=list, description="Each coder against the consensus, pooled, over the transcripts the "
+                                          "coder and the adjudicator both finished")
     unfinished: dict[str, list[int]] = Field(description="Coder -> transcripts they coded but have not finished")
     note: str
 

@@ -121,6 +121,9 @@ class AgreementReport:
     # model_consensus_codes.
     model_consensus: Pair | None = None
     model_consensus_codes: list[CodeAgreement] = field(default_factory=list)
+    # Each coder against the finished consensus, pooled over the transcripts both finished: how far each
+    # coder's own coding was from what the team settled on.
+    coder_consensus: list[Pair] = field(default_factory=list)
     unfinished: dict[str, list[int]] = field(default_factory=dict)  # coder -> transcripts they coded, unfinished
     note: str = NOTE
 
@@ -176,8 +179,15 @@ def compare(coders: dict[str, Work], sentences: dict[int, list[int]],
             alpha=alpha(_matrix(coders, names, [code], units)) if several and units else None,
             pairs=[_pair(x, coders[x], y, coders[y], [code], sentences, both[(x, y)])
                    for x, y in combinations(names, 2)]))
-    if model is not None and consensus is not None and consensus.finished & set(sentences):
-        _against_consensus(report, Work(set(sentences), dict(model)), consensus, sentences)
+    if consensus is not None and consensus.finished & set(sentences):
+        if model is not None:
+            _against_consensus(report, Work(set(sentences), dict(model)), consensus, sentences)
+        for name in names:
+            done = consensus.finished & coders[name].finished
+            units = _units(done, sentences)
+            used = sorted({c for u in units for c in consensus.codes.get(u, frozenset())
+                           | coders[name].codes.get(u, frozenset())}, key=code_order)
+            report.coder_consensus.append(_pair(name, coders[name], CONSENSUS, consensus, used, sentences, done))
     return report
 
 
@@ -276,7 +286,8 @@ def table(report: AgreementReport) -> str:
              f"Krippendorff's alpha (pooled over sentence x code, nominal): {fmt(report.alpha)}", ""]
     lines.append(f"{'pair':28} {'transcripts':>11} {'units':>6} {'kappa':>7} {'agree %':>8} {'prev a %':>9} "
                  f"{'prev b %':>9}")
-    for p in report.pairs + report.model + ([report.model_consensus] if report.model_consensus else []):
+    for p in (report.pairs + report.model + ([report.model_consensus] if report.model_consensus else [])
+              + report.coder_consensus):
         lines.append(f"{p.a + ' / ' + p.b:28} {p.transcripts:11} {p.units:6} {fmt(p.kappa):>7} "
                      f"{pct(p.percent_agreement):>8} {pct(p.prevalence_a):>9} {pct(p.prevalence_b):>9}")
     if report.per_code:

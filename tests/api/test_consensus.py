@@ -135,6 +135,10 @@ def test_adjudication_consensus_and_reports_from_it(client, double_coded, settin
     done = client.post(f"/transcripts/{tid}/consensus/finished", headers=judy)
     assert done.status_code == 200 and done.json()["stage"] == "consensus"
     assert client.get(f"/transcripts/{tid}/adjudication", headers=judy).json()["consensus_finished"] is True
+    # Agreement now compares each coder with the finished consensus too.
+    against = client.get(f"/transcripts/{tid}/agreement", headers=judy).json()["coder_consensus"]
+    assert [(p["a"], p["b"], p["units"]) for p in against] == [("alice", "consensus", 3), ("bob", "consensus", 3)]
+    assert "alice" in client.get(f"/transcripts/{tid}/agreement", params={"format": "table"}, headers=judy).text
     assert client.post(f"/transcripts/{tid}/consensus/finished", headers=people["alice"]).status_code == 403
 
     # The model as a second coder against the finished consensus: the shown suggestions, sentence by sentence.
@@ -264,6 +268,10 @@ def test_the_adjudicator_sees_memos_context_and_cannot_close_by_accident(client,
     done = client.post(f"/transcripts/{tid}/consensus/finished", headers=judy, json={"unresolved_ok": True})
     assert done.status_code == 200, done.text
     assert client.get(f"/transcripts/{tid}/adjudication", headers=judy).json()["consensus_finished"] is True
+    # Agreement now compares each coder with the finished consensus too.
+    against = client.get(f"/transcripts/{tid}/agreement", headers=judy).json()["coder_consensus"]
+    assert [(p["a"], p["b"], p["units"]) for p in against] == [("alice", "consensus", 3), ("bob", "consensus", 3)]
+    assert "alice" in client.get(f"/transcripts/{tid}/agreement", params={"format": "table"}, headers=judy).text
 
     # The page shows the memo, the question and the confirmation that lists the unresolved sentences.
     from tests.web.test_page_routes import sign_in
