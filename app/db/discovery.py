@@ -95,6 +95,12 @@ def sentence_suggestions(session: Session, *, run_ids: Sequence[int], chunk: int
         yield from (tuple(row) for row in session.execute(query))
 
 
+def transcript_names(session: Session, *, ids: Sequence[int]) -> dict[int, str]:
+    """transcript id -> how a quote names it: the participant id, else the title, else "transcript N"."""
+    query = select(Transcript.id, Transcript.participant_id, Transcript.title).where(Transcript.id.in_(set(ids)))
+    return {tid: participant or title or f"transcript {tid}" for tid, participant, title in session.execute(query)}
+
+
 def segment_texts(session: Session, *, ids: Sequence[int]) -> dict[int, tuple[int, str, str]]:
     """segment id -> (transcript id, role, text)."""
     out: dict[int, tuple[int, str, str]] = {}

@@ -492,8 +492,9 @@ class Discoverer:
         if code_id in current.by_id:
             raise Conflict(f"code {code_id} is already in {run.codebook_name}; choose another id")
         texts = db.segment_texts(session, ids=row.exemplars or row.quotes)
+        names = db.transcript_names(session, ids=[t for t, _, _ in texts.values()])
         exemplars = [{"text": texts[s][2], "source": f"discovery run {run_id}, candidate {number}, "
-                      f"transcript {texts[s][0]}", "role": texts[s][1]}
+                      f"{names.get(texts[s][0], f'transcript {texts[s][0]}')}", "role": texts[s][1]}
                      for s in (row.exemplars or row.quotes) if s in texts]
         book = self._target_book(session, target, base)
         codes = book["codes"]

@@ -67,8 +67,10 @@ def run_page(request: Request, run_id: Id, user: WebUser, session: SessionDep, d
     run = discoverer.get(session, run_id)
     candidates = db.candidates(session, run_id=run_id)
     quote_ids = [s for c in candidates for s in c.quotes]
+    texts = db.segment_texts(session, ids=quote_ids)
     return templates.TemplateResponse(request, "discovery.html", {
-        "user": user, "run": run, "candidates": candidates, "texts": db.segment_texts(session, ids=quote_ids),
+        "user": user, "run": run, "candidates": candidates, "texts": texts,
+        "names": db.transcript_names(session, ids=[t for t, _, _ in texts.values()]),
         "can_promote": accounts.allows(user.role, "admin"),
         "open_numbers": [c.number for c in candidates if c.status == "open"]})
 

@@ -19,7 +19,8 @@ CROSS_SITE = {"HX-Request": "true", "Sec-Fetch-Site": "cross-site"}
 def run(client) -> dict:
     """A finished discovery run over the three bcttv1-coded transcripts, through the JSON API."""
     for n in range(TRANSCRIPTS):
-        assert client.post("/transcripts", json={"turns": turns(n), "codebook": "bcttv1"}).status_code == 201
+        assert client.post("/transcripts", json={"turns": turns(n), "codebook": "bcttv1",
+                                                 "participant_id": f"PW{n + 1}"}).status_code == 201
     run_id = client.post("/discovery", json={"codebook": "bcttv1", "resamples": 0}).json()["id"]
     for _ in range(300):
         out = client.get(f"/discovery/{run_id}").json()
@@ -107,6 +108,7 @@ def test_admin_promotion_reopen_and_the_map_from_the_page(client, anonymous, run
     url = f"/ui/discovery/{rid}/candidates/{one}"
     html = page.get(f"/ui/discovery/{rid}").text
     assert html.count(">Promote to a code</button>") == len(run["candidates"])  # admins may promote
+    assert ", transcript " not in html and any(f"PW{n + 1})" in html for n in range(3))  # quotes name the participant
     no_definition = page.post(url, data={"action": "promote", "name": "Been there"}, headers=HX)
     assert no_definition.status_code == 422 and "write a definition" in no_definition.text
     promoted = page.post(url, data={"action": "promote", "name": "Been there", "definition": "Has been there too.",
