@@ -13,6 +13,9 @@ DEFAULT_ROLE_PATTERNS: dict[str, str] = {
     r"^(i|int|interviewer|facilitator|researcher|moderator|q)\d*$": "interviewer",
     r"(^|_|\b)pw\d*$|peer[ _-]?(support[ _-]?)?worker": "peer_worker",
     r"(^|_|\b)(sp|su)\d*$|supported[ _-]?peer|service[ _-]?user": "supported_peer",
+    # "Transcriber notes:", "Note:", "Comment:" are not a participant speaking, even in a one-to-one interview
+    # (where any other voice is taken to be the participant's): role other, named in the import's warning.
+    r"^(transcriber|transcription|transcript|notes?|comments?|annotations?)([ _-]|$)": "other",
 }
 ROLES = ("peer_worker", "supported_peer", "interviewer", "other")
 

@@ -140,7 +140,7 @@ def test_a_sentence_of_markers_only_is_never_coded_alone():
     text = "SP3: Yes. [long pause] [sighs]\nSP3: [laughs]\n"
     segments = split_sentences(text, turns_from_text(text, ROLES))
     assert [s.text for s in segments] == ["Yes. [long pause] [sighs]", "[laughs]"]
-    assert skip_reason(segments[1], False, 3) == "too_short"
+    assert skip_reason(segments[1], False, 3) == "marker"  # the transcriber's note alone
     assert skip_reason(segments[0], False, 2) == "too_short"  # one word, whatever the markers add
 
 
@@ -156,3 +156,10 @@ def test_markers_are_found_in_linear_time():
     text = "SP3: " + "Yes. [pause] (" * 20_000 + "\n"
     split_sentences(text, turns_from_text(text, ROLES))
     assert time.perf_counter() - started < 10
+
+
+def test_a_transcriber_notes_line_is_not_the_participant():
+    roles = RoleMapper(DEFAULT_ROLE_PATTERNS, participant_role="supported_peer")
+    for label in ("Transcriber notes", "Transcriber", "Note", "Notes", "Comment", "transcription note"):
+        assert roles.role_for(label) == "other", label
+    assert roles.role_for("Jo") == "supported_peer" and roles.role_for("Noteworthy Nia") == "supported_peer"
