@@ -2,6 +2,7 @@
 a transcript x code-group heat map. matplotlib with the Agg backend: no display needed; PNG or SVG."""
 
 import io
+import textwrap
 
 import matplotlib
 
@@ -17,7 +18,8 @@ ROLE_COLOURS = {"peer_worker": "#3b6fb6", "supported_peer": "#3f9e6e", "other": 
 
 def _bytes(fig: plt.Figure, fmt: str) -> bytes:
     out = io.BytesIO()
-    fig.savefig(out, format=fmt, dpi=150, bbox_inches="tight", metadata={"Date": None} if fmt == "svg" else None)
+    with plt.rc_context({"svg.fonttype": "none"}):  # SVG text stays text: searchable, editable in a paper
+        fig.savefig(out, format=fmt, dpi=150, bbox_inches="tight", metadata={"Date": None} if fmt == "svg" else None)
     plt.close(fig)
     return out.getvalue()
 
@@ -25,12 +27,13 @@ def _bytes(fig: plt.Figure, fmt: str) -> bytes:
 def code_frequency(coding: Coding, fmt: str = "png") -> bytes:
     """Horizontal bars: segments per code, split by who said them (codes nobody used are left out)."""
     rows = [r for r in code_by_role(coding) if r["total"]]
-    fig, ax = plt.subplots(figsize=(8, max(2.5, 0.32 * len(rows) + 1.2)))
+    names = [textwrap.fill(f"{r['code']} {r['label']}", 44) for r in rows][::-1]  # whole labels, wrapped
+    lines = sum(n.count("\n") + 1 for n in names)
+    fig, ax = plt.subplots(figsize=(9, max(2.5, 0.2 * lines + 0.12 * len(rows) + 1.2)))
     if not rows:
         ax.text(0.5, 0.5, "No coded segments yet", ha="center", va="center")
         ax.set_axis_off()
         return _bytes(fig, fmt)
-    names = [f"{r['code']} {r['label'][:42]}" for r in rows][::-1]
     left = [0] * len(rows)
     for role, colour in ROLE_COLOURS.items():
         values = [(r[role] if role != "other" else r["interviewer"] + r["other"]) for r in rows][::-1]
@@ -58,8 +61,8 @@ def group_heatmap(coding: Coding, fmt: str = "png") -> bytes:
         return _bytes(fig, fmt)
     matrix = [[row[c] for c in columns] for row in rows]
     image = ax.imshow(matrix, cmap="Blues", aspect="auto")
-    ax.set_xticks(range(len(columns)), [f"{c} {labels.get(c, '')}"[:28] for c in columns], rotation=60,
-                  ha="right", fontsize=8)
+    ax.set_xticks(range(len(columns)), [textwrap.fill(f"{c} {labels.get(c, '')}", 26) for c in columns],
+                  rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(len(rows)), [r["title"] or f"transcript {r['transcript_id']}" for r in rows], fontsize=8)
     peak = max(max(r) for r in matrix) or 1
     for i, values in enumerate(matrix):

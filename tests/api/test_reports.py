@@ -112,6 +112,11 @@ def test_exemplars_counts_plots_and_exports(client, seed_coded):
 
     png = client.get("/reports/plots/code-frequency.png")
     assert png.headers["content-type"] == "image/png" and png.content.startswith(b"\x89PNG")
+    # Whole code labels, wrapped rather than cut: the longest one used ends in the figure's text.
+    used = [r for r in csv.DictReader(io.StringIO(client.get("/reports/counts").text)) if int(r["total"])]
+    longest = max(used, key=lambda r: len(r["label"]))["label"]
+    figure = client.get("/reports/plots/code-frequency.svg").text
+    assert len(longest) > 42 and longest.split()[-1] in figure
     svg = client.get("/reports/plots/group-heatmap.svg")
     assert svg.headers["content-type"].startswith("image/svg+xml") and b"<svg" in svg.content
     assert client.get("/reports/plots/pie.png").status_code == 422
