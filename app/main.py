@@ -3,8 +3,10 @@
 import gc
 import json
 import logging
+import threading
 import time
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -96,6 +98,25 @@ def _quiet_access_log() -> None:
         access.addFilter(WithoutQuery())
 
 
+@contextmanager
+def still_working(say: logging.Logger, what: str, every: float = 15.0) -> Iterator[None]:
+    """Log "still <what> (N s so far)" every `every` seconds until the block ends: a slow first start says
+    what it is doing instead of sitting silent on "Waiting for application startup"."""
+    done, started = threading.Event(), time.perf_counter()
+
+    def beat() -> None:
+        while not done.wait(every):
+            say.info("still %s (%.0f s so far)", what, time.perf_counter() - started)
+
+    thread = threading.Thread(target=beat, name="start-up heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
 def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
     """Build the app; pass an embedder to share one loaded model between apps (as the tests do)."""
     settings = settings or get_settings()
@@ -108,15 +129,21 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         app.state.session_factory = make_session_factory(engine)
         say = logging.getLogger("uvicorn.error")
         if embedder is None:
-            say.info("loading the encoder (%s); the first start on a machine also times its backends", settings.encoder)
-        model = embedder or make_embedder(settings)
+            say.info("loading the encoder (%s); the first start on a machine also times its backends (about a "
+                     "minute on a laptop; remembered for later starts)", settings.encoder)
+        with still_working(say, "loading the encoder"):
+            model = embedder or make_embedder(settings)
         if model.fallback:
             say.warning("%s", model.fallback)
         say.info("encoder: %s", model.describe())
         coder = Coder(settings, model, CodebookCatalog.from_settings(settings))
         with app.state.session_factory() as session:
             started = time.perf_counter()
-            coder.index_for(session, settings.default_codebook)  # encode the default codebook once, now
+            say.info("preparing codebook %s: its definitions and exemplars are encoded at the first start (up to "
+                     "a few minutes on a laptop with the default encoder) and read from %s after",
+                     settings.default_codebook, settings.cache_dir)
+            with still_working(say, f"encoding codebook {settings.default_codebook}"):
+                coder.index_for(session, settings.default_codebook)  # encode the default codebook once, now
             say.info("codebook %s ready in %.1f s (its vectors are cached in %s for the next start)",
                      settings.default_codebook, time.perf_counter() - started, settings.cache_dir)
             if not list_users(session):

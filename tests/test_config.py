@@ -24,3 +24,16 @@ def test_bad_values_are_refused(monkeypatch):
     monkeypatch.setenv("AUTOCODER_THRESHOLD", "1.5")
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_a_slow_start_says_what_it_is_doing(caplog):
+    import logging
+    import time
+
+    from app.main import still_working
+
+    say = logging.getLogger("uvicorn.error")
+    with caplog.at_level(logging.INFO, logger="uvicorn.error"), still_working(say, "encoding codebook x", every=0.05):
+        time.sleep(0.3)
+    beats = [r.getMessage() for r in caplog.records if r.getMessage().startswith("still encoding codebook x")]
+    assert len(beats) >= 3 and beats[0].endswith("s so far)")
