@@ -7,17 +7,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Speaker label -> role, first match wins (case-insensitive regular expressions, matched with re.search).
-# Labels such as "Interviewee_PW6" or "SP3" in the seed study are covered; a team can replace the mapping.
-DEFAULT_ROLE_PATTERNS: dict[str, str] = {
-    r"^(i|int|interviewer|facilitator|researcher|moderator|q)\d*$": "interviewer",
-    r"(^|_|\b)pw\d*$|peer[ _-]?(support[ _-]?)?worker": "peer_worker",
-    r"(^|_|\b)(sp|su)\d*$|supported[ _-]?peer|service[ _-]?user": "supported_peer",
-    # "Transcriber notes:", "Note:", "Comment:" are not a participant speaking, even in a one-to-one interview
-    # (where any other voice is taken to be the participant's): role other, named in the import's warning.
-    r"^(transcriber|transcription|transcript|notes?|comments?|annotations?)([ _-]|$)": "other",
-}
-ROLES = ("peer_worker", "supported_peer", "interviewer", "other")
+from app.engine.roles import DEFAULT_ROLE_PATTERNS, ROLES  # the defaults below; importers of ROLES from here
 
 
 class Settings(BaseSettings):
@@ -126,6 +116,14 @@ class Settings(BaseSettings):
         return ScoringParams(evidence_k=self.evidence_k, margin=self.background_margin,
                              background_weight=self.background_weight, counter_weight=self.counter_weight,
                              gate_bias=self.gate_bias)
+
+    def segmentation(self):
+        """What segmenting a transcript takes from the settings (app/engine/transcripts.SegmentationParams)."""
+        from app.engine.transcripts import SegmentationParams
+
+        return SegmentationParams(role_patterns=dict(self.role_patterns), deidentify=self.deidentify,
+                                  deid_id_patterns=tuple(self.deid_id_patterns), deid_ner_model=self.deid_ner_model,
+                                  max_sentence_words=self.max_sentence_words, max_segments=self.max_segments)
 
     def passages(self):
         """Which windows are scored and how much a span must beat its sentences (app/engine/passages.py)."""

@@ -24,6 +24,7 @@ if [ "$browser" = 1 ]; then
 fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 .venv/bin/ruff check .
+.venv/bin/lint-imports --no-cache  # the floors in pyproject.toml: no cycle, no import running back up
 pg_url=${AUTOCODER_TEST_POSTGRES_URL:-}
 unset AUTOCODER_TEST_POSTGRES_URL
 echo "== tests on SQLite"

@@ -33,7 +33,6 @@ from app.config import Settings
 from app.engine.code_index import CodeIndex
 from app.engine.gate import word_counts
 from app.engine.presence import present_codes
-from app.engine.scoring import Scorer
 from app.engine.segment import Segment
 from app.engine.suggest import Candidate, ScoringParams, suggest
 from app.engine.transcripts import (
@@ -46,6 +45,7 @@ from app.engine.transcripts import (
 from app.errors import AutocoderError
 from app.ingest.metadata import NamePattern
 from app.ingest.readers import ReadLimits
+from training.scoring import Scorer
 
 FORMATS = ("parquet", "csv", "jsonl")
 STATE = ".precode"
@@ -246,7 +246,7 @@ class Precoder:
                        for name in loaded.skipped]
             for part, (key, data) in enumerate(loaded.transcripts):
                 try:
-                    text, source_format, segments = segment_transcript(data, self.settings)
+                    text, source_format, segments = segment_transcript(data, self.settings.segmentation())
                 except (AutocoderError, ValueError) as exc:
                     errors.append(_error(key, source.index, exc))
                     continue

@@ -100,7 +100,7 @@ def measure(model_path: Path, folder: Path, threads: int | None, *, no_onnx: str
     from sentence_transformers import SentenceTransformer
 
     from app.engine import onnx_backend
-    from app.engine.embed import check_bf16, st_encode
+    from app.engine.torch_encode import check_bf16, st_encode
 
     if threads:
         torch.set_num_threads(threads)

@@ -2,7 +2,6 @@
 a local folder), its task prompt prepended, normalized vectors (Matryoshka-truncated where asked), encoded in
 batches, run by torch or (on the CPU) by ONNX Runtime in fp32 or int8 (app/engine/onnx_backend.py)."""
 
-import contextlib
 import hashlib
 import importlib.util
 import logging
@@ -15,6 +14,7 @@ import numpy as np
 
 from app.engine import encoders
 from app.engine.markers import without_markers
+from app.engine.torch_encode import bf16_autocast, check_bf16, st_encode
 
 BACKENDS = ("torch", "torch-bf16", "onnx", "onnx-int8", "auto")
 # `auto` on a CPU runs whichever of torch, torch-bf16 (where the CPU computes bfloat16 natively) and ONNX fp32
@@ -26,7 +26,6 @@ _PRECISION = {"onnx": "fp32", "onnx-int8": "int8"}
 # torch-bf16 runs the linear layers in bfloat16 (torch.autocast) and must stay this close to fp32 torch on the
 # export probe set, or it is refused (measured on an AVX-512 BF16 CPU: min 0.99996, mean 0.99998 on 2,000
 # sentences; top code changed for 0.2-0.5% of the evaluation sets' sentences).
-BF16_MIN_COSINE = 0.999
 log = logging.getLogger(__name__)
 
 
@@ -271,7 +270,7 @@ class Embedder:
                 if n + 1 < len(batches):
                     pending = tokenizer.submit(model.preprocess, [texts[i] for i in batches[n + 1]])
                 with torch.inference_mode():
-                    with _bf16(self._bf16):
+                    with bf16_autocast(self._bf16):
                         vectors = model.forward(batch_to_device(features, model.device))["sentence_embedding"]
                     vectors = torch.nn.functional.normalize(vectors.float(), p=2, dim=1)
                 out[rows] = vectors.cpu().numpy()
@@ -282,40 +281,6 @@ class Embedder:
         dimension = getattr(self._model, "get_embedding_dimension", None) or \
             self._model.get_sentence_embedding_dimension
         return int(dimension())
-
-
-def _bf16(on: bool):
-    """bfloat16 autocast on the CPU when `on` (matrix products in bf16, sums and norms in fp32)."""
-    if not on:
-        return contextlib.nullcontext()
-    import torch
-
-    return torch.autocast("cpu", dtype=torch.bfloat16)
-
-
-def st_encode(model, texts: list[str], batch_size: int, *, bf16: bool = False) -> np.ndarray:
-    """Unit-length float32 vectors from a SentenceTransformer, its products in bfloat16 when `bf16` (normalised
-    again in fp32 here: bf16 outputs are unit length only to bf16's precision)."""
-    with _bf16(bf16):
-        vectors = model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
-                               show_progress_bar=False)
-    if not bf16:
-        return vectors.astype(np.float32, copy=False)
-    vectors = vectors.astype(np.float32)
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-
-
-def check_bf16(model) -> float:
-    """The smallest cosine between bf16 and fp32 vectors of the export probe set; refuses (ValueError) a model
-    whose bf16 vectors are not within BF16_MIN_COSINE of its own fp32 ones."""
-    from app.engine.onnx_backend import QUICK_PROBE as texts
-
-    reference, vectors = st_encode(model, texts, 8), st_encode(model, texts, 8, bf16=True)
-    worst = float((vectors * reference).sum(axis=1).min())
-    if worst < BF16_MIN_COSINE:
-        raise ValueError(f"embedding backend torch-bf16: cosine to the fp32 vectors of {len(texts)} probe sentences "
-                         f"is down to {worst:.4f} (at least {BF16_MIN_COSINE} needed); use torch")
-    return worst
 
 
 def _weights_fingerprint(path: Path) -> str:

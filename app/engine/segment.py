@@ -5,8 +5,8 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
-from app.config import ROLES
 from app.engine.markers import BRACKETED, MARKER, only_markers
+from app.engine.roles import ROLES
 from app.errors import InvalidInput
 
 

@@ -6,7 +6,6 @@ import functools
 from dataclasses import dataclass, field
 
 from app import validation
-from app.config import Settings
 from app.engine.deidentify import Deidentifier
 from app.engine.markers import only_markers, without_markers
 from app.engine.segment import (
@@ -80,9 +79,22 @@ def check_input(data: "TranscriptInput") -> None:
 
 
 
-def deidentifier(settings: Settings) -> Deidentifier:
-    """The de-identification rules and entity recogniser the settings ask for (built once per setting)."""
-    return _deidentifier(tuple(settings.deid_id_patterns), settings.deid_ner_model)
+@dataclass(frozen=True)
+class SegmentationParams:
+    """What segmenting a transcript needs from the settings (Settings.segmentation() builds it): the engine
+    takes these values and never reads the service's configuration itself."""
+
+    role_patterns: dict[str, str]
+    deidentify: bool = False
+    deid_id_patterns: tuple[str, ...] = ()
+    deid_ner_model: str = ""
+    max_sentence_words: int = 80
+    max_segments: int = 20_000
+
+
+def deidentifier(params: SegmentationParams) -> Deidentifier:
+    """The de-identification rules and entity recogniser asked for (built once per setting)."""
+    return _deidentifier(params.deid_id_patterns, params.deid_ner_model)
 
 
 @functools.lru_cache(maxsize=4)
@@ -90,7 +102,7 @@ def _deidentifier(id_patterns: tuple[str, ...], ner_model: str) -> Deidentifier:
     return Deidentifier(id_patterns, ner_model)
 
 
-def _check_bounds(text: str, turns: list, settings: Settings) -> None:
+def _check_bounds(text: str, turns: list, settings: SegmentationParams) -> None:
     """Refuse what is over a limit before any slow step: a speaker label too long for its column, more
     sentences than the limit (every turn is at least one; no sentence is longer than max_sentence_words), a turn
     longer than the sentencizer reads at once."""
@@ -107,7 +119,7 @@ def _check_bounds(text: str, turns: list, settings: Settings) -> None:
         raise InvalidInput(f"one turn is {longest} characters, more than {MAX_TURN_CHARS}; split it")
 
 
-def segment_transcript(data: TranscriptInput, settings: Settings) -> tuple[str, str, list[Segment]]:
+def segment_transcript(data: TranscriptInput, settings: SegmentationParams) -> tuple[str, str, list[Segment]]:
     """The stored text, its format, and its sentences, or InvalidInput saying what is wrong. With
     de-identification on, the limits are checked on what was sent, then the words are replaced, and everything
     after reads the replaced text."""

@@ -13,7 +13,6 @@ from app.engine.code_index import CodeIndex, CodeIndexCache
 from app.engine.embed import Embedder
 from app.engine.gate import word_counts
 from app.engine.passages import merge, passage_candidates, windows
-from app.engine.scoring import Scorer
 from app.engine.segment import (
     RoleMapper,
     Segment,
@@ -46,6 +45,7 @@ from app.services.confirmed import ConfirmedCache, near_confirmed
 from app.services.serving import ServedModels
 from app.services.visibility import Visibility
 from taxonomy import ResolvedCodebook
+from training.scoring import Scorer
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ class Coder:
         prepared = []
         for n, data in enumerate(inputs):
             try:
-                text, source_format, segments = segment_transcript(data, self.settings)
+                text, source_format, segments = segment_transcript(data, self.settings.segmentation())
             except InvalidInput as exc:
                 raise InvalidInput(f"{names[n]}: {exc.message}" if names else exc.message) from None
             prepared.append((data, text, source_format, segments))

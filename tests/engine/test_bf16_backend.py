@@ -4,7 +4,7 @@ named in the model id so its vectors never mix with fp32 ones."""
 import numpy as np
 import pytest
 
-from app.engine import embed
+from app.engine import torch_encode
 from app.engine.embed import Embedder, resolve_backend
 from tests.engine.test_onnx_backend import SENTENCES
 
@@ -18,7 +18,7 @@ def test_bf16_vectors_stay_within_tolerance_of_fp32_and_are_named(bf16, embedder
     vectors, reference = bf16.encode(SENTENCES), embedder.encode(SENTENCES)
     assert vectors.dtype == np.float32 and vectors.shape == reference.shape
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    assert (vectors * reference).sum(axis=1).min() >= embed.BF16_MIN_COSINE
+    assert (vectors * reference).sum(axis=1).min() >= torch_encode.BF16_MIN_COSINE
     assert bf16.model_id == embedder.model_id + "+torch-bf16" and bf16.backend == "torch-bf16"
     assert "torch-bf16 backend" in bf16.describe()
     # precode's path (longest first, tokenized ahead) gives the same vectors as encode()
@@ -29,6 +29,6 @@ def test_bf16_vectors_stay_within_tolerance_of_fp32_and_are_named(bf16, embedder
 def test_bf16_is_cpu_only_and_refused_when_too_far_from_fp32(embedder, monkeypatch):
     with pytest.raises(ValueError, match="CPU only"):
         resolve_backend("torch-bf16", "cuda", embedder.path)
-    monkeypatch.setattr(embed, "BF16_MIN_COSINE", 1.0001)
+    monkeypatch.setattr(torch_encode, "BF16_MIN_COSINE", 1.0001)
     with pytest.raises(ValueError, match="cosine to the fp32 vectors of 23 probe sentences"):
         Embedder(backend="torch-bf16")

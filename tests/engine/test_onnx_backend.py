@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy import create_engine, text
 
 from app.config import Settings, get_settings
-from app.engine import auto_backend, embed, onnx_backend
+from app.engine import auto_backend, embed, onnx_backend, torch_encode
 from app.engine.embed import Embedder, resolve_backend
 from app.engine.onnx_backend import EXPORTER_VERSION, ExportError, Tolerance
 from app.main import create_app
@@ -164,7 +164,7 @@ def test_auto_takes_the_fastest_only_when_clearly_faster_than_torch():
 def test_auto_leaves_out_a_refused_onnx_export_and_a_bf16_model_too_far_from_torch(embedder, checked_fp32,
                                                                                    monkeypatch):
     monkeypatch.setitem(onnx_backend.TOLERANCE, "fp32", Tolerance(1.0001, 1.0001))  # nothing can meet them
-    monkeypatch.setattr(embed, "BF16_MIN_COSINE", 1.0001)
+    monkeypatch.setattr(torch_encode, "BF16_MIN_COSINE", 1.0001)
     assert resolve_backend("auto", "cpu", embedder.path, folder=checked_fp32) == "torch"
     saved = json.loads((checked_fp32 / auto_backend.CHOICE_FILE).read_text())
     assert list(saved["speeds"]) == ["torch"]
@@ -184,7 +184,7 @@ def test_an_auto_embedder_runs_and_names_the_remembered_choice(onnx_cache, fp32,
     assert auto.model_id == {"onnx": fp32.model_id, "torch": embedder.model_id,
                              "torch-bf16": embedder.model_id + "+torch-bf16"}[choice]
     cosine = (auto.encode(SENTENCES) * embedder.encode(SENTENCES)).sum(axis=1)
-    assert cosine.min() >= (embed.BF16_MIN_COSINE if choice == "torch-bf16" else 0.99999)
+    assert cosine.min() >= (torch_encode.BF16_MIN_COSINE if choice == "torch-bf16" else 0.99999)
     (folder / auto_backend.CHOICE_FILE).unlink()
 
 

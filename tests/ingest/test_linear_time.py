@@ -81,5 +81,5 @@ def test_a_text_over_the_limits_is_refused_before_it_is_de_identified():
     data = TranscriptInput(text="SP1: " + "a." * 950_000, deidentify=True)
     start = time.perf_counter()
     with pytest.raises(InvalidInput, match="one turn is 1900000 characters"):
-        segment_transcript(data, Settings())
+        segment_transcript(data, Settings().segmentation())
     assert time.perf_counter() - start < BOUND

@@ -77,7 +77,8 @@ def test_a_speaker_label_too_long_for_its_column_is_refused():
     from app.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="is longer than 100 characters"):
-        segment_transcript(TranscriptInput(turns=[{"speaker": "S" * 101, "text": "Hello there."}]), Settings())
+        segment_transcript(TranscriptInput(turns=[{"speaker": "S" * 101, "text": "Hello there."}]),
+                           Settings().segmentation())
 
 
 def test_batch_never_imports_the_service_layer():
