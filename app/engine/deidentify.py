@@ -101,6 +101,20 @@ def ner_pipeline(name: str = ""):
     return None
 
 
+def _trimmed(text: str, r: "Replacement") -> "Replacement":
+    """The span without the spaces at its ends, and never past a line break: an entity that swallowed the line
+    ending ("Jo Bloggs \n") would otherwise join the next speaker's line to this one when replaced."""
+    start, end = r.start, r.end
+    while start < end and text[start].isspace():
+        start += 1
+    newline = text.find("\n", start, end)
+    if newline >= 0:
+        end = newline
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return r if (start, end) == (r.start, r.end) else Replacement(start, end, r.kind)
+
+
 class Deidentifier:
     """Rules and, when installed, spaCy's entities; `replace` returns the text with placeholders."""
 
@@ -132,7 +146,7 @@ class Deidentifier:
             for offset, doc in zip(offsets, self.nlp.pipe(lines, batch_size=256), strict=True):
                 found += [Replacement(offset + e.start_char, offset + e.end_char, ENTITIES[e.label_])
                           for e in doc.ents if e.label_ in ENTITIES]
-        return [r for r in found if r.end > r.start]
+        return [t for t in (_trimmed(text, r) for r in found) if t.end > t.start]
 
     def replace(self, text: str, keep: Iterable[tuple[int, int]] = ()) -> Deidentified:
         """The text with each chosen span replaced by [KIND]; spans touching a `keep` span are left alone.

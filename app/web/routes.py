@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from app.api.deps import CoderDep, QueueDep, ReviewDep, SessionDep
-from app.api.schemas import Id
+from app.api.schemas import MAX_ID, Id
 from app.db import store
 from app.db.tables import User
 from app.errors import AutocoderError, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
@@ -173,7 +173,7 @@ def decide(request: Request, segment_id: Id, user: WebUser, session: SessionDep,
             code_id = picker.resolve(picker.choices(views.codebook_for(session, coder, run)), code)
         # The add form's "through sentence N": the code covers a passage (a span) from here to that sentence.
         end = end_segment_id.strip()
-        if end and not end.isdigit():
+        if end and (not end.isdigit() or int(end) > MAX_ID):
             raise InvalidInput("the passage's last sentence is a sentence id")
         item = DecisionInput(segment_id, action, suggestion_id, code_id, memo if action == "memo" else None, run_id,
                              int(end) if end else None)

@@ -71,3 +71,19 @@ def test_uk_health_identifiers_are_replaced(text, kind):
 def test_ten_digits_that_fail_the_nhs_check_are_left():
     assert nhs_number_valid("9434765919") and not nhs_number_valid("9434765918")
     assert Deidentifier(ner_model="none").replace("I did 1234567890 steps").text == "I did 1234567890 steps"
+
+
+@pytest.mark.skipif(ner_pipeline() is None, reason="no English spaCy pipeline installed (pip install -e '.[ner]')")
+@pytest.mark.parametrize("ending", [" \n", " \r\n", "  \n"])
+def test_a_replaced_name_never_joins_the_next_speakers_line(ending):
+    """An entity that took the line's trailing space and line break with it merged the interviewer's next
+    line into the participant's sentence (found by an attack on the running service)."""
+    from app.engine.roles import DEFAULT_ROLE_PATTERNS
+    from app.engine.segment import RoleMapper, split_sentences, turns_from_text
+
+    text = f"SP3: Me and Jo Bloggs{ending}Interviewer: ok then what\nSP3: we left\n"
+    out = Deidentifier().replace(text, keep=label_spans(text))
+    assert out.text.splitlines()[1] == "Interviewer: ok then what"
+    turns = turns_from_text(out.text, RoleMapper(DEFAULT_ROLE_PATTERNS))
+    assert [t.speaker for t in turns] == ["SP3", "Interviewer", "SP3"]
+    assert all("Interviewer" not in s.text for s in split_sentences(out.text, turns))

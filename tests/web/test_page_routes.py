@@ -215,6 +215,8 @@ def test_the_add_form_codes_a_passage_through_a_later_sentence_of_the_turn(clien
     refused = page.post(url, data=base | {"end_segment_id": str(turn[-1]["id"])}, headers=hx)
     assert refused.status_code == 422 and "in the span is not coded" in refused.text  # shown on the sentence
     assert page.post(url, data=base | {"end_segment_id": "x1"}, headers=hx).status_code == 422
+    huge = page.post(url, data=base | {"end_segment_id": "9223372036854775808"}, headers=hx)  # was a 500
+    assert huge.status_code == 422 and "sentence id" in huge.text
     added = page.post(url, data=base | {"end_segment_id": str(last["id"])}, headers=hx)
     assert added.status_code == 200
     a, b = first["position"] + 1, last["position"] + 1
