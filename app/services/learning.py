@@ -298,7 +298,7 @@ class Learner:
     def _readable(self, row: Classifier) -> None:
         """Refuse (409) to serve a version whose files are missing or damaged."""
         try:
-            self.coder.served.load(row)
+            self.coder.served.verify(row)
         except UNREADABLE as exc:
             where = self.settings.models_dir / (row.path or "")
             raise Conflict(f"version {row.id}'s files cannot be read from {where} ({type(exc).__name__}); it "

@@ -55,3 +55,19 @@ class ServedModels:
                     raise OSError(f"version {row.id} has no files")
                 self._loaded[row.id] = load_model(self.models_dir / row.path)
             return self._loaded[row.id]
+
+    def verify(self, row: Classifier) -> CodeClassifier:
+        """Read the version's files from disk now, whatever is cached (a version held in memory whose folder
+        was deleted must not pass: it would fail at the next start); raises one of UNREADABLE, and forgets the
+        cached copy, when they are missing or damaged."""
+        try:
+            if not row.path:
+                raise OSError(f"version {row.id} has no files")
+            model = load_model(self.models_dir / row.path)
+        except UNREADABLE:
+            with self._lock:
+                self._loaded.pop(row.id, None)
+            raise
+        with self._lock:
+            self._loaded[row.id] = model
+        return model

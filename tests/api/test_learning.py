@@ -250,3 +250,8 @@ def test_a_served_version_whose_files_are_gone_falls_back_to_similarity(client, 
     assert card.status_code == 200 and "cannot be read" in card.json()["card"]["unreadable"]
     again = client.post(f"/models/{version['version']}/promote")
     assert again.status_code == 409 and "cannot be served" in again.json()["detail"]
+    # Held in memory is not enough: promotion reads the files from disk (the attack found it passing when the
+    # version was still cached and its folder deleted).
+    client.app.state.coder.served._loaded[version["version"]] = object()
+    cached = client.post(f"/models/{version['version']}/promote")
+    assert cached.status_code == 409 and version["version"] not in client.app.state.coder.served._loaded
