@@ -5,7 +5,7 @@ Callers own the transaction: nothing here commits.
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from app.db.tables import CodebookSnapshot, Decision, Segment, Suggestion, SuggestionRun
@@ -65,6 +65,11 @@ def decisions(session: Session, *, transcript_ids: Sequence[int] | None = None,
     if coder_ids is not None:
         query = query.where(Decision.coder_id.in_(sorted(coder_ids)))
     return list(session.scalars(query.order_by(Decision.id)))
+
+
+def decided_by(*, coder_id: int) -> Select:
+    """The segments one coder made any decision on in their own coding, as a subquery."""
+    return select(Decision.segment_id).where(Decision.coder_id == coder_id, Decision.stage == "coding")
 
 
 def decided_segment_ids(session: Session, *, coder_id: int) -> list[int]:

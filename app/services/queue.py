@@ -21,8 +21,8 @@ the best one is shown.
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session, aliased
 
 from app.db import decisions as db
 from app.db.tables import Segment, Suggestion, SuggestionRun, User
@@ -85,25 +85,31 @@ class ReviewQueue:
         runs = {r.id: r for r in session.scalars(runs_query)}
         if not runs:
             return []
-        decided = Visibility(user).decided_segment_ids(session)
-        top_two: dict[int, list[Suggestion]] = {}
-        query = (select(Suggestion, Segment.text).join(Segment, Segment.id == Suggestion.segment_id)
-                 .where(Suggestion.run_id.in_(runs), Suggestion.rank <= 2))
-        fragment: dict[int, bool] = {}
-        for s, text in session.execute(query.order_by(Suggestion.segment_id, Suggestion.rank)):
-            if s.segment_id in decided:
-                continue
-            if s.segment_id not in fragment:
-                fragment[s.segment_id] = not stands_alone(text)
-            if not fragment[s.segment_id]:
-                top_two.setdefault(s.segment_id, []).append(s)
+        # In SQL: each undecided sentence's best code (technique-like only) beside its runner-up, the most
+        # uncertain first, a few times the pool; fragments are then left out here. Reading every sentence's
+        # top two into Python took 1.9 s a call with 20k sentences stored.
+        size = min(MAX_POOL, limit * POOL_PER_ITEM)
+        second = aliased(Suggestion)
+        threshold = SuggestionRun.threshold
+        edge = func.abs(Suggestion.score - threshold)
+        margin = case((and_(Suggestion.score >= threshold, second.score.is_not(None)),
+                       Suggestion.score - second.score), else_=1.0)
+        query = (select(Suggestion.segment_id, Suggestion.run_id, Suggestion.score, second.score, threshold,
+                        Segment.text)
+                 .join(SuggestionRun, SuggestionRun.id == Suggestion.run_id)
+                 .join(Segment, Segment.id == Suggestion.segment_id)
+                 .outerjoin(second, and_(second.run_id == Suggestion.run_id,
+                                         second.segment_id == Suggestion.segment_id, second.rank == 2))
+                 .where(Suggestion.run_id.in_(runs), Suggestion.rank == 1,
+                        Suggestion.score >= NEAR_LINE * threshold,  # small talk is not a question for the coder
+                        Suggestion.segment_id.not_in(db.decided_by(coder_id=user.id)))
+                 .order_by(case((edge <= margin, edge), else_=margin), Suggestion.segment_id)
+                 .limit(size * 3))
         scored = []
-        for segment_id, pair in top_two.items():
-            threshold = runs[pair[0].run_id].threshold
-            if pair[0].score < NEAR_LINE * threshold:
-                continue  # nothing technique-like here: small talk, not a question for the coder
-            u, why = uncertainty(pair[0].score, pair[1].score if len(pair) > 1 else None, threshold)
-            scored.append((u, segment_id, why, pair[0].run_id))
+        for segment_id, run_id, best, runner_up, line, text in session.execute(query):
+            if stands_alone(text):
+                u, why = uncertainty(best, runner_up, line)
+                scored.append((u, segment_id, why, run_id))
         scored.sort(key=lambda t: (-t[0], t[1]))
         pool = scored[:min(MAX_POOL, limit * POOL_PER_ITEM)]
         if not pool:
