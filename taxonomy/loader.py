@@ -74,6 +74,10 @@ def _parse(text: str, source: str, model: type[Codebook] | type[Supplement], max
         raise CodebookError(f"{source} is not valid YAML or JSON{where}: {problem}") from None
     except RecursionError:
         raise CodebookError(f"{source} is nested too deeply") from None
+    except ValueError as exc:  # PyYAML converting a number of thousands of digits (Python's conversion limit)
+        if "digits" not in str(exc):
+            raise
+        raise CodebookError(f"{source} has a number with too many digits (quote it if it is text)") from None
     _check_size(data, source, max_nodes)
     if not isinstance(data, dict):
         raise CodebookError(f"{source} must be a mapping with 'name' and 'codes', not {type(data).__name__}")

@@ -9,6 +9,7 @@ mixed with confirmed ones.
 """
 
 import html
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -152,10 +153,14 @@ def table2(coding: Coding) -> list[PresenceRow]:
     return rows
 
 
+_MARKDOWN = re.compile(r"[\\`*_\[\]|~]")  # brackets escaped: no link or image can form
+
+
 def md(text: object) -> str:
-    """Text safe inside Markdown (and the HTML a Markdown viewer makes of it): HTML escaped, table pipes
-    escaped, one line. Labels, quotes and titles come from users and transcripts."""
-    return html.escape(" ".join(str(text).split()), quote=False).replace("|", "\\|")
+    """Text safe inside Markdown (and the HTML a Markdown viewer makes of it): HTML escaped, one line, and
+    Markdown's own syntax escaped (table pipes, link and image brackets, emphasis, code spans), so a label
+    such as "[x](javascript:...)" stays text. Labels, quotes and titles come from users and transcripts."""
+    return _MARKDOWN.sub(r"\\\g<0>", html.escape(" ".join(str(text).split()), quote=False))
 
 
 def table2_markdown(coding: Coding, rows: list[PresenceRow]) -> str:

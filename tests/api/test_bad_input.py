@@ -135,6 +135,9 @@ def test_a_huge_number_is_refused_in_the_callers_terms(client):
         response = client.post("/transcripts/import", files={"files": (name, body.encode())})
         assert response.status_code == 422, response.text
         assert "a number with too many digits" in response.text and "int_max_str" not in response.text
+    yaml_codebook = f"name: mine\ncodes:\n  - {{id: {digits}, label: A}}\n".encode()
+    response = client.post("/codebooks", content=yaml_codebook, headers={"content-type": "application/yaml"})
+    assert response.status_code == 422 and "too many digits" in response.text and "4300" not in response.text
     body = '{"text": "We set a goal.", "top_k": ' + digits + "}"  # a JSON body: 422 like any unreadable body
     response = client.post("/suggest", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 422 and "too many digits" in response.json()["detail"]

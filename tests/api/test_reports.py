@@ -138,7 +138,7 @@ def test_markdown_reports_escape_what_users_wrote(client):
     """Labels, quotes and titles are users' text: in Markdown output their HTML is escaped and a '|' cannot
     break Table 2's columns."""
     evil = ("name: evil\ntitle: Evil\nversion: '1'\ncodes:\n  - id: E\n    label: Group\n  - id: E.1\n    parent: E\n"
-            "    label: '<img src=x onerror=alert(1)> | split'\n    definition: A code.\n")
+            "    label: '<img src=x onerror=alert(1)> | split [x](javascript:alert(1))'\n    definition: A code.\n")
     uploaded = client.post("/codebooks", content=evil.encode(), headers={"content-type": "application/yaml"})
     assert uploaded.status_code == 201
     posted = client.post("/transcripts", json={"text": "SP1: She said <b>hi</b> | and left.\n", "codebook": "evil",
@@ -147,5 +147,6 @@ def test_markdown_reports_escape_what_users_wrote(client):
     assert client.post(f"/segments/{segment}/decisions", json={"action": "add", "code": "E.1"}).status_code == 201
     table = client.get("/reports/table2", params={"format": "markdown", "codebook": "evil"}).text
     assert "<img" not in table and "&lt;img src=x onerror=alert(1)&gt; \\| split" in table
+    assert "](javascript" not in table.replace("\\]", "") and "\\[x\\](javascript" in table  # no link forms
     quotes = client.get("/reports/exemplars", params={"format": "markdown", "codebook": "evil"}).text
     assert "<b>" not in quotes and "<script>" not in quotes and "&lt;b&gt;hi&lt;/b&gt; \\| and left." in quotes
