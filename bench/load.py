@@ -1,5 +1,7 @@
 """A bounded load test on loopback: the service in its own process (uvicorn, a fresh SQLite file by default),
-20 coders posting transcripts, stateless suggestions and decisions while one client polls /health; it stops
+20 coders posting transcripts, stateless suggestions and decisions, reading their review queue and transcripts,
+while one client polls /health (--preload N first stores N interviews of 1,410 sentences, so the queue and
+reads work over a study-sized database); it stops
 by itself after --seconds (60) and prints throughput, p50/p95 latency and errors per kind of request, /health's
 p95 and maximum, and whether every decision the service acknowledged (201) is stored exactly once.
 
@@ -81,17 +83,22 @@ async def coder_client(base: str, token: str, deadline: float, stats: Stats, see
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
         while time.monotonic() < deadline:
             roll = rng.random()
-            kind = "transcript" if roll < 0.25 or not mine else "suggest" if roll < 0.5 else "decision"
+            kind = ("transcript" if roll < 0.2 or not mine else "suggest" if roll < 0.35 else
+                    "queue" if roll < 0.5 else "read" if roll < 0.65 else "decision")
             started = time.perf_counter()
             try:
                 if kind == "transcript":
                     response = await client.post("/transcripts", json={"text": interview(rng)})
                     if response.status_code == 201:
                         body = response.json()
-                        mine += [{"segment": s["id"], "suggestion": s["suggestions"][0]["id"], "run": body["run"]["id"]}
-                                 for s in body["segments"] if s["suggestions"]]
+                        mine += [{"segment": s["id"], "suggestion": s["suggestions"][0]["id"], "run": body["run"]["id"],
+                                  "transcript": body["id"]} for s in body["segments"] if s["suggestions"]]
                 elif kind == "suggest":
                     response = await client.post("/suggest", json={"text": rng.choice(SENTENCES), "top_k": 3})
+                elif kind == "queue":
+                    response = await client.get("/review-queue", params={"limit": 20})
+                elif kind == "read":
+                    response = await client.get(f"/transcripts/{rng.choice(mine)['transcript']}")
                 else:
                     target = rng.choice(mine)
                     decision = rng.choice([{"action": "accept", "suggestion_id": target["suggestion"],
@@ -131,6 +138,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
+    parser.add_argument("--preload", type=int, default=0, help="interviews of 1,410 sentences stored first")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="autocoder-load-"))
@@ -160,6 +168,12 @@ def main() -> int:
                 print("the service did not start", file=sys.stderr)
                 return 1
             time.sleep(0.5)
+        for n in range(args.preload):  # before the clock: a study-sized database for the queue and reads
+            long = "\n".join(["Interviewer: Tell me about the support."] + [
+                "SP3: " + " ".join(f"{SENTENCES[(i + j) % len(SENTENCES)][:-1]}, week {n}-{i}-{j}." for j in range(3))
+                for i in range(470)]) + "\n"
+            httpx.post(f"{base}/transcripts", json={"text": long}, timeout=600,
+                       headers={"Authorization": f"Bearer {tokens[0]}"}).raise_for_status()
         stats = Stats()
         began = time.monotonic()
         deadline = began + args.seconds
@@ -190,7 +204,7 @@ def main() -> int:
     print(f"{args.clients} clients for {elapsed:.1f} s against {url.split(':')[0]} on 127.0.0.1:{port}")
     print(f"{'request':12} {'count':>6} {'per s':>7} {'p50 ms':>8} {'p95 ms':>8} {'errors':>8}")
     total = 0
-    for kind in ("transcript", "suggest", "decision", "health"):
+    for kind in ("transcript", "suggest", "queue", "read", "decision", "health"):
         values = stats.latency.get(kind, [])
         if not values:
             continue
