@@ -153,7 +153,9 @@ def table2(coding: Coding) -> list[PresenceRow]:
     return rows
 
 
-_MARKDOWN = re.compile(r"[\\`*_\[\]|~]")  # brackets escaped: no link or image can form
+# Escaped: brackets (no link or image can form), pipes (table columns), emphasis and code marks. Not "_":
+# Markdown never reads an underscore inside a word (Interviewee_SP4) as emphasis.
+_MARKDOWN = re.compile(r"[\\`*\[\]|~]")
 
 
 def md(text: object) -> str:
