@@ -25,10 +25,10 @@ _DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 # what is replaced (the text before it only says where a match may start: RE2 has no look-behind).
 RULES: tuple[tuple[str, str], ...] = (
     ("EMAIL", r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"),
-    ("ID", r"\b(\d{3}[ \t-]?\d{3}[ \t-]?\d{4})\b"),  # NHS number (kept only with a valid check digit)
+    ("ID", r"\b(\d{3}[ \t.-]?\d{3}[ \t.-]?\d{4})\b"),  # NHS number (kept only with a valid check digit)
     ("ID", r"(?i)\b([A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z][ \t]?\d{2}[ \t]?\d{2}[ \t]?\d{2}[ \t]?[A-D])\b"),  # NI
-    ("ID", r"(?i)\b((?:MRN|hospital (?:no|number)|patient (?:no|number))[ \t]*[:#.]?[ \t]*[A-Z]?\d{5,10})\b"),
-    ("PHONE", r"(?:^|[^\w+])((?:\+44[ \t]?\(?0?\)?[ \t]?\d{2,4}|\(?0\d{2,4}\)?)[ \t-]?\d{3,4}[ \t-]?\d{3,4})\b"),
+    ("ID", r"(?i)\b((?:M\.?R\.?N\.?|hospital (?:no|number)|patient (?:no|number))[ \t]*[:#.]?[ \t]*[A-Z]?\d{5,10})\b"),
+    ("PHONE", r"(?:^|[^\w+])((?:(?:\+|00)44[ \t]?\(?0?\)?[ \t]?\d{2,4}|\(?0\d{2,4}\)?)[ \t-]?\d{3,4}[ \t-]?\d{3,4})\b"),
     ("PLACE", r"(?i)\b([A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2})\b"),  # UK postcodes, any case
     ("DATE", r"\b\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\b"),  # 03/02/2021, 2021-02-03, 3.2.21
     ("DATE", rf"\b{_DAY}[ \t]+(?:of[ \t]+)?{_MONTH}\b(?:,?[ \t]+\d{{4}}\b)?"),  # 3rd of March 2021

@@ -98,6 +98,10 @@ def finished(request: Request, transcript_id: Id, user: WebUser, session: Sessio
     """The page asks the adjudicator to confirm (listing the unresolved sentences) before it sends
     unresolved_ok."""
     _require_htmx(request)
-    consensus.finish(session, user, review.scope(user), transcript_id, finished=done == "true",
-                     unresolved_ok=unresolved_ok == "true")
+    try:
+        consensus.finish(session, user, review.scope(user), transcript_id, finished=done == "true",
+                         unresolved_ok=unresolved_ok == "true")
+    except Conflict as exc:  # rows still unresolved: say which (as they are now) and ask before finishing
+        return templates.TemplateResponse(request, "_finish_refused.html", {
+            "message": exc.message, "transcript_id": transcript_id}, status_code=409)
     return Response(status_code=204, headers={"HX-Refresh": "true"})

@@ -280,7 +280,14 @@ def test_the_adjudicator_sees_memos_context_and_cannot_close_by_accident(client,
                        json={"finished": False}).status_code == 200
     page = sign_in(client, judy).get(f"/ui/transcripts/{tid}/adjudication").text
     assert "Rain plan? Not sure it is problem solving." in page and "How did your peer worker help you?" in page
-    assert "no code applies" in page and "still unresolved (sentences 3, 4)" in page
+    assert "no code applies" in page and 'id="finish-status"' in page
+    hx = {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin", "HX-Request": "true"}
+    asked = client.post(f"/ui/transcripts/{tid}/consensus/finished", data={"done": "true"}, headers=hx)
+    assert asked.status_code == 409 and "still unresolved (sentences 3, 4)" in asked.text  # listed as they are now
+    assert "finished anyway" in asked.text
+    done = client.post(f"/ui/transcripts/{tid}/consensus/finished", data={"done": "true", "unresolved_ok": "true"},
+                       headers=hx)
+    assert done.status_code == 204
 
 
 def test_reports_never_hide_what_is_missing(client, double_coded):

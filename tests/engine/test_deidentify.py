@@ -62,6 +62,7 @@ def test_entities_add_names_and_places():
     ("NI number AB123456C", "ID"), ("my NI is ab 12 34 56 c", "ID"), ("MRN 00123456", "ID"),
     ("hospital number: A1234567", "ID"), ("we moved to ls6 2ab last year", "PLACE"),
     ("we moved to LS6 2AB last year", "PLACE"),
+    ("NHS number 943.476.5919", "ID"), ("M.R.N. 00123456", "ID"), ("ring 0044 7700 900123", "PHONE"),
 ])
 def test_uk_health_identifiers_are_replaced(text, kind):
     out = Deidentifier(ner_model="none").replace(text)

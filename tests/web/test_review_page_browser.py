@@ -59,6 +59,12 @@ def test_sign_in_accept_by_keyboard_reject_by_mouse(server, browser, tmp_path):
         f"{accepted['code_id']} {accepted['label']} ✓ accepted".split()
     assert not page.locator(f"#seg-{first['id']} .detail").is_visible()
     assert page.evaluate("document.activeElement.id") == f"seg-{first['id']}"  # focus stays for the next key
+    # On a decided sentence n opens it straight into its add box: the words typed go there, never to the keys
+    # (a new user typed "action planning" after n, and the "a" accepted a suggestion).
+    page.keyboard.press("n")
+    page.keyboard.type("action planning")
+    assert page.locator(f"#seg-{first['id']} form.add input[name=code]").input_value() == "action planning"
+    page.keyboard.press("Escape")
 
     # Mouse: reject the first suggestion of the next coded sentence.
     second = coded[1]

@@ -192,11 +192,13 @@
     }
     if (target.matches && target.matches("button, a, summary") && event.key === "Enter") return;
     const seg = current();
-    if (seg && seg.classList.contains("collapsed") && ("arcnmox".includes(event.key) || event.key === "Enter")) {
+    const collapsed = seg && seg.classList.contains("collapsed");
+    if (collapsed && ("arx".includes(event.key) || event.key === "Enter")) {
       event.preventDefault();
-      reopen(seg);  // a decided sentence opens first: the coder sees what the next key acts on
+      reopen(seg);  // a decided sentence opens first: the coder sees what a, r or x would act on
       return;
     }
+    if (collapsed && "ncmo".includes(event.key)) reopen(seg);  // then straight into its box: typed words go there
     const sug = seg ? firstOpen(seg) : null;
     const focusIn = (selector) => { const el = seg && seg.querySelector(selector); if (el) el.focus(); };
     const actions = {
