@@ -1,4 +1,5 @@
-"""Domain errors. The HTTP layer maps each to a status code; nothing here knows about HTTP."""
+"""Domain errors, and the one table of the status codes the API and the pages answer them with (the numbers
+are HTTP's; nothing else here knows about HTTP)."""
 
 
 class AutocoderError(Exception):
@@ -36,3 +37,12 @@ class Forbidden(AutocoderError):
 
 class PayloadTooLarge(AutocoderError):
     """The content is over a size limit, counted while reading it (maps to 413)."""
+
+
+STATUS = {InvalidInput: 422, NotFound: 404, Conflict: 409, UnsupportedContent: 415, Unauthorized: 401,
+          Forbidden: 403, PayloadTooLarge: 413}
+
+
+def status_of(exc: AutocoderError) -> int:
+    """The status code for a domain error: its kind's in STATUS (a subclass takes its parent's), else 400."""
+    return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)

@@ -41,16 +41,7 @@ from app.db.accounts import list_users
 from app.db.migrate import upgrade
 from app.db.session import make_engine, make_session_factory
 from app.engine.embed import Embedder
-from app.errors import (
-    AutocoderError,
-    Conflict,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    PayloadTooLarge,
-    Unauthorized,
-    UnsupportedContent,
-)
+from app.errors import AutocoderError, status_of
 from app.services.codebooks import CodebookCatalog
 from app.services.coding import Coder
 from app.services.discovery import Discoverer
@@ -70,9 +61,6 @@ class ErrorJSON(JSONResponse):
     def render(self, content) -> bytes:
         return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
 
-
-STATUS = {InvalidInput: 422, NotFound: 404, Conflict: 409, UnsupportedContent: 415, Unauthorized: 401,
-          Forbidden: 403, PayloadTooLarge: 413}
 
 
 class WithoutQuery(logging.Filter):
@@ -180,7 +168,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
 
     @app.exception_handler(AutocoderError)
     async def domain_error(request: Request, exc: AutocoderError) -> Response:
-        status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
+        status = status_of(exc)
         if request.url.path.startswith("/ui/"):
             return web.page_error(request, exc, status)
         body = {"detail": exc.message}

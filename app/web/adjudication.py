@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from app.api.deps import CoderDep, ReviewDep, SessionDep
 from app.api.schemas import Id
 from app.db import store
-from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound, status_of
 from app.services import accounts, consensus
 from app.web import picker, views
 from app.web.routes import SameOrigin, WebUser, templates
@@ -70,7 +70,7 @@ def decide(request: Request, transcript_id: Id, user: WebUser, session: SessionD
     except (Conflict, InvalidInput, Forbidden, NotFound) as exc:
         session.rollback()
         error = exc.message
-        status = {Conflict: 409, Forbidden: 403, NotFound: 404}.get(type(exc), 422)
+        status = status_of(exc)
     view = consensus.adjudication(session, review.scope(user), transcript_id)
     matching = [r for r in view.rows if (r.segment_id, r.end_segment_id) == (segment_id, end_segment_id)]
     if not matching:  # a refused span that never became a row: show the error on the sentence it starts at

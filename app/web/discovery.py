@@ -14,7 +14,7 @@ from app.api.deps import SessionDep
 from app.api.routes.discovery import DiscovererDep
 from app.api.schemas import Id
 from app.db import discovery as db
-from app.errors import AutocoderError, Forbidden, InvalidInput
+from app.errors import AutocoderError, Forbidden, InvalidInput, status_of
 from app.services import accounts, discovery_plot
 from app.services.discovery import DiscoveryFilters, check_params
 from app.web.routes import SameOrigin, WebUser, templates
@@ -32,7 +32,7 @@ def _refresh() -> Response:
 
 
 def _error(exc: AutocoderError) -> Response:
-    status = {"Conflict": 409, "Forbidden": 403, "NotFound": 404}.get(type(exc).__name__, 422)
+    status = status_of(exc)
     return HTMLResponse(f'<p class="error" role="alert">{html.escape(exc.message)}</p>', status_code=status)
 
 

@@ -21,7 +21,7 @@ from app.api.deps import CoderDep, QueueDep, ReviewDep, SessionDep
 from app.api.schemas import MAX_ID, Id
 from app.db import store
 from app.db.tables import User
-from app.errors import AutocoderError, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from app.errors import AutocoderError, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized, status_of
 from app.services import accounts, progress
 from app.services.review import DecisionInput
 from app.web import picker, views
@@ -180,7 +180,7 @@ def decide(request: Request, segment_id: Id, user: WebUser, session: SessionDep,
         review.decide(session, user, [item])
     except (Conflict, InvalidInput, Forbidden) as exc:  # NotFound (no such sentence) answers 404 as everywhere
         session.rollback()
-        status = 409 if isinstance(exc, Conflict) else 403 if isinstance(exc, Forbidden) else 422
+        status = status_of(exc)
         return _segment_fragment(request, session, review, coder, user, segment_id, exc.message, status,
                                  kept_open=True)
     # A memo, or a decision on a sentence the coder reopened, leaves it open; otherwise it collapses to its codes.
