@@ -74,8 +74,7 @@ def decided_by(*, coder_id: int) -> Select:
 
 def decided_segment_ids(session: Session, *, coder_id: int) -> list[int]:
     """The segments one coder made any decision on in their own coding (consensus decisions are not theirs)."""
-    return list(session.scalars(select(Decision.segment_id).where(
-        Decision.coder_id == coder_id, Decision.stage == "coding").distinct()))
+    return list(session.scalars(decided_by(coder_id=coder_id).distinct()))
 
 
 def current_runs(session: Session, *, transcript_ids: Sequence[int] | None = None) -> list[SuggestionRun]:

@@ -64,14 +64,12 @@ def without_markers(text: str) -> str:
     return left if _WORD.search(left) else text
 
 
+def says_nothing(text: str) -> bool:
+    """True when the text has no word outside its markers: "[laughs]", "(pause).", or "." alone."""
+    outside = MARKER.sub("", text) if "[" in text or "(" in text else text
+    return not _WORD.search(outside)
+
+
 def only_markers(text: str) -> bool:
-    """True when the text has no word outside its markers (a sentence that is only "[laughs]" or "(pause).")."""
-    spans = marker_spans(text)
-    if not spans:
-        return False
-    parts, at = [], 0
-    for start, end in spans:
-        parts.append(text[at:start])
-        at = end
-    parts.append(text[at:])
-    return not _WORD.search("".join(parts))
+    """True when the text is markers and nothing said (a sentence that is only "[laughs]" or "(pause).")."""
+    return bool(marker_spans(text)) and says_nothing(text)

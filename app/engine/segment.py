@@ -5,7 +5,7 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
-from app.engine.markers import BRACKETED, MARKER, only_markers
+from app.engine.markers import BRACKETED, MARKER, only_markers, says_nothing
 from app.engine.roles import ROLES
 from app.errors import InvalidInput
 
@@ -177,7 +177,6 @@ def split_sentences(text: str, turns: list[Turn], max_words: int = 80) -> list[S
 
 
 _WORD = re.compile(r"\S+")
-_LETTER = re.compile(r"\w")
 
 
 def _keep_brackets_whole(text: str, sentences: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -205,7 +204,7 @@ def _keep_brackets_whole(text: str, sentences: list[tuple[int, int]]) -> list[tu
             at = b
     merged: list[tuple[int, int]] = []
     for start, end in spans:
-        if merged and (only_markers(text[start:end]) or not _LETTER.search(text[start:end])):
+        if merged and says_nothing(text[start:end]):
             merged[-1] = (merged[-1][0], end)
         elif merged and only_markers(text[merged[-1][0]:merged[-1][1]]):
             merged[-1] = (merged[-1][0], end)  # the turn opened with a marker: it joins the first sentence

@@ -182,23 +182,25 @@ def compare(coders: dict[str, Work], sentences: dict[int, list[int]],
     if consensus is not None and consensus.finished & set(sentences):
         if model is not None:
             _against_consensus(report, Work(set(sentences), dict(model)), consensus, sentences)
-        for name in names:
-            done = consensus.finished & coders[name].finished
-            units = _units(done, sentences)
-            used = sorted({c for u in units for c in consensus.codes.get(u, frozenset())
-                           | coders[name].codes.get(u, frozenset())}, key=code_order)
-            report.coder_consensus.append(_pair(name, coders[name], CONSENSUS, consensus, used, sentences, done))
+        report.coder_consensus = [_pooled_against(name, coders[name], consensus, sentences)[0] for name in names]
     return report
+
+
+def _pooled_against(name: str, rater: Work, consensus: Work,
+                    sentences: dict[int, list[int]]) -> tuple[Pair, list[str], set[int], list[int]]:
+    """One rater (a coder, or the model) against the finished consensus, pooled over the codes either used on
+    the transcripts both finished; and those codes, transcripts and units."""
+    done = consensus.finished & rater.finished
+    units = _units(done, sentences)
+    used = sorted({c for u in units for c in consensus.codes.get(u, frozenset()) | rater.codes.get(u, frozenset())},
+                  key=code_order)
+    return _pair(name, rater, CONSENSUS, consensus, used, sentences, done), used, done, units
 
 
 def _against_consensus(report: AgreementReport, rater: Work, consensus: Work,
                        sentences: dict[int, list[int]]) -> None:
     """The model's shown codes against the finished consensus: pooled over the codes either used, and per code."""
-    done = consensus.finished & rater.finished
-    units = _units(done, sentences)
-    used = sorted({c for u in units for c in consensus.codes.get(u, frozenset()) | rater.codes.get(u, frozenset())},
-                  key=code_order)
-    report.model_consensus = _pair(MODEL, rater, CONSENSUS, consensus, used, sentences, done)
+    report.model_consensus, used, done, units = _pooled_against(MODEL, rater, consensus, sentences)
     position = {c.code: i for i, c in enumerate(report.per_code)}
     for code in used:
         pair = _pair(MODEL, rater, CONSENSUS, consensus, [code], sentences, done)

@@ -95,16 +95,15 @@ def near_confirmed(segments: list, model_id: str, confirmed: ConfirmedExamples |
         return {}
     vectors = np.stack([np.frombuffer(s.embedding, dtype=np.float32) for s in rows])
     sims = vectors @ confirmed.vectors.T
-    out: dict[int, list[Candidate]] = {}
+    best: dict[int, dict[str, Candidate]] = {}  # segment id -> code -> its best evidence
     for r, c in zip(*np.nonzero(sims >= confirmed.min_similarity), strict=True):
         seg, unit = rows[r], confirmed.units[c]
         if confirmed.segment_ids and confirmed.segment_ids[c] == seg.id:
             continue
         code = index.codes[unit.code]
-        best = {x.code_id: x for x in out.get(seg.id, [])}
+        here = best.setdefault(seg.id, {})
         score = round(float(min(sims[r, c], 1.0)), 4)
-        if code.id not in best or best[code.id].score < score:
-            best[code.id] = Candidate(code.id, code.label, index.groups[unit.code], score, unit.kind, unit.text,
+        if code.id not in here or here[code.id].score < score:
+            here[code.id] = Candidate(code.id, code.label, index.groups[unit.code], score, unit.kind, unit.text,
                                       unit.source)
-        out[seg.id] = sorted(best.values(), key=lambda x: -x.score)
-    return out
+    return {seg: sorted(codes.values(), key=lambda x: -x.score) for seg, codes in best.items()}

@@ -51,6 +51,11 @@ def transcripts_with_consensus(session: Session, transcript_ids: Sequence[int] |
     return db.transcripts_with_stage(session, stage="consensus", transcript_ids=transcript_ids)
 
 
+def transcripts_coded(session: Session, transcript_ids: Sequence[int] | None) -> set[int]:
+    """The transcripts any coder has decided on (every coder's work: for those who see everyone's)."""
+    return db.transcripts_with_stage(session, stage="coding", transcript_ids=transcript_ids)
+
+
 def _units(labels: SegmentLabels, segment_id: int) -> dict[Unit, list[str]]:
     """The codes of one replayed state, by the unit (sentence or span) they apply to."""
     out: dict[Unit, list[str]] = {}
@@ -121,8 +126,10 @@ class Adjudication:
         return [r for r in self.rows if r.unresolved]
 
 
-def adjudication(session: Session, scope: Visibility, transcript_id: int) -> Adjudication:
-    """Every coder's codes and the consensus so far, row by row, for one transcript."""
+def adjudication(session: Session, scope: Visibility, transcript_id: int, *, context: bool = True) -> Adjudication:
+    """Every coder's codes and the consensus so far, row by row, for one transcript. `context` adds what the
+    adjudicator reads a row with (the question, the neighbouring sentences, the model's suggestion): the
+    page and the API want it; counting unresolved rows does not (it reads every suggestion of the run)."""
     scope.require_everyone("the adjudication view")
     transcript = store.get_transcript(session, transcript_id=transcript_id)
     if transcript is None:
@@ -157,8 +164,8 @@ def adjudication(session: Session, scope: Visibility, transcript_id: int) -> Adj
     units = {(s.id, None) for s in segments if s.skip_reason is None} | set(per_coder) | set(final) | set(touched)
     place = {s.id: s.position for s in segments}
     order = {s.id: i for i, s in enumerate(segments)}
-    questions = _questions(segments)
-    suggested = _suggested(session, transcript_id)
+    questions = _questions(segments) if context else {}
+    suggested = _suggested(session, transcript_id) if context else {}
     rows = []
     for start, end in sorted(units, key=lambda u: (place[u[0]], place.get(u[1], -1) if u[1] else -1)):
         first = by_id[start]
@@ -171,8 +178,9 @@ def adjudication(session: Session, scope: Visibility, transcript_id: int) -> Adj
                         coder_memos=coder_memos.get(start, {}) if end is None else {},
                         no_code=sorted(no_code.get(start, [])) if end is None else [],
                         question=questions.get(first.turn_index),
-                        before=segments[order[start] - 1].text if order[start] > 0 else None,
-                        after=segments[order[last.id] + 1].text if order[last.id] + 1 < len(segments) else None,
+                        before=segments[order[start] - 1].text if context and order[start] > 0 else None,
+                        after=segments[order[last.id] + 1].text
+                        if context and order[last.id] + 1 < len(segments) else None,
                         suggestion=suggested.get(start)))
     done = progress.finished_coders(session, [transcript_id], stage="consensus").get(transcript_id, set())
     return Adjudication(transcript_id, transcript.title, coders, {name: c in finished for c, name in names.items()},
@@ -211,7 +219,7 @@ def finish(session: Session, user: User, scope: Visibility, transcript_id: int, 
     numbers, unless the adjudicator confirms (`unresolved_ok`): a consensus is not closed by accident."""
     require(user, "adjudicator")
     if finished and not unresolved_ok:
-        open_rows = adjudication(session, scope, transcript_id).unresolved
+        open_rows = adjudication(session, scope, transcript_id, context=False).unresolved
         if open_rows:
             numbers = ", ".join(str(r.number) + (f"–{r.end_number}" if r.end_number else "") for r in open_rows[:30])
             more = f" and {len(open_rows) - 30} more" if len(open_rows) > 30 else ""
@@ -228,7 +236,7 @@ def disagreements(session: Session, scope: Visibility,
     ids = sorted({d.transcript_id for d in scope.decisions(session, transcript_ids=transcript_ids)})
     out = []
     for tid in ids:
-        view = adjudication(session, scope, tid)
+        view = adjudication(session, scope, tid, context=False)
         if len(view.coders) >= 2:
             out += [(view, row) for row in view.unresolved]
     return out
@@ -328,7 +336,7 @@ def take_agreed(session: Session, user: User, scope: Visibility, transcript_id: 
     """Record as consensus the codes of every row where all coders (two or more) gave the same codes and the
     adjudicator has not decided yet: the agreed part of the coding in one step, each code its own decision."""
     require(user, "adjudicator")
-    view = adjudication(session, scope, transcript_id)
+    view = adjudication(session, scope, transcript_id, context=False)
     if len(view.coders) < 2:
         raise InvalidInput(f"transcript {transcript_id} has {len(view.coders)} coder(s): agreement needs two")
     items = [ConsensusInput(r.segment_id, "add", code, r.end_segment_id) for r in view.rows

@@ -92,7 +92,7 @@ class ReviewQueue:
         second = aliased(Suggestion)
         threshold = SuggestionRun.threshold
         edge = func.abs(Suggestion.score - threshold)
-        margin = case((and_(Suggestion.score >= threshold, second.score.is_not(None)),
+        margin = case((and_(Suggestion.score >= threshold, second.score.is_not(None)),  # as in uncertainty()
                        Suggestion.score - second.score), else_=1.0)
         query = (select(Suggestion.segment_id, Suggestion.run_id, Suggestion.score, second.score, threshold,
                         Segment.text)
@@ -111,7 +111,7 @@ class ReviewQueue:
                 u, why = uncertainty(best, runner_up, line)
                 scored.append((u, segment_id, why, run_id))
         scored.sort(key=lambda t: (-t[0], t[1]))
-        pool = scored[:min(MAX_POOL, limit * POOL_PER_ITEM)]
+        pool = scored[:size]
         if not pool:
             return []
         segments = db.segments_by_id(session, ids={t[1] for t in pool})

@@ -51,19 +51,21 @@ class ServedModels:
         """The version's model (cached); raises one of UNREADABLE when its files are missing or damaged."""
         with self._lock:
             if row.id not in self._loaded:
-                if not row.path:
-                    raise OSError(f"version {row.id} has no files")
-                self._loaded[row.id] = load_model(self.models_dir / row.path)
+                self._loaded[row.id] = self._read(row)
             return self._loaded[row.id]
+
+    def _read(self, row: Classifier) -> CodeClassifier:
+        """The version's model from its files on disk; raises one of UNREADABLE when they are missing or damaged."""
+        if not row.path:
+            raise OSError(f"version {row.id} has no files")
+        return load_model(self.models_dir / row.path)
 
     def verify(self, row: Classifier) -> CodeClassifier:
         """Read the version's files from disk now, whatever is cached (a version held in memory whose folder
         was deleted must not pass: it would fail at the next start); raises one of UNREADABLE, and forgets the
         cached copy, when they are missing or damaged."""
         try:
-            if not row.path:
-                raise OSError(f"version {row.id} has no files")
-            model = load_model(self.models_dir / row.path)
+            model = self._read(row)
         except UNREADABLE:
             with self._lock:
                 self._loaded.pop(row.id, None)

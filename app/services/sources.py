@@ -77,11 +77,11 @@ def _consensus(session: Session, scope: Visibility, transcript_ids: Sequence[int
     as are adjudicated ones whose consensus has unresolved rows or is not marked finished."""
     scope.require_everyone("the consensus")
     done = consensus.transcripts_with_consensus(session, transcript_ids)
-    coded = {d.transcript_id for d in scope.decisions(session, transcript_ids=transcript_ids)}
+    coded = consensus.transcripts_coded(session, transcript_ids)
     missing = sorted(coded - done)
     open_notes = []
     for tid in sorted(done):
-        view = consensus.adjudication(session, scope, tid)
+        view = consensus.adjudication(session, scope, tid, context=False)
         problems = ([f"{len(view.unresolved)} row(s) unresolved"] if view.unresolved else []) + \
             ([] if view.consensus_finished else ["not marked finished"])
         if problems:

@@ -32,7 +32,7 @@ def overview(request: Request, user: WebUser, session: SessionDep, review: Revie
     scope = review.scope(user)
     scope.require_everyone("adjudication")
     ids = sorted({d.transcript_id for d in scope.decisions(session)})
-    views_ = [consensus.adjudication(session, scope, tid) for tid in ids]
+    views_ = [consensus.adjudication(session, scope, tid, context=False) for tid in ids]
     return templates.TemplateResponse(request, "adjudication_list.html", {
         "user": user, "transcripts": [v for v in views_ if len(v.coders) >= 2]})
 

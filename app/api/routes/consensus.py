@@ -29,10 +29,14 @@ ERRORS = {403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 409: {"model": Err
 Adjudicator = Annotated[User, Depends(role("adjudicator"))]
 
 
-def _finish(session: SessionDep, scope: Visibility, user: User, transcript_id: int, finished: bool,
-            stage: str) -> FinishOut:
-    if stage == "coding":  # the consensus is marked by consensus.finish, which first checks unresolved rows
-        progress.mark(session, user, transcript_id, finished=finished, stage=stage)
+def _finish(session: SessionDep, scope: Visibility, user: User, transcript_id: int, finished: bool) -> FinishOut:
+    progress.mark(session, user, transcript_id, finished=finished, stage="coding")
+    return _finished_out(session, scope, user, transcript_id, finished, "coding")
+
+
+def _finished_out(session: SessionDep, scope: Visibility, user: User, transcript_id: int, finished: bool,
+                  stage: str) -> FinishOut:
+    """Who has now finished the transcript's coding (or its consensus), as this user may see it."""
     ids = progress.finished_coders(session, [transcript_id], stage).get(transcript_id, set())
     if not scope.sees_everyone:  # blind coding: who else has finished is other coders' business
         ids &= {user.id}
@@ -45,13 +49,13 @@ def mark_finished(transcript_id: Id, user: CoderUser, scope: Visible, session: S
                   body: FinishIn | None = None) -> FinishOut:
     """Mark your coding of the transcript finished (or, with {"finished": false}, reopen it). Agreement
     compares coders only on transcripts both have finished."""
-    return _finish(session, scope, user, transcript_id, body.finished if body else True, "coding")
+    return _finish(session, scope, user, transcript_id, body.finished if body else True)
 
 
 @router.delete("/transcripts/{transcript_id}/finished", response_model=FinishOut, responses=ERRORS)
 def reopen(transcript_id: Id, user: CoderUser, scope: Visible, session: SessionDep) -> FinishOut:
     """Reopen your coding of the transcript: it leaves agreement until you mark it finished again."""
-    return _finish(session, scope, user, transcript_id, False, "coding")
+    return _finish(session, scope, user, transcript_id, False)
 
 
 @router.post("/transcripts/{transcript_id}/consensus/finished", response_model=FinishOut, responses=ERRORS)
@@ -59,9 +63,10 @@ def mark_consensus_finished(transcript_id: Id, user: Adjudicator, scope: Visible
                             body: FinishIn | None = None) -> FinishOut:
     """Mark the transcript's consensus finished (or reopen it with {"finished": false}). While rows are
     unresolved this is a 409 listing their sentence numbers, unless {"unresolved_ok": true}."""
-    consensus.finish(session, user, scope, transcript_id, finished=body.finished if body else True,
+    finished = body.finished if body else True
+    consensus.finish(session, user, scope, transcript_id, finished=finished,
                      unresolved_ok=bool(body and body.unresolved_ok))
-    return _finish(session, scope, user, transcript_id, body.finished if body else True, "consensus")
+    return _finished_out(session, scope, user, transcript_id, finished, "consensus")
 
 
 def _rows(view: consensus.Adjudication) -> list[AdjudicationRowOut]:
