@@ -4,7 +4,17 @@ from fastapi import Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from app.api.schemas import CodeSuggestion, Evidence, RunOut, SegmentOut, SpanOut, TranscriptOut, TranscriptSummary
+from app.api.schemas import (
+    CodeSuggestion,
+    Evidence,
+    RunOut,
+    SegmentOut,
+    SnippetSpanOut,
+    SnippetSuggestion,
+    SpanOut,
+    TranscriptOut,
+    TranscriptSummary,
+)
 from app.db.tables import Segment, Suggestion, SuggestionRun, Transcript
 from app.engine.suggest import Candidate
 from app.services.coding import status_of
@@ -14,6 +24,19 @@ from app.services.transcripts import warnings as transcript_warnings
 def candidate_out(c: Candidate, rank: int) -> CodeSuggestion:
     return CodeSuggestion(code_id=c.code_id, label=c.label, group=c.group, score=c.score, rank=rank,
                           evidence=Evidence(kind=c.evidence_kind, text=c.evidence_text, source=c.evidence_source))
+
+
+def snippet_suggestion_out(c: Candidate, rank: int, first: int, text: str,
+                           parts: list[tuple[int, int]]) -> SnippetSuggestion:
+    """A code for segment `first` of a posted text (`parts`: every segment's offsets); a passage suggestion
+    carries the sentences it covers."""
+    span = None
+    if c.end is not None:
+        start, end = parts[first][0], parts[c.end][1]
+        span = SnippetSpanOut(first_segment=first, last_segment=c.end, start=start, end=end, text=text[start:end])
+    return SnippetSuggestion(code_id=c.code_id, label=c.label, group=c.group, score=c.score, rank=rank,
+                             evidence=Evidence(kind=c.evidence_kind, text=c.evidence_text,
+                                               source=c.evidence_source), span=span)
 
 
 def span_out(first: Segment, last: Segment) -> SpanOut:

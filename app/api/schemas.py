@@ -58,16 +58,40 @@ class SpanOut(BaseModel):
     text: str
 
 
-class CodeSuggestion(BaseModel):
+class SuggestionBase(BaseModel):
     code_id: str
     label: str
     group: str | None
     score: float = Field(ge=0, le=1)
     rank: int
     evidence: Evidence
-    id: int | None = Field(None, description="stored suggestion id (absent for POST /suggest)")
+
+
+class CodeSuggestion(SuggestionBase):
+    """A stored suggestion on a sentence of a transcript."""
+
+    id: int | None = Field(None, description="stored suggestion id")
     span: SpanOut | None = Field(None, description="a passage suggestion: the sentences it covers, starting at "
                                                    "this one; null for this sentence alone")
+
+
+class SnippetSpanOut(BaseModel):
+    """The sentences of the posted text that a passage suggestion covers: positions in `segments`, first to last,
+    and the character offsets into the posted text."""
+
+    first_segment: int
+    last_segment: int
+    start: int
+    end: int
+    text: str
+
+
+class SnippetSuggestion(SuggestionBase):
+    """A code for a piece of posted text (nothing is stored)."""
+
+    span: SnippetSpanOut | None = Field(None, description="a passage suggestion (with split, when the service "
+                                                          "suggests passages): the sentences it covers, "
+                                                          "starting at this one; null for this one alone")
 
 
 class SuggestIn(RequestIn):
@@ -89,7 +113,7 @@ class SnippetSegmentOut(BaseModel):
     end: int
     status: Literal["suggested", "uncoded"]
     truncated: bool = Field(description="longer than the model reads: only its beginning was used; use split")
-    suggestions: list[CodeSuggestion]
+    suggestions: list[SnippetSuggestion]
 
 
 class SuggestOut(BaseModel):

@@ -32,9 +32,10 @@ from app.batch.inputs import UNSUPPORTED, InputError, Source, chunks, fingerprin
 from app.config import Settings
 from app.engine.code_index import CodeIndex
 from app.engine.gate import word_counts
+from app.engine.passages import PassageParams, merge, span_suggestions, window_texts, windows
 from app.engine.presence import present_codes
 from app.engine.segment import Segment
-from app.engine.suggest import Candidate, ScoringParams, suggest
+from app.engine.suggest import Candidate, ScoringParams, rank, score_served
 from app.engine.transcripts import (
     TranscriptInput,
     other_speakers,
@@ -60,6 +61,8 @@ class PrecodeOptions:
     top_k: int = 5
     threshold: float = 0.30
     scoring: ScoringParams = field(default_factory=ScoringParams)  # the service's: settings.scoring()
+    # Passage suggestions, as the service makes them (settings.passages()); off by default (windows of 1).
+    passages: PassageParams = field(default_factory=lambda: PassageParams(longest=1))
     chunk_size: int = 16  # transcripts per chunk: the unit of resumption
     batch_size: int = 64
     code_interviewer: bool = False
@@ -107,6 +110,7 @@ class PreparedTranscript:
     source_format: str
     segments: list[Segment]
     skips: list[str | None]
+    spans: list[tuple[int, int]] = field(default_factory=list)  # windows scored as passages (positions)
     ranked: dict[int, list[Candidate]] = field(default_factory=dict)  # position -> top-k, once encoded
     warning: str | None = None  # speakers that fell to role 'other'
 
@@ -119,7 +123,7 @@ class Prepared:
     transcripts: list[PreparedTranscript]
     errors: list[dict]  # {"file", "transcript_index", "reason"}: skipped or unreadable
     vectors: dict[str, np.ndarray]  # from the cache
-    missing: list[str]  # distinct coded sentences still to encode
+    missing: list[str]  # distinct coded sentences (and passage windows) still to encode
     inputs: int = 0  # how many inputs (files, manifest rows) the chunk had
 
     @property
@@ -153,7 +157,9 @@ def schema(top_k: int) -> pa.Schema:
               ("speaker", pa.string()), ("role", pa.string()), ("start", pa.int32()), ("end", pa.int32()),
               ("text", pa.string()), ("status", pa.string()), ("skip_reason", pa.string())]
     for i in range(1, top_k + 1):
-        fields += [(f"code_{i}", pa.string()), (f"label_{i}", pa.string()), (f"score_{i}", pa.float64())]
+        # span_end_i: a passage suggestion's last sentence (its `position`); empty for the sentence alone.
+        fields += [(f"code_{i}", pa.string()), (f"label_{i}", pa.string()), (f"score_{i}", pa.float64()),
+                   (f"span_end_{i}", pa.int32())]
     return pa.schema(fields)
 
 
@@ -251,23 +257,38 @@ class Precoder:
                     errors.append(_error(key, source.index, exc))
                     continue
                 skips = [skip_reason(s, data.code_interviewer, self.settings.min_words) for s in segments]
+                spans = windows([s.turn_index for s in segments], [skip is None for skip in skips],
+                                self.options.passages.longest)
                 transcripts.append(PreparedTranscript(source, key, part, data, text, source_format, segments, skips,
-                                                      warning=other_speakers_warning(other_speakers(segments))))
-        texts = list(dict.fromkeys(s.text for t in transcripts
-                                   for s, skip in zip(t.segments, t.skips, strict=True) if skip is None))
+                                                      spans, warning=other_speakers_warning(other_speakers(segments))))
+        # A passage window is encoded (and cached) like a sentence: by text, so the Ray actors need nothing new.
+        texts = list(dict.fromkeys([s.text for t in transcripts
+                                    for s, skip in zip(t.segments, t.skips, strict=True) if skip is None]
+                                   + [w for t in transcripts for w in _window_texts(t)]))
         cached = self.cache.get_many(texts) if self.cache is not None else {}
         return Prepared(k, transcripts, errors, cached, [t for t in texts if t not in cached], len(sources))
 
     def _rank(self, prepared: Prepared) -> None:
-        """Every coded sentence's top-k codes, from the chunk's vectors."""
+        """Every coded sentence's top-k codes, with the passage suggestions that start on it, from the chunk's
+        vectors (app/engine/passages.py, as the service ranks a stored transcript)."""
+        top_k = self.options.top_k
         for t in prepared.transcripts:
             coded = [i for i, skip in enumerate(t.skips) if skip is None]
-            if coded:
-                vectors = np.stack([prepared.vectors[t.segments[i].text] for i in coded])
-                ranked = suggest(self.index, vectors, self.options.top_k, self.options.scoring,
-                                 self.scorer.rescore(vectors),
-                                 words=word_counts([t.segments[i].text for i in coded]))
-                t.ranked = dict(zip(coded, ranked, strict=True))
+            if not coded:
+                continue
+            served = self._served([t.segments[i].text for i in coded], prepared)
+            ranked = rank(self.index, served, top_k)
+            spans = {}
+            if t.spans:
+                spans = span_suggestions(self.index, self.options.passages, t.spans,
+                                         self._served(_window_texts(t), prepared), served, coded, len(t.segments),
+                                         self.options.threshold)
+            t.ranked = {i: merge(cands, spans.get(i, []), top_k) for i, cands in zip(coded, ranked, strict=True)}
+
+    def _served(self, texts: list[str], prepared: Prepared):
+        vectors = np.stack([prepared.vectors[text] for text in texts])
+        return score_served(self.index, vectors, self.options.scoring, self.scorer.rescore(vectors),
+                            words=word_counts(texts))
 
     def _table(self, prepared: Prepared) -> pa.Table:
         k = self.options.top_k
@@ -288,6 +309,7 @@ class Precoder:
                     row[f"code_{i + 1}"] = c.code_id if c else None
                     row[f"label_{i + 1}"] = c.label if c else None
                     row[f"score_{i + 1}"] = c.score if c else None
+                    row[f"span_end_{i + 1}"] = c.end if c else None
                 for name, value in row.items():
                     columns[name].append(value)
         return pa.table(columns, schema=self.schema)
@@ -361,6 +383,10 @@ class Precoder:
         os.replace(ptmp, out / f"presence.{fmt}")
         _write_atomic(out / "errors.json", json.dumps(errors, indent=2).encode())
         _write_atomic(out / "warnings.json", json.dumps(warnings, indent=2).encode())
+
+
+def _window_texts(t: PreparedTranscript) -> list[str]:
+    return window_texts(t.text, [(s.start, s.end) for s in t.segments], t.spans)
 
 
 def _suffix(name: str) -> str:

@@ -76,7 +76,8 @@ def precode(
     index = CodeIndexCache(embedder, settings.cache_dir).get(book)
     options = PrecodeOptions(top_k=top_k or settings.top_k,
                              threshold=settings.threshold if threshold is None else threshold,
-                             scoring=settings.scoring(), chunk_size=chunk_size, batch_size=batch_size,
+                             scoring=settings.scoring(), passages=settings.passages(), chunk_size=chunk_size,
+                             batch_size=batch_size,
                              code_interviewer=code_interviewer, output_format=output_format,
                              name_pattern=name_pattern or None)
     vector_cache = EmbeddingCache(settings.cache_dir / "embeddings", embedder.model_id, embedder.dimension) \

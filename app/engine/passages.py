@@ -90,6 +90,28 @@ def passage_candidates(index: CodeIndex, windows_served: Served, spans: list[tup
             for w, c in picked]
 
 
+def window_texts(text: str, bounds: list[tuple[int, int]], spans: list[tuple[int, int]]) -> list[str]:
+    """Each window's own text: from its first sentence's start to its last's end (marks and spacing kept)."""
+    return [text[bounds[a][0]:bounds[b][1]] for a, b in spans]
+
+
+def span_suggestions(index: CodeIndex, params: PassageParams, spans: list[tuple[int, int]],
+                     windows_served: Served, served: Served, coded: list[int], rows: int, threshold: float,
+                     confirmed: ConfirmedExamples | None = None) -> dict[int, list[Candidate]]:
+    """Row of a span's first sentence -> the span suggestions that start there. `served` scores the coded rows
+    (`coded`, of `rows` in all); `windows_served` scores `spans`' texts. Shared by stored transcripts, POST
+    /suggest and batch pre-coding, so a passage is suggested the same way wherever it is coded."""
+    if not spans:
+        return {}
+    sentence_scores = np.zeros((rows, len(index.codes)), dtype=np.float32)
+    sentence_scores[coded] = served.scores
+    out: dict[int, list[Candidate]] = defaultdict(list)
+    for first, candidate in passage_candidates(index, windows_served, spans, sentence_scores, threshold,
+                                               params.margin, params.top, confirmed):
+        out[first].append(candidate)
+    return dict(out)
+
+
 def merge(ranked: list[Candidate], passages: list[Candidate], top_k: int) -> list[Candidate]:
     """A sentence's own ranked codes with the spans that start on it, best first, top_k in all; a span replaces
     the sentence's own suggestion of its code."""

@@ -12,7 +12,7 @@ from app.db.tables import SuggestionRun, Transcript, User
 from app.engine.code_index import CodeIndex, CodeIndexCache
 from app.engine.embed import Embedder
 from app.engine.gate import word_counts
-from app.engine.passages import merge, passage_candidates, windows
+from app.engine.passages import merge, span_suggestions, window_texts, windows
 from app.engine.segment import (
     RoleMapper,
     Segment,
@@ -26,7 +26,6 @@ from app.engine.suggest import (
     Served,
     rank,
     score_served,
-    suggest,
     with_context,
 )
 
@@ -165,8 +164,12 @@ class Coder:
             parts, turns = [(len(text) - len(text.lstrip()), len(text.rstrip()))], [0]
         pieces = [text[a:b] for a, b in parts]
         raw = self.embedder.encode(pieces)
-        ranked = suggest(index, with_context(raw, turns, options.context), top_k, self.settings.scoring(),
-                         scorer.rescore(raw), scorer.confirmed, word_counts(pieces))
+        served = score_served(index, with_context(raw, turns, options.context), self.settings.scoring(),
+                              scorer.rescore(raw), scorer.confirmed, word_counts(pieces))
+        ranked = rank(index, served, top_k, scorer.confirmed)
+        every = list(range(len(parts)))
+        spans = self._passages(scorer, served, every, turns, [None] * len(parts), threshold, text, parts)
+        ranked = [merge(cands, spans.get(i, []), top_k) for i, cands in enumerate(ranked)]
         segments = [SnippetSegment(text[a:b], a, b, cands, status_of([c.score for c in cands], threshold), cut)
                     for (a, b), cands, cut in zip(parts, ranked, self.embedder.truncated(pieces), strict=True)]
         return SnippetResult(index, threshold, segments, scorer.classifier_id)
@@ -256,27 +259,23 @@ class Coder:
                               scorer.rescore(vectors[coded]), scorer.confirmed,
                               word_counts([text[bounds[i][0]:bounds[i][1]] for i in coded]))
         ranked = dict(zip(coded, rank(scorer.index, served, top_k, scorer.confirmed), strict=True))
-        spans: dict[int, list[Candidate]] = {}
-        for first, candidate in self._passages(scorer, served, coded, turns, skips, threshold, text, bounds):
-            spans.setdefault(first, []).append(candidate)
+        spans = self._passages(scorer, served, coded, turns, skips, threshold, text, bounds)
         return [(i, n, c) for i in coded for n, c in enumerate(merge(ranked[i], spans.get(i, []), top_k), start=1)]
 
     def _passages(self, scorer: Scorer, served: Served, coded: list[int], turns: list[int],
                   skips: list[str | None], threshold: float, text: str,
-                  bounds: list[tuple[int, int]]) -> list[tuple[int, Candidate]]:
+                  bounds: list[tuple[int, int]]) -> dict[int, list[Candidate]]:
         """Span suggestions over windows of consecutive coded sentences of one turn (none when turned off)."""
         params = self.settings.passages()
         spans = windows(turns, [reason is None for reason in skips], params.longest)
         if not spans:
-            return []
-        passages = [text[bounds[a][0]:bounds[b][1]] for a, b in spans]
+            return {}
+        passages = window_texts(text, bounds, spans)
         raw = self.embedder.encode(passages)
         scored = score_served(scorer.index, raw, self.settings.scoring(), scorer.rescore(raw), scorer.confirmed,
                               word_counts(passages))
-        sentence_scores = np.zeros((len(skips), len(scorer.index.codes)), dtype=np.float32)
-        sentence_scores[coded] = served.scores
-        return passage_candidates(scorer.index, scored, spans, sentence_scores, threshold, params.margin,
-                                  params.top, scorer.confirmed)
+        return span_suggestions(scorer.index, params, spans, scored, served, coded, len(skips), threshold,
+                                scorer.confirmed)
 
     def _store_run(self, session: Session, transcript: Transcript, codebook: ResolvedCodebook, index: CodeIndex,
                    rows: list[tuple[int, int, Candidate]], options: SuggestOptions,

@@ -145,7 +145,8 @@ class JobRunner:
                 return
         suggest_options = SuggestOptions(options.get("codebook"), options["top_k"], options["threshold"])
         precode_options = PrecodeOptions(top_k=options["top_k"], threshold=options["threshold"],
-                                         scoring=self.settings.scoring(), chunk_size=options["chunk_size"],
+                                         scoring=self.settings.scoring(), passages=self.settings.passages(),
+                                         chunk_size=options["chunk_size"],
                                          batch_size=self.coder.embedder.batch_size)
         embedder = self.coder.embedder
         cache = EmbeddingCache(self.settings.cache_dir / "embeddings", embedder.model_id, embedder.dimension)

@@ -4,12 +4,16 @@ span decisions that must be refused (4xx), with the reason."""
 
 import json
 
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 from lxml import etree
 
+from app.batch.inputs import discover
+from app.batch.precode import LocalEncoder, PrecodeOptions, Precoder
 from app.exchange.refi import PROJECT_NS, read_qdpx
 from app.main import create_app
+from tests.api.test_jobs import wait
 from tests.conftest import add_user, shared_path
 
 # A peer worker's interview (turns from the development half of the interview set, bench/data/interviews.jsonl).
@@ -190,3 +194,62 @@ def test_span_decisions_that_are_not_one_turn_s_codable_run_are_refused(client, 
         passage[0], {"action": "add", "code": "1.2", "end_segment_id": 2**31 - 1}, status=404)
     after = row_counts()
     assert after["decisions"] == before["decisions"] == 0
+
+
+def _stored_spans(out: dict) -> set[tuple[int, int, str, float]]:
+    by_id = {s["id"]: s for s in out["segments"]}
+    return {(s["start"], by_id[c["span"]["end_segment_id"]]["end"], c["code_id"], c["score"])
+            for s in out["segments"] for c in s["suggestions"] if c["span"]}
+
+
+def test_passages_are_suggested_alike_by_post_suggest_precode_and_batch_jobs(client, posted, tmp_path):
+    """A passage is suggested the same way wherever it is coded (app/engine/passages.py span_suggestions):
+    stored on import, in POST /suggest with split, in pre-coding and in a batch job that stores its transcripts."""
+    out = posted[0]
+    stored = _stored_spans(out)
+    assert stored, "the interview has passage suggestions when they are on"
+
+    # POST /suggest: the posted text split into sentences; a span names its sentences by position in `segments`
+    # and its characters in the posted text. The interviewer's turns are coded here too (nothing is skipped in a
+    # snippet), so only the participant's spans are compared.
+    snippet = client.post("/suggest", json={"text": INTERVIEW, "split": True})
+    assert snippet.status_code == 200, snippet.text
+    segments = snippet.json()["segments"]
+    snippet_spans = set()
+    for n, s in enumerate(segments):
+        for c in s["suggestions"]:
+            if c["span"] is None:
+                continue
+            span = c["span"]
+            assert span["first_segment"] == n < span["last_segment"]
+            assert (span["start"], span["end"]) == (s["start"], segments[span["last_segment"]]["end"])
+            assert span["text"] == INTERVIEW[span["start"]:span["end"]]
+            if not INTERVIEW[:span["start"]].rsplit("\n", 1)[-1].startswith("Interviewer"):
+                snippet_spans.add((span["start"], span["end"], c["code_id"], c["score"]))
+    assert snippet_spans == stored
+    # Without split the text is one passage: nothing to span.
+    whole = client.post("/suggest", json={"text": INTERVIEW}).json()["segments"]
+    assert all(c["span"] is None for s in whole for c in s["suggestions"])
+
+    # Pre-coding: a span is a row's code with span_end_i, the position of its last sentence.
+    coder = client.app.state.coder
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "pw11.txt").write_text(INTERVIEW)
+    with client.app.state.session_factory() as session:
+        _, index = coder.index_for(session, None)
+    options = PrecodeOptions(scoring=coder.settings.scoring(), passages=coder.settings.passages())
+    Precoder(coder.settings, index, LocalEncoder(coder.embedder), options).run(discover(folder), tmp_path / "out")
+    rows = pq.read_table(tmp_path / "out" / "sentences.parquet").to_pylist()
+    precoded = {(r["start"], rows[r[f"span_end_{i}"]]["end"], r[f"code_{i}"], round(r[f"score_{i}"], 4))
+                for r in rows for i in range(1, 6) if r[f"span_end_{i}"] is not None}
+    assert precoded == stored
+
+    # A batch job stores its transcripts with the same spans.
+    job = client.post("/jobs", content=json.dumps({"text": INTERVIEW, "title": "PW11 again"}).encode() + b"\n",
+                      headers={"content-type": "application/x-ndjson"})
+    assert job.status_code == 202, job.text
+    assert wait(client, job.json()["id"])["status"] == "done"
+    listed = client.get("/transcripts", params={"limit": 10}).json()["items"]
+    again = next(t for t in listed if t["title"] == "PW11 again")
+    assert _stored_spans(client.get(f"/transcripts/{again['id']}").json()) == stored

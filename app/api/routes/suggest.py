@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from app.api.deps import CoderDep, SessionDep, Viewer
-from app.api.presenters import candidate_out
+from app.api.presenters import snippet_suggestion_out
 from app.api.schemas import ErrorOut, SnippetSegmentOut, SuggestIn, SuggestOut
 from app.services.coding import SuggestOptions
 
@@ -17,10 +17,12 @@ def suggest_snippet(body: SuggestIn, user: Viewer, session: SessionDep, coder: C
         session, body.text, SuggestOptions(body.codebook, body.top_k, body.threshold, body.context), body.split,
         who=user)
     index = result.index
+    parts = [(s.start, s.end) for s in result.segments]
     return SuggestOut(
         codebook=index.codebook_name, codebook_version=index.codebook_version,
         codebook_digest=index.codebook_digest, model=index.model_id,
         classifier_version=result.classifier_id, threshold=result.threshold,
         segments=[SnippetSegmentOut(text=s.text, start=s.start, end=s.end, status=s.status, truncated=s.truncated,
-                                    suggestions=[candidate_out(c, r) for r, c in enumerate(s.candidates, 1)])
-                  for s in result.segments])
+                                    suggestions=[snippet_suggestion_out(c, r, n, body.text, parts)
+                                                 for r, c in enumerate(s.candidates, 1)])
+                  for n, s in enumerate(result.segments)])
