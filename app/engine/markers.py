@@ -29,6 +29,8 @@ MARKER = re.compile(
     rf"|\(\s*(?:(?:{_WORDS})\b|{_TIME})[^()\n]{{0,60}}?\)",
     re.IGNORECASE,
 )
+# A marker that is a time alone, "[00:12:31]": it marks when the talk after it starts, so it opens a sentence.
+TIMESTAMP = re.compile(rf"\[\s*{_TIME}\s*\]|\(\s*{_TIME}\s*\)")
 # Any short bracketed span, marker or not: never cut when sentences are split.
 BRACKETED = re.compile(r"\[[^\[\]\n]{1,80}\]|\([^()\n]{1,80}\)")
 _SPACES = re.compile(r"[ \t]{2,}")

@@ -5,7 +5,7 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
-from app.engine.markers import BRACKETED, MARKER, only_markers, says_nothing
+from app.engine.markers import BRACKETED, MARKER, TIMESTAMP, only_markers, says_nothing
 from app.engine.roles import ROLES
 from app.errors import InvalidInput
 
@@ -183,7 +183,10 @@ def _keep_brackets_whole(text: str, sentences: list[tuple[int, int]]) -> list[tu
     """Sentence spans moved so that no bracketed note is cut ("honestly. [" / "laughs] Anyway" becomes
     "honestly. [laughs]" / "Anyway"), and a sentence of markers alone ("[pause]") joins the one before it
     (or after it, at the start of a turn)."""
-    if len(sentences) < 2 or ("[" not in text and "(" not in text):
+    if "[" not in text and "(" not in text:
+        return sentences
+    sentences = _split_after_glued_markers(text, sentences)
+    if len(sentences) < 2:
         return sentences
     # Each boundary between two sentences, walked beside the bracketed spans (both in order: linear).
     boundaries, ends = [end for _, end in sentences[:-1]], []
@@ -210,7 +213,46 @@ def _keep_brackets_whole(text: str, sentences: list[tuple[int, int]]) -> list[tu
             merged[-1] = (merged[-1][0], end)  # the turn opened with a marker: it joins the first sentence
         else:
             merged.append((start, end))
-    return merged
+    return _timestamps_open_sentences(text, merged)
+
+
+# After a marker: the next sentence starts (spaces, maybe an opening quote, then a capital or a digit).
+_NEXT_SENTENCE = re.compile(r"\s+[\"'‘“(\[]?[A-Z0-9]")
+_TIMESTAMP_AT_END = re.compile(rf"(?:{TIMESTAMP.pattern})\s*$", re.IGNORECASE)
+
+
+def _split_after_glued_markers(text: str, sentences: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """spaCy does not end a sentence at "honestly.[laughs] Anyway" (no space after the stop): cut after the
+    marker there (before it when it is a timestamp, which belongs to the talk after it)."""
+    cuts = []
+    for m in MARKER.finditer(text):
+        if m.start() > 0 and text[m.start() - 1] in ".!?" and _NEXT_SENTENCE.match(text, m.end()):
+            cuts.append(m.start() if TIMESTAMP.fullmatch(m.group()) else m.end())
+    if not cuts:
+        return sentences
+    out, at = [], 0
+    for start, end in sentences:  # both in order: one walk
+        while at < len(cuts) and cuts[at] <= start:
+            at += 1
+        while at < len(cuts) and cuts[at] < end:
+            out.append((start, cuts[at]))
+            start = cuts[at]
+            at += 1
+        out.append((start, end))
+    return out
+
+
+def _timestamps_open_sentences(text: str, sentences: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A timestamp between two sentences ("I went home. [00:12:31] Then she rang.") opens the second: it
+    times the talk that follows it."""
+    out = list(sentences)
+    for i in range(len(out) - 1):
+        start, end = out[i]
+        m = _TIMESTAMP_AT_END.search(text[start:end])
+        if m is None or text[start:start + m.start()].rstrip().rstrip("\"'’”)")[-1:] not in (".", "!", "?", "…"):
+            continue  # no timestamp at the end, or not between two sentences
+        out[i], out[i + 1] = (start, start + m.start()), (start + m.start(), out[i + 1][1])
+    return out
 
 
 def _pieces(text: str, start: int, end: int, max_words: int) -> list[tuple[int, int]]:

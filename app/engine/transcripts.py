@@ -3,11 +3,13 @@ and why a sentence is stored but not coded. The service (app/services/coding.py)
 (app/batch) both prepare transcripts through here, so a file reads the same whichever way it comes in."""
 
 import functools
+import re
 from dataclasses import dataclass, field
 
 from app import validation
 from app.engine.deidentify import Deidentifier
 from app.engine.markers import only_markers, without_markers
+from app.engine.roles import NOTE_LABEL
 from app.engine.segment import (
     RoleMapper,
     Segment,
@@ -18,6 +20,8 @@ from app.engine.segment import (
     turns_from_text,
 )
 from app.errors import InvalidInput
+
+_NOTE_LABEL = re.compile(NOTE_LABEL, re.IGNORECASE)
 
 
 @dataclass
@@ -163,6 +167,8 @@ def skip_reason(segment: Segment, code_interviewer: bool, min_words: int) -> str
     if segment.role == "interviewer" and not code_interviewer:
         return "interviewer"
     if only_markers(segment.text):  # a turn that is only "[crosstalk]": the transcriber's note, nothing said
+        return "marker"
+    if segment.role == "other" and _NOTE_LABEL.search(segment.speaker):  # "Transcriber notes: noisy room."
         return "marker"
     if len(without_markers(segment.text).split()) < min_words:  # "[laughs] Yeah." is one word
         return "too_short"

@@ -117,12 +117,31 @@ def test_a_transcription_marker_stays_inside_its_sentence(marker):
     text = (f"SP3: It was a mountain, honestly. {marker} Anyway she helped me make a list. {marker}\n"
             f"SP3: {marker} Then we rang the office. And that was that. {marker}.\n")
     sentences = [s.text for s in split_sentences(text, turns_from_text(text, ROLES))]
-    assert sentences == [f"It was a mountain, honestly. {marker}", f"Anyway she helped me make a list. {marker}",
-                         f"{marker} Then we rang the office.", f"And that was that. {marker}."]
+    if marker == "[00:12:31]":  # a time alone opens the sentence after it (it times that talk)
+        assert sentences == ["It was a mountain, honestly.", f"{marker} Anyway she helped me make a list. {marker}",
+                             f"{marker} Then we rang the office.", f"And that was that. {marker}."]
+    else:
+        assert sentences == [f"It was a mountain, honestly. {marker}", f"Anyway she helped me make a list. {marker}",
+                             f"{marker} Then we rang the office.", f"And that was that. {marker}."]
     # Scoring and discovery read the words alone.
     assert [without_markers(s) for s in sentences] == [
         "It was a mountain, honestly.", "Anyway she helped me make a list.", "Then we rang the office.",
         "And that was that."]
+
+
+@pytest.mark.parametrize("marker", ["[laughs]", "(laughs)", "[pause]", "[inaudible]", "(sighs)"])
+def test_a_marker_glued_to_the_full_stop_still_ends_its_sentence(marker):
+    text = f"SP3: It was a mountain, honestly.{marker} Anyway she helped me.{marker} \"Right,\" I said.\n"
+    assert [s.text for s in split_sentences(text, turns_from_text(text, ROLES))] == [
+        f"It was a mountain, honestly.{marker}", f"Anyway she helped me.{marker}", '"Right," I said.']
+
+
+def test_a_timestamp_between_sentences_opens_the_next_one():
+    text = ("SP3: I went home. [00:12:31] Then she rang me back.(00:12:40) We talked.[12:41] OK then.\n"
+            "SP3: It was [00:13:02] a long call, and [inaudible 00:13:10] I cried. [00:13:15]\n")
+    assert [s.text for s in split_sentences(text, turns_from_text(text, ROLES))] == [
+        "I went home.", "[00:12:31] Then she rang me back.", "(00:12:40) We talked.", "[12:41] OK then.",
+        "It was [00:13:02] a long call, and [inaudible 00:13:10] I cried. [00:13:15]"]
 
 
 def test_bracketed_content_is_kept_whole_and_read():
@@ -153,8 +172,9 @@ def test_markers_are_found_in_linear_time():
     started = time.perf_counter()
     without_markers(hostile)
     assert len(without_markers("Yes [pause] " * 100_000)) == len("Yes " * 100_000) - 1
-    text = "SP3: " + "Yes. [pause] (" * 20_000 + "\n"
-    split_sentences(text, turns_from_text(text, ROLES))
+    for body in ("Yes. [pause] (" * 20_000, "Yes.[pause] A " * 20_000, "Ok. [00:12:31] " * 20_000):
+        text = "SP3: " + body + "\n"
+        split_sentences(text, turns_from_text(text, ROLES))
     assert time.perf_counter() - started < 10
 
 
@@ -163,3 +183,12 @@ def test_a_transcriber_notes_line_is_not_the_participant():
     for label in ("Transcriber notes", "Transcriber", "Note", "Notes", "Comment", "transcription note"):
         assert roles.role_for(label) == "other", label
     assert roles.role_for("Jo") == "supported_peer" and roles.role_for("Noteworthy Nia") == "supported_peer"
+    # Their lines are stored and shown, never coded; a speaker mapped to a role by the team is coded.
+    from app.engine.transcripts import skip_reason
+
+    text = "Transcriber notes: Background noise throughout, the participant's dog barks.\nJo: She helped me.\n"
+    segments = split_sentences(text, turns_from_text(text, roles))
+    assert [(s.role, skip_reason(s, False, 2)) for s in segments] == [("other", "marker"), ("supported_peer", None)]
+    mapped = RoleMapper(DEFAULT_ROLE_PATTERNS, participant_role="supported_peer",
+                        speaker_roles={"Transcriber notes": "supported_peer"})
+    assert skip_reason(split_sentences(text, turns_from_text(text, mapped))[0], False, 2) is None
