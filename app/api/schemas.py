@@ -572,6 +572,8 @@ class DisagreementOut(BaseModel):
     title: str | None
     segment_id: int
     end_segment_id: int | None
+    number: int = Field(description="the sentence number in its transcript, as the pages show it (from 1)")
+    end_number: int | None = Field(None, description="a span's last sentence number")
     speaker: str
     text: str
     coders: dict[str, list[str]]

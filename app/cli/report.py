@@ -96,10 +96,13 @@ def report_disagreements(
         except AutocoderError as exc:
             fail(exc)
     for view, row in found:
-        where = f"segment {row.segment_id}" + (f"-{row.end_segment_id}" if row.end_segment_id else "")
+        # Sentence numbers, as the pages show them; the segment id for the API beside them.
+        where = f"sentence {row.number}" + (f"–{row.end_number}" if row.end_number else "") + \
+            f" (segment {row.segment_id})"
         if json_out:
             typer.echo(json.dumps({"transcript_id": view.transcript_id, "title": view.title,
                                    "segment_id": row.segment_id, "end_segment_id": row.end_segment_id,
+                                   "number": row.number, "end_number": row.end_number,
                                    "speaker": row.speaker, "text": row.text, "coders": row.coders}))
             continue
         codes = "; ".join(f"{n}: {', '.join(c) or '(none)'}" for n, c in row.coders.items())

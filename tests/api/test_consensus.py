@@ -59,6 +59,9 @@ def test_adjudication_consensus_and_reports_from_it(client, double_coded, settin
     assert view["unresolved"] == 2 and all(r["consensus"] == [] for r in view["rows"])
     listed = client.get("/disagreements", headers=judy).json()
     assert [(d["transcript_id"], d["segment_id"]) for d in listed] == [(tid, s2), (tid, s3)]
+    # Each names the sentence as the pages number it.
+    assert [d["number"] for d in listed] == [rows[s2]["number"], rows[s3]["number"]] and \
+        all(d["number"] >= 2 and d["end_number"] is None for d in listed)
     assert listed[0]["coders"] == {"alice": ["1.2"], "bob": []}
 
     # Before any consensus, reports pool every coder's codes and say so.

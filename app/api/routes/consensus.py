@@ -125,5 +125,6 @@ def disagreements(scope: Visible, session: SessionDep,
     """Rows where coders disagree and no consensus decision has been recorded, over every transcript two or
     more coders coded."""
     return [DisagreementOut(transcript_id=view.transcript_id, title=view.title, segment_id=row.segment_id,
-                            end_segment_id=row.end_segment_id, speaker=row.speaker, text=row.text, coders=row.coders)
+                            end_segment_id=row.end_segment_id, number=row.number, end_number=row.end_number,
+                            speaker=row.speaker, text=row.text, coders=row.coders)
             for view, row in consensus.disagreements(session, scope, transcript)]
