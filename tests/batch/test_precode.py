@@ -3,6 +3,7 @@ on a local Ray cluster, give the identical table to an uninterrupted run."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -109,13 +110,26 @@ def precode_cli(folder: Path, out: Path, cache: Path, *extra: str, database: str
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def test_killed_run_resumes_to_the_identical_table(tmp_path, database_url):
+def seeded_cache(path: Path, embedder, index_cache_dir: Path) -> Path:
+    """A cache folder that already holds the codebook's vectors, as a machine that ran the service before has:
+    the runs below are about the sentences, and each would otherwise encode the whole codebook again first.
+    Sentence vectors are not seeded: each run's own embedding cache starts empty."""
+    settings = Settings(cache_dir=index_cache_dir)
+    CodeIndexCache(embedder, index_cache_dir).get(resolve_spec(settings.default_codebook, settings.taxonomy_dir))
+    folder = embedder.model_id.replace("/", "_").replace("@", "-")  # as CodeIndexCache names it
+    shutil.copytree(index_cache_dir / folder, path / folder)
+    return path
+
+
+def test_killed_run_resumes_to_the_identical_table(tmp_path, database_url, embedder, index_cache_dir):
     folder = big_folder(tmp_path, transcripts=24, sentences=12)
-    whole = precode_cli(folder, tmp_path / "whole", tmp_path / "cache-whole")
+    whole = precode_cli(folder, tmp_path / "whole", seeded_cache(tmp_path / "cache-whole", embedder,
+                                                                 index_cache_dir))
     assert whole.wait(timeout=600) == 0, whole.stdout.read()
 
     # The interrupted run also stores transcripts for review: after resuming, each is there exactly once.
-    killed = precode_cli(folder, tmp_path / "resumed", tmp_path / "cache-resumed", "--into-db",
+    killed = precode_cli(folder, tmp_path / "resumed", seeded_cache(tmp_path / "cache-resumed", embedder,
+                                                                    index_cache_dir), "--into-db",
                          database=database_url)
     parts = tmp_path / "resumed" / ".precode" / "parts"
     deadline = time.monotonic() + 300
