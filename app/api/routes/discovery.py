@@ -8,16 +8,14 @@ from fastapi.responses import Response
 
 from app.api.deps import Admin, SessionDep, role
 from app.api.media import PNG, SVG, answers
-from app.api.schemas import (
-    MAX_ID,
+from app.api.schemas.common import MAX_ID, ErrorOut, Id
+from app.api.schemas.discovery import (
     CandidateEditIn,
     CandidateOut,
     CandidateSentencesOut,
     DiscoveryIn,
     DiscoveryRunOut,
     DismissIn,
-    ErrorOut,
-    Id,
     MergeIn,
     PromoteIn,
     QuoteOut,
