@@ -1,12 +1,20 @@
 """Bodies of /discovery (app/api/routes/discovery.py): starting a run, its candidates and their sentences,
 and naming, dismissing, merging and promoting candidates."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Le
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.api.schemas.common import MAX_ID, Id, RequestIn, Role, Timestamp
+from app.api.schemas.common import Id, RequestIn, Role, Timestamp
+from app.engine.discovery import LIMITS, REDUCERS, DiscoveryParams
+
+
+def _tunable(name: str) -> Any:
+    """A whole number within the clustering parameter's limits (LIMITS), for the schema to show."""
+    low, high = LIMITS[name]
+    return Annotated[int, Ge(low), Le(high)]
+
 
 CodeIdText = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 
@@ -26,13 +34,15 @@ class DiscoveryIn(RequestIn):
         None, description="which unexplained sentences (default all): no code reached the threshold, the best "
                           "code shown fits weakly, coders rejected every code shown, or a coder wrote a memo and "
                           "gave no code")
-    min_cluster_size: Annotated[int, Ge(2), Le(5000)] | None = None
-    min_samples: Annotated[int, Ge(1), Le(500)] = 2
-    dims: Annotated[int, Ge(0), Le(384)] = 20
-    resamples: Annotated[int, Ge(0), Le(50)] = 10
-    seed: Annotated[int, Ge(0), Le(MAX_ID)] = 0
-    reduce: Literal["pca", "umap"] = Field("pca", description="umap: UMAP before clustering (umap-learn "
-                                                             "installed); best with min_cluster_size 5")
+    # How to cluster: the limits and defaults are DiscoveryParams' (app/engine/discovery.py), which checks them
+    # (the route builds it with app.services.discovery.check_params); read here, they are the schema's bounds.
+    min_cluster_size: _tunable("min_cluster_size") | None = None
+    min_samples: _tunable("min_samples") = DiscoveryParams.min_samples
+    dims: _tunable("dims") = DiscoveryParams.dims
+    resamples: _tunable("resamples") = DiscoveryParams.resamples
+    seed: _tunable("seed") = DiscoveryParams.seed
+    reduce: Literal[REDUCERS] = Field(DiscoveryParams.reduce, description="umap: UMAP before clustering "
+                                      "(umap-learn installed); best with min_cluster_size 5")
 
 
 class QuoteOut(BaseModel):
