@@ -35,7 +35,7 @@ from app.api.routes import (
     transcripts,
     users,
 )
-from app.api.schemas import ErrorOut
+from app.api.schemas.common import ErrorOut
 from app.config import Settings, get_settings
 from app.db.accounts import list_users
 from app.db.migrate import upgrade

@@ -106,3 +106,11 @@ def test_an_unknown_codebook_lists_the_known_ones(database):
     empty = ok(["discover", "run", "--codebook", "bcttv1", "--site", "Nowhere", "--out", str(database / "empty")])
     assert empty.startswith("run 1 (done) on bcttv1: 0 transcripts, 0 sentences, 0 unexplained")
     assert (database / "empty" / "map.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_clustering_values_out_of_range_are_refused_before_anything_loads():
+    """The same check as the API's (DiscoveryParams), told at once: exit status 1, which value, its range."""
+    assert "error: resamples must be a whole number from 0 to 50" in refused(["discover", "run", "--resamples", "51"])
+    assert "error: min_cluster_size must be a whole number from 2 to 5000" in refused(
+        ["discover", "run", "--min-cluster-size", "1"])
+    assert "error: reduce must be one of pca, umap" in refused(["discover", "run", "--reduce", "tsne"])

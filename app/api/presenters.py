@@ -4,17 +4,9 @@ from fastapi import Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from app.api.schemas import (
-    CodeSuggestion,
-    Evidence,
-    RunOut,
-    SegmentOut,
-    SnippetSpanOut,
-    SnippetSuggestion,
-    SpanOut,
-    TranscriptOut,
-    TranscriptSummary,
-)
+from app.api.schemas.common import CodeSuggestion, Evidence, SpanOut
+from app.api.schemas.suggest import SnippetSpanOut, SnippetSuggestion
+from app.api.schemas.transcripts import RunOut, SegmentOut, TranscriptOut, TranscriptSummary
 from app.db.tables import Segment, Suggestion, SuggestionRun, Transcript
 from app.engine.suggest import Candidate
 from app.services.coding import status_of

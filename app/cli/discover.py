@@ -91,16 +91,18 @@ def discover_run(
     from app.errors import AutocoderError
     from app.services.discovery import DiscoveryFilters, check_params
 
+    try:  # before the encoder loads: a wrong value is told at once
+        params = check_params({"min_cluster_size": min_cluster_size, "resamples": resamples, "seed": seed,
+                               "reduce": reduce})
+    except AutocoderError as exc:
+        fail(exc)
     discoverer, sessions = _discoverer()
     with sessions() as session:
         try:
-            values = {"resamples": resamples, "seed": seed, "reduce": reduce}
-            if min_cluster_size is not None:
-                values["min_cluster_size"] = min_cluster_size
             run = discoverer.request(session, None, DiscoveryFilters(
                 codebook=codebook, role=role, site=site, arm=arm,
                 transcripts=tuple(transcript) if transcript else None,
-                **({"kinds": tuple(kind)} if kind else {})), check_params(values))
+                **({"kinds": tuple(kind)} if kind else {})), params)
         except AutocoderError as exc:
             fail(exc)
         run_id = run.id

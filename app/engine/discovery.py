@@ -62,6 +62,10 @@ from app.engine.markers import without_markers
 
 STAGES = ("reduce", "cluster", "describe", "stability")
 REDUCERS = ("pca", "umap")
+# What a run may be asked for, inclusive (DiscoveryParams checks it): the lower ends are what the method needs,
+# the upper ends bound a run's cost, and a seed fits the service's 32-bit ids.
+LIMITS = {"min_cluster_size": (2, 5000), "min_samples": (1, 500), "dims": (0, 384), "resamples": (0, 50),
+          "seed": (0, 2**31 - 1)}
 UMAP_MAX_DIMS, UMAP_NEIGHBOURS = 10, 15
 MIN_CLUSTER_FLOOR, MIN_CLUSTER_CAP = 5, 50
 ASSIGN_PERCENTILE = 95  # a unit outside the sample joins a candidate within this percentile of member distances
@@ -81,6 +85,10 @@ Progress = Callable[[str, float], None]
 
 @dataclass(frozen=True)
 class DiscoveryParams:
+    """How to cluster, checked when made (a ValueError says which value and what it may be): the one place the
+    clustering parameters are checked. The service refuses unknown keys and answers InvalidInput with this
+    message; the API's request schema reads its bounds and defaults from LIMITS and these fields."""
+
     min_cluster_size: int | None = None  # None: max(5, round(sqrt(m) / 2)) capped at 50, m = units clustered
     min_samples: int = 2
     dims: int = 20  # PCA components before clustering; 0 = cluster the raw vectors
@@ -90,6 +98,22 @@ class DiscoveryParams:
     quotes: int = 6  # representative quotes per candidate
     seed: int = 0
     reduce: str = "pca"  # "pca", or "umap" (umap-learn, the optional extra 'discovery'): see the docstring
+
+    def __post_init__(self) -> None:
+        for name, (low, high) in LIMITS.items():
+            value = getattr(self, name)
+            if value is None and name == "min_cluster_size":
+                continue
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise ValueError(f"{name} must be a whole number from {low} to {high}")
+        if self.reduce not in REDUCERS:
+            raise ValueError(f"reduce must be one of {', '.join(REDUCERS)}")
+        if self.max_points < 2:
+            raise ValueError("max_points must be at least 2")
+        if not 0 < self.resample_fraction <= 1:
+            raise ValueError("resample_fraction must be in (0, 1]")
+        if self.quotes < 0:
+            raise ValueError("quotes must be 0 or more")
 
 
 @dataclass
@@ -119,25 +143,6 @@ def default_min_cluster_size(m: int) -> int:
     return min(MIN_CLUSTER_CAP, max(MIN_CLUSTER_FLOOR, round(math.sqrt(max(m, 0)) / 2)))
 
 
-def _check(params: DiscoveryParams) -> None:
-    if params.min_cluster_size is not None and params.min_cluster_size < 2:
-        raise ValueError("min_cluster_size must be at least 2")
-    if params.min_samples < 1:
-        raise ValueError("min_samples must be at least 1")
-    if params.dims < 0:
-        raise ValueError("dims must be 0 (raw vectors) or more")
-    if params.max_points < 2:
-        raise ValueError("max_points must be at least 2")
-    if params.resamples < 0:
-        raise ValueError("resamples must be 0 or more")
-    if not 0 < params.resample_fraction <= 1:
-        raise ValueError("resample_fraction must be in (0, 1]")
-    if params.quotes < 0:
-        raise ValueError("quotes must be 0 or more")
-    if params.reduce not in REDUCERS:
-        raise ValueError(f"reduce must be one of {', '.join(REDUCERS)}")
-
-
 def _unit_rows(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return (x / np.where(norms > 0, norms, 1)).astype(np.float32, copy=False)
@@ -155,7 +160,6 @@ def discover(vectors: np.ndarray, texts: list[str], code_ids: list[str], code_ve
              params: DiscoveryParams = DiscoveryParams(),  # noqa: B008 (frozen: immutable)
              progress: Progress | None = None) -> DiscoveryResult:
     """Candidate new codes among `vectors` (unit-length rows, one per text): see the module docstring."""
-    _check(params)
     report = progress or (lambda stage, fraction: None)
     vectors = np.asarray(vectors, dtype=np.float32)
     n = len(vectors)

@@ -32,7 +32,7 @@ from app.db import decisions as decisions_db
 from app.db import discovery as db
 from app.db import store
 from app.db.tables import DiscoveryCandidate, DiscoveryRun, User, utcnow
-from app.engine.discovery import DiscoveryParams, describe, discover
+from app.engine.discovery import LIMITS, DiscoveryParams, describe, discover
 from app.engine.transcripts import SuggestOptions
 from app.errors import Conflict, InvalidInput, NotFound
 from app.services.accounts import require
@@ -47,6 +47,7 @@ ENGINE_VERSION = 1  # bumped when what a run computes changes, so runs from diff
 MAP_POINTS = 5_000  # sentences kept for a run's 2-D map (a seeded sample above this)
 MAX_UNITS = 200_000  # sentences one run may cluster (the engine samples above its max_points)
 KINDS = ("under_threshold", "weak_fit", "all_rejected", "flagged")
+TUNABLE = (*LIMITS, "reduce")  # the clustering parameters a request may set (the rest are the engine's)
 # The gate shows a code for talk that sounds like a technique, whether or not the codebook has the right one:
 # talk a codebook misses is shown its nearest code, which the codebook's classifier then rates weakly. Each
 # encoder has its floor (app/engine/encoders.py, fit_floor). On the interview development half coded with
@@ -212,24 +213,15 @@ def code_vectors(coder: Coder, session: Session, codebook_name: str) -> tuple[li
 
 
 def check_params(values: dict) -> DiscoveryParams:
-    """Clustering parameters from a request, validated (unknown keys refused)."""
-    allowed = {"min_cluster_size", "min_samples", "dims", "resamples", "seed", "reduce"}
-    unknown = sorted(set(values) - allowed)
+    """Clustering parameters from a request (the API, the command line, the pages): keys other than TUNABLE are
+    refused; DiscoveryParams checks the values, and its message is the InvalidInput's."""
+    unknown = sorted(set(values) - set(TUNABLE))
     if unknown:
-        raise InvalidInput(f"unknown discovery parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(allowed))}")
-    bounds = {"min_cluster_size": (2, 5000), "min_samples": (1, 500), "dims": (0, 384), "resamples": (0, 50),
-              "seed": (0, 2**31 - 1)}
-    if values.get("reduce", "pca") not in ("pca", "umap"):
-        raise InvalidInput("reduce must be 'pca' or 'umap'")
-    for key, value in values.items():
-        if key == "reduce":
-            continue
-        low, high = bounds[key]
-        if value is None and key == "min_cluster_size":
-            continue
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise InvalidInput(f"{key} must be a whole number from {low} to {high}")
-    return DiscoveryParams(**values)
+        raise InvalidInput(f"unknown discovery parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(TUNABLE))}")
+    try:
+        return DiscoveryParams(**values)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 class Discoverer:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.api.deps import CoderDep, ReviewDep, SessionDep
-from app.api.schemas import Id
+from app.api.schemas.common import Id
 from app.db import store
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, status_of
 from app.services import accounts, consensus

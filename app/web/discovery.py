@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.api.deps import SessionDep
 from app.api.routes.discovery import DiscovererDep
-from app.api.schemas import Id
+from app.api.schemas.common import Id
 from app.db import discovery as db
 from app.errors import AutocoderError, Forbidden, InvalidInput, status_of
 from app.services import accounts, discovery_plot

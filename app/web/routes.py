@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from app.api.deps import CoderDep, QueueDep, ReviewDep, SessionDep
-from app.api.schemas import MAX_ID, Id
+from app.api.schemas.common import MAX_ID, Id
 from app.db import store
 from app.db.tables import User
 from app.errors import AutocoderError, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized, status_of

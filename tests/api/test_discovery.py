@@ -19,6 +19,7 @@ from collections import Counter
 import pytest
 import yaml
 
+from app.engine.discovery import LIMITS
 from app.engine.segment import RoleMapper, split_sentences, turns_from_text
 from tests.conftest import REPO, add_user
 
@@ -281,3 +282,16 @@ def test_coded_and_suggested_sentences_are_not_unexplained(client):
     assert flagged["summary"]["flagged"] == 1 and flagged["units"] == 2  # the memo'd and the rejected sentence
     assert client.post("/discovery", json={"kinds": []}).status_code == 422
     assert client.post("/discovery", json={"kinds": ["everything"]}).status_code == 422
+
+
+def test_the_request_schema_shows_the_engines_clustering_limits_and_refuses_outside_them(client):
+    """DiscoveryIn reads its bounds from DiscoveryParams' LIMITS (the one check, which the CLI and the pages
+    use too): the documented bounds are those, and a value outside is a 422 naming the field."""
+    shown = client.app.openapi()["components"]["schemas"]["DiscoveryIn"]["properties"]
+    for name, (low, high) in LIMITS.items():
+        bounds = shown[name]["anyOf"][0] if "anyOf" in shown[name] else shown[name]
+        assert (bounds["minimum"], bounds["maximum"]) == (low, high)
+    refused = client.post("/discovery", json={"resamples": LIMITS["resamples"][1] + 1})
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == "invalid request: body.resamples: Input should be less than or equal to 50"
+

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from app.engine.discovery import DiscoveryParams, default_min_cluster_size, describe, discover
+from app.engine.discovery import LIMITS, DiscoveryParams, default_min_cluster_size, describe, discover
 
 TOPICS = ["garden", "medication", "housing", "football", "cooking"]
 FILLER = ["we talked about it", "and then I went home", "it was a long week", "my friend came along",
@@ -207,6 +207,22 @@ def test_invalid_params_are_refused(data):
         discover(vectors, texts, ids, code_vectors, DiscoveryParams(min_cluster_size=1))
     with pytest.raises(ValueError):
         discover(vectors, texts[:-1], ids, code_vectors)
+
+
+def test_params_outside_their_limits_are_refused_when_made_saying_which_and_what_they_may_be():
+    """DiscoveryParams is the one check of the clustering parameters (the API, the CLI and the pages go through
+    it): a whole number within LIMITS, None for min_cluster_size (chosen), a known reducer."""
+    assert DiscoveryParams(min_cluster_size=None).min_cluster_size is None
+    for name, (low, high) in LIMITS.items():
+        DiscoveryParams(**{name: low})
+        DiscoveryParams(**{name: high})
+        for wrong in (low - 1, high + 1, float(low), True):
+            with pytest.raises(ValueError, match=f"^{name} must be a whole number from {low} to {high}$"):
+                DiscoveryParams(**{name: wrong})
+    with pytest.raises(ValueError, match="^reduce must be one of pca, umap$"):
+        DiscoveryParams(reduce="tsne")
+    with pytest.raises(ValueError, match="max_points must be at least 2"):
+        DiscoveryParams(max_points=1)
 
 
 def test_default_min_cluster_size_grows_with_the_square_root_and_is_capped():

@@ -8,7 +8,8 @@ from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import Admin, CatalogDep, SessionDep, Viewer
 from app.api.media import XML, answers
-from app.api.schemas import CodebookOut, CodebookSummary, CodebookUploaded, ErrorOut
+from app.api.schemas.codebooks import CodebookOut, CodebookSummary, CodebookUploaded
+from app.api.schemas.common import ErrorOut
 from app.api.text_body import read_text_body
 from app.errors import InvalidInput
 from app.exchange.refi import RefiError, codebook_qdc, read_qdc

@@ -7,16 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from app.api.deps import CoderUser, SessionDep, Visible, role
-from app.api.schemas import (
+from app.api.schemas.common import ErrorOut, Id
+from app.api.schemas.consensus import (
     AdjudicationOut,
     AdjudicationRowOut,
     ConsensusDecisionOut,
     ConsensusIn,
     DisagreementOut,
-    ErrorOut,
     FinishIn,
     FinishOut,
-    Id,
     SuggestedOut,
 )
 from app.db import accounts

@@ -8,16 +8,14 @@ from fastapi.responses import Response
 
 from app.api.deps import Admin, SessionDep, role
 from app.api.media import PNG, SVG, answers
-from app.api.schemas import (
-    MAX_ID,
+from app.api.schemas.common import MAX_ID, ErrorOut, Id
+from app.api.schemas.discovery import (
     CandidateEditIn,
     CandidateOut,
     CandidateSentencesOut,
     DiscoveryIn,
     DiscoveryRunOut,
     DismissIn,
-    ErrorOut,
-    Id,
     MergeIn,
     PromoteIn,
     QuoteOut,
@@ -26,7 +24,7 @@ from app.db import accounts
 from app.db import discovery as db
 from app.db.tables import DiscoveryCandidate, DiscoveryRun, User
 from app.services import discovery_plot
-from app.services.discovery import Discoverer, DiscoveryFilters, check_params
+from app.services.discovery import TUNABLE, Discoverer, DiscoveryFilters, check_params
 
 router = APIRouter(prefix="/discovery", tags=["discovery"])
 ERRORS = {403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}}
@@ -78,8 +76,7 @@ def run_out(session: SessionDep, run: DiscoveryRun, with_candidates: bool = Fals
 def start_run(body: DiscoveryIn, user: Adjudicator, session: SessionDep,
               discoverer: DiscovererDep) -> DiscoveryRunOut:
     """Cluster the sentences no code explains well, in the background; poll GET /discovery/{id}."""
-    params = check_params(body.model_dump(include={"min_cluster_size", "min_samples", "dims", "resamples", "seed",
-                                                   "reduce"}))
+    params = check_params(body.model_dump(include=set(TUNABLE)))
     filters = DiscoveryFilters(codebook=body.codebook, role=body.role, site=body.site, arm=body.arm,
                                transcripts=tuple(body.transcripts) if body.transcripts else None,
                                **({"kinds": tuple(dict.fromkeys(body.kinds))} if body.kinds else {}))

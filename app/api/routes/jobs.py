@@ -6,12 +6,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from pydantic import BaseModel
 from sqlalchemy import select
 
 from app.api.deps import CoderUser, JobsDep, SessionDep, Viewer
 from app.api.media import JSON, PARQUET, answers
-from app.api.schemas import ErrorOut
+from app.api.schemas.common import ErrorOut
+from app.api.schemas.jobs import JobOut
 from app.db.tables import Job
 from app.errors import InvalidInput, NotFound, UnsupportedContent
 from app.services.jobs import JobRunner, new_job_id
@@ -19,22 +19,6 @@ from app.services.jobs import JobRunner, new_job_id
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 ERRORS = {404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 413: {"model": ErrorOut}, 422: {"model": ErrorOut}}
 FILES = ("sentences.parquet", "presence.parquet", "errors.json", "warnings.json")
-
-
-class JobOut(BaseModel):
-    id: str
-    status: str
-    options: dict
-    transcripts_total: int
-    transcripts_done: int
-    sentences_done: int
-    chunks_total: int
-    chunks_done: int
-    errors: int
-    sentences_per_second: float
-    eta_seconds: float | None
-    message: str | None
-    files: list[str]
 
 
 def job_out(job: Job, jobs: JobRunner) -> JobOut:

@@ -3,7 +3,8 @@
 from fastapi import APIRouter
 
 from app.api.deps import Admin, LearnerDep, SessionDep, Viewer
-from app.api.schemas import ErrorOut, Id, ModelVersionOut, RetrainIn, RollbackIn, ServingOut
+from app.api.schemas.common import ErrorOut, Id
+from app.api.schemas.models import ModelVersionOut, RetrainIn, RollbackIn, ServingOut
 from app.db import accounts
 from app.db import classifiers as db
 from app.db.tables import Classifier, ServingChange

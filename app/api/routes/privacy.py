@@ -3,7 +3,8 @@
 from fastapi import APIRouter
 
 from app.api.deps import Admin, CoderDep, SessionDep
-from app.api.schemas import DeletionOut, ErrorOut, Id
+from app.api.schemas.common import ErrorOut, Id
+from app.api.schemas.privacy import DeletionOut
 from app.db.tables import TranscriptDeletion
 from app.services import privacy
 

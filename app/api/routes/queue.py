@@ -6,7 +6,8 @@ from fastapi import APIRouter, Query
 
 from app.api.deps import CoderUser, QueueDep, SessionDep, Viewer
 from app.api.presenters import segment_out
-from app.api.schemas import ErrorOut, Id, QueueItemOut, ReviewQueueOut, SimilarOut
+from app.api.schemas.common import ErrorOut, Id
+from app.api.schemas.queue import QueueItemOut, ReviewQueueOut, SimilarOut
 
 router = APIRouter(tags=["review queue"])
 

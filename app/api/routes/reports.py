@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from app.api.deps import CoderDep, SessionDep, Visible
 from app.api.media import JSON, MARKDOWN, PNG, SVG, TABLES, ZIP, answers
-from app.api.schemas import ErrorOut, Id
+from app.api.schemas.common import ErrorOut, Id
 from app.services import exports, plots, reports, sources
 
 router = APIRouter(tags=["reports and exports"])

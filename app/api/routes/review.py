@@ -7,19 +7,17 @@ from fastapi.responses import PlainTextResponse
 
 from app.api.deps import CoderUser, LearnerDep, ReviewDep, SessionDep, Viewer
 from app.api.media import JSON, TEXT, answers
-from app.api.schemas import (
+from app.api.schemas.common import ErrorOut, Id, SpanOut
+from app.api.schemas.review import (
     AcceptOverIn,
     AgreementOut,
     BatchIn,
     DecidedOut,
     DecisionIn,
     DecisionOut,
-    ErrorOut,
-    Id,
     LabelsOut,
     LabelSpanOut,
     SegmentLabelsOut,
-    SpanOut,
 )
 from app.db.tables import Decision, User
 from app.services import agreement

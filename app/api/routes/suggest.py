@@ -4,7 +4,8 @@ from fastapi import APIRouter
 
 from app.api.deps import CoderDep, SessionDep, Viewer
 from app.api.presenters import snippet_suggestion_out
-from app.api.schemas import ErrorOut, SnippetSegmentOut, SuggestIn, SuggestOut
+from app.api.schemas.common import ErrorOut
+from app.api.schemas.suggest import SnippetSegmentOut, SuggestIn, SuggestOut
 from app.services.coding import SuggestOptions
 
 router = APIRouter(tags=["suggest"])

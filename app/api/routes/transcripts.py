@@ -8,11 +8,9 @@ from pydantic import ValidationError
 
 from app.api.deps import CoderDep, CoderUser, SessionDep, Viewer
 from app.api.presenters import commit_rendered, summary_out, transcript_out
-from app.api.schemas import (
-    ErrorOut,
-    Id,
+from app.api.schemas.common import ErrorOut, Id, Role
+from app.api.schemas.transcripts import (
     ImportOut,
-    Role,
     RunIn,
     TranscriptEditIn,
     TranscriptEditOut,

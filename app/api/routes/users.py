@@ -3,7 +3,8 @@
 from fastapi import APIRouter
 
 from app.api.deps import Admin, SessionDep, Viewer
-from app.api.schemas import ErrorOut, NewTokenOut, UserIn, UserOut
+from app.api.schemas.common import ErrorOut
+from app.api.schemas.users import NewTokenOut, UserIn, UserOut
 from app.db import accounts as db
 from app.db.tables import User
 from app.services import accounts
