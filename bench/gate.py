@@ -5,6 +5,8 @@ Run by hand (docs/evaluation.md):
     .venv/bin/python bench/gate.py                       # every installed encoder, both halves
     .venv/bin/python bench/gate.py --encoders embeddinggemma --split dev --tune
     .venv/bin/python bench/gate.py --curve               # technique shown against no-code left uncoded
+    .venv/bin/python bench/gate.py --encoders embeddinggemma --split dev --prompts \
+        classification,classification+sentence-similarity  # one prompt against the prompt ensemble
 
 Every choice (prompt, BLEND, SPREAD, the operating point) was made with `--split dev`; the test half is
 reported, never tuned on. Interviewer sentences are left out, as the service does not code them; every
@@ -24,7 +26,7 @@ import numpy as np  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.engine.code_index import CodeIndexCache  # noqa: E402
 from app.engine.embed import Embedder  # noqa: E402
-from app.engine.encoders import REGISTRY, installed_path  # noqa: E402
+from app.engine.encoders import ENSEMBLE_JOIN, REGISTRY, installed_path  # noqa: E402
 from app.engine.gate import word_counts  # noqa: E402
 from app.engine.suggest import ScoringParams, score_codes  # noqa: E402
 from taxonomy import load_builtin, resolve  # noqa: E402
@@ -76,7 +78,8 @@ def steps(default: ScoringParams) -> list[tuple[str, ScoringParams]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--encoders", default="", help="comma-separated registry names (default: all installed)")
-    parser.add_argument("--prompts", default="", help="comma-separated prompts to compare (default: each's own)")
+    parser.add_argument("--prompts", default="", help="comma-separated prompts to compare (default: each's own); "
+                        f"'a{ENSEMBLE_JOIN}b' is the ensemble of prompts a and b")
     parser.add_argument("--split", choices=["dev", "test", "both"], default="both")
     parser.add_argument("--tune", action="store_true", help="print the development-half grid of BLEND and SPREAD")
     parser.add_argument("--curve", action="store_true", help="print the gate's trade-off over its bias")
@@ -90,7 +93,7 @@ def main() -> None:
     for name in names:
         spec = REGISTRY[name]
         for prompt in [p for p in args.prompts.split(",") if p] or [None]:
-            if prompt is not None and prompt not in spec.prompts:
+            if prompt is not None and not set(prompt.split(ENSEMBLE_JOIN)) <= set(spec.prompts):
                 continue
             embedder = Embedder(name, prompt=prompt, encoders_dir=settings.encoders_dir,
                                 cache_dir=settings.cache_dir, device=settings.embedding_device)
@@ -106,7 +109,26 @@ def main() -> None:
                 continue
             rows = [[label, split] + cells(half.figures(scoring, settings.threshold, settings.top_k))
                     for label, scoring in steps(default) for split, half in halves.items()]
+            if prompt is None:  # the default prompt: the ensemble beside it, as a step
+                rows += ensemble_rows(name, book, splits, default, settings)
             print(markdown_table(["scoring", "half"] + HEAD, rows), flush=True)
+
+
+# The prompt ensemble of the step row below (encoders.ENSEMBLE_JOIN): one encoding of each sentence per prompt.
+ENSEMBLE = f"classification{ENSEMBLE_JOIN}sentence-similarity"
+
+
+def ensemble_rows(name: str, book, splits: list[str], default: ScoringParams, settings: Settings) -> list[list[str]]:
+    """The service default with the classification and sentence-similarity prompts' vectors joined (an encoder
+    that has both prompts only): its own index, gate and codebook classifier, fitted on the joined vectors."""
+    if not set(ENSEMBLE.split(ENSEMBLE_JOIN)) <= set(REGISTRY[name].prompts):
+        return []
+    embedder = Embedder(name, prompt=ENSEMBLE, encoders_dir=settings.encoders_dir, cache_dir=settings.cache_dir,
+                        device=settings.embedding_device)
+    index = CodeIndexCache(embedder, settings.cache_dir).get(book)
+    return [[f"service default, prompt ensemble {ENSEMBLE}", split]
+            + cells(Half(embedder, index, book, split).figures(default, settings.threshold, settings.top_k))
+            for split in splits]
 
 
 def tune(half: Half, default: ScoringParams, settings: Settings) -> None:

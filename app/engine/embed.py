@@ -137,7 +137,7 @@ class Embedder:
         self.encoder = resolved
         self._encoders_dir = Path(encoders_dir or encoders.default_encoders_dir()).resolve()
         self.fallback = resolved.fallback
-        self._prompt = resolved.prompt
+        self._prompts = resolved.prompt_texts  # more than one: a prompt ensemble, one encoding each
         self._truncate = resolved.dimension
         self.batch_size = batch_size
         if device == "auto":
@@ -155,7 +155,7 @@ class Embedder:
         self._bf16 = self.backend == "torch-bf16"
         if self.backend in _PRECISION:
             self._onnx = onnx_backend.load(path, folder, _PRECISION[self.backend], threads=threads)
-            self.dimension = self._truncate or self._onnx.dimension
+            self.dimension = (self._truncate or self._onnx.dimension) * len(self._prompts)
             self.model_id += f"+{self.backend}.e{onnx_backend.EXPORTER_VERSION}"
             return
         from sentence_transformers import SentenceTransformer
@@ -173,7 +173,7 @@ class Embedder:
 
             dtype = resolved.spec.gpu_dtype if resolved.spec else "float16"
             self._model.to(getattr(torch, dtype))
-        self.dimension = self._truncate or self._model_dimension()
+        self.dimension = (self._truncate or self._model_dimension()) * len(self._prompts)
         if self._bf16:
             self.model_id += "+torch-bf16"
             check_bf16(self._model)
@@ -219,7 +219,7 @@ class Embedder:
 
     def truncated(self, texts: list[str]) -> list[bool]:
         """Which texts are longer than the model reads (it silently ignores the rest)."""
-        texts = self._prompted(texts)
+        texts = self._prompted(texts, max(self._prompts, key=len))  # the longest prompt leaves the least room
         if self._onnx is not None:
             return [n > self._onnx.max_length for n in self._onnx.token_counts(texts)]
         limit = self._model.max_seq_length
@@ -230,15 +230,18 @@ class Embedder:
         """Unit-length float32 vectors, one row per text."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        texts = self._prompted(texts)
+        return _joined([self._encode(self._prompted(texts, prompt)) for prompt in self._prompts])
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
         if self._onnx is not None:
             return self._cut(self._onnx.encode(texts, self.batch_size))
         return self._cut(st_encode(self._model, texts, self.batch_size, bf16=self._bf16))
 
-    def _prompted(self, texts: list[str]) -> list[str]:
+    @staticmethod
+    def _prompted(texts: list[str], prompt: str) -> list[str]:
         """Each text as the model reads it: without transcription markers ("[laughs]", "(pause)": the
         transcriber's notes, not the participant's words), with the encoder's task prompt in front."""
-        return [self._prompt + without_markers(t) for t in texts]
+        return [prompt + without_markers(t) for t in texts]
 
     def _cut(self, vectors: np.ndarray) -> np.ndarray:
         """Matryoshka truncation: the first `dimension` values, unit length again."""
@@ -250,7 +253,9 @@ class Embedder:
     def encode_pipelined(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         """Like encode(), for large batches: sentences go through the model longest first (so a batch pads to
         similar lengths), and the next batch is tokenized in a background thread while the model runs."""
-        texts = self._prompted(texts)
+        return _joined([self._pipelined(self._prompted(texts, prompt), batch_size) for prompt in self._prompts])
+
+    def _pipelined(self, texts: list[str], batch_size: int | None) -> np.ndarray:
         if self._onnx is not None:
             return self._cut(self._onnx.encode(texts, batch_size or self.batch_size))
         import torch
@@ -258,7 +263,7 @@ class Embedder:
 
         size = batch_size or self.batch_size
         if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
+            return np.zeros((0, self.dimension // len(self._prompts)), dtype=np.float32)
         out = np.zeros((len(texts), self._model_dimension()), dtype=np.float32)  # cut after, as encode() does
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         batches = [order[i:i + size] for i in range(0, len(order), size)]
@@ -281,6 +286,15 @@ class Embedder:
         dimension = getattr(self._model, "get_embedding_dimension", None) or \
             self._model.get_sentence_embedding_dimension
         return int(dimension())
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """A prompt ensemble's vectors: each prompt's unit vector side by side, scaled to unit length again, so the
+    cosine of two joined vectors is the mean of the prompts' cosines (similarity, gate and codebook classifier
+    all see the ensemble as one encoder; encoders.ENSEMBLE_JOIN). One prompt: its vectors unchanged."""
+    if len(parts) == 1:
+        return parts[0]
+    return (np.hstack(parts) / np.sqrt(len(parts))).astype(np.float32)
 
 
 def _weights_fingerprint(path: Path) -> str:

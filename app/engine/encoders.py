@@ -241,6 +241,11 @@ ALIASES = {"fast": "minilm", "open": "mpnet", "gemma": "embeddinggemma", "all-mi
 DEFAULT_ENCODER = "embeddinggemma"
 FALLBACK_ENCODER = "minilm"  # installed with the project, so the service always starts
 INSTALL_MANIFEST = "install.json"
+# A prompt setting naming several of an encoder's prompts joined by this ("classification+sentence-similarity")
+# encodes every text once under each and joins the vectors (app/engine/embed.py), so that a similarity is the
+# mean of the prompts' similarities; on the interview development half this ranked better than either prompt
+# alone (docs/evaluation.md), at the cost of one encoding per prompt.
+ENSEMBLE_JOIN = "+"
 
 
 def spec_of(name: str) -> EncoderSpec | None:
@@ -288,6 +293,13 @@ class Resolved:
     prompt_name: str | None
     dimension: int | None  # Matryoshka truncation; None keeps the model's own
     fallback: str | None = None  # why another encoder than the one asked for runs
+    # A prompt ensemble ("classification+sentence-similarity"): each prompt's text, in order; () for one prompt.
+    ensemble: tuple[str, ...] = ()
+
+    @property
+    def prompt_texts(self) -> tuple[str, ...]:
+        """The texts prepended to every input, one encoding each (their vectors are joined, see Embedder)."""
+        return self.ensemble or (self.prompt,)
 
     @property
     def name(self) -> str:
@@ -322,13 +334,21 @@ def resolve(setting: str, *, encoders_dir: Path | None = None, prompt: str | Non
         return Resolved(chosen.path, chosen.spec, chosen.prompt, chosen.prompt_name, chosen.dimension,
                         f"{why}; running {FALLBACK_ENCODER} (fast) instead")
     name = prompt if prompt is not None else spec.prompt
-    if name is not None and name not in spec.prompts and name != "none":
-        raise ValueError(f"encoder {spec.name} has no prompt {name!r}; its prompts: "
-                         f"{', '.join(spec.prompts) or 'none'}")
+    parts = name.split(ENSEMBLE_JOIN) if name else []
+    for part in parts:
+        if part not in spec.prompts and (part != "none" or len(parts) > 1):
+            raise ValueError(f"encoder {spec.name} has no prompt {part!r}; its prompts: "
+                             f"{', '.join(spec.prompts) or 'none'}"
+                             + (f", or several joined by {ENSEMBLE_JOIN!r}" if spec.prompts else ""))
     if dimension is not None and dimension != spec.dimension and dimension not in spec.dimensions:
         raise ValueError(f"encoder {spec.name} gives {spec.dimension} dimensions"
                          + (f" (or, truncated, {', '.join(map(str, spec.dimensions))})" if spec.dimensions else "")
                          + f", not {dimension}")
+    truncate = None if dimension in (None, spec.dimension) else dimension
+    if len(parts) > 1:
+        if len(set(parts)) < len(parts):
+            raise ValueError(f"prompt ensemble {name!r} names a prompt twice")
+        return Resolved(path, spec, spec.prompts[parts[0]], name, truncate,
+                        ensemble=tuple(spec.prompts[part] for part in parts))
     text = spec.prompts.get(name, "") if name else ""
-    return Resolved(path, spec, text, name if text else None,
-                    None if dimension in (None, spec.dimension) else dimension)
+    return Resolved(path, spec, text, name if text else None, truncate)

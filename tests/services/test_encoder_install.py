@@ -133,3 +133,42 @@ def test_embeddinggemma_prompt_and_matryoshka_truncation_when_installed():
     a, b = embedder.encode(texts), embedder.encode_pipelined(texts)
     assert a.shape == b.shape == (2, 256) and np.allclose(a, b, atol=1e-5)
     assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+
+
+def test_a_prompt_ensemble_joins_vectors_so_a_similarity_is_the_mean_of_the_prompts():
+    import numpy as np
+
+    from app.engine.embed import _joined
+
+    rng = np.random.default_rng(0)
+    a, b = (rng.normal(size=(3, 8)).astype(np.float32) for _ in range(2))
+    a, b = (v / np.linalg.norm(v, axis=1, keepdims=True) for v in (a, b))
+    joined = _joined([a, b])
+    assert joined.shape == (3, 16) and np.allclose(np.linalg.norm(joined, axis=1), 1.0, atol=1e-6)
+    assert np.allclose(joined @ joined.T, (a @ a.T + b @ b.T) / 2, atol=1e-6)
+    assert _joined([a]) is a
+
+
+def test_embeddinggemma_prompt_ensemble_when_installed():
+    """Two of the encoder's prompts joined: one encoding each, named in the model id; a prompt named twice or
+    one it lacks is refused."""
+    import numpy as np
+
+    from app.engine.embed import Embedder
+    from app.engine.encoders import EMBEDDINGGEMMA
+
+    if installed_path(EMBEDDINGGEMMA) is None:
+        pytest.skip("EmbeddingGemma is not installed here (autocoder models install embeddinggemma)")
+    with pytest.raises(ValueError, match="names a prompt twice"):
+        resolve("embeddinggemma", prompt="classification+classification")
+    with pytest.raises(ValueError, match="has no prompt 'chatty'"):
+        resolve("embeddinggemma", prompt="classification+chatty")
+    texts = ["We set a goal that I would walk every day.", "She rang me on Tuesdays."]
+    both = Embedder("embeddinggemma", prompt="classification+sentence-similarity", dimension=128, backend="torch")
+    assert both.model_id.startswith("embeddinggemma-300m:classification+sentence-similarity/128@")
+    assert both.dimension == 256
+    joined = both.encode(texts)
+    assert joined.shape == (2, 256) and np.allclose(joined, both.encode_pipelined(texts), atol=1e-5)
+    singles = [Embedder("embeddinggemma", prompt=p, dimension=128, backend="torch").encode(texts)
+               for p in ("classification", "sentence-similarity")]
+    assert np.allclose(joined[0] @ joined[1], np.mean([v[0] @ v[1] for v in singles]), atol=1e-4)
