@@ -26,7 +26,9 @@ def counselling(embedder) -> EvaluationSet:
 
 
 def test_zero_shot_and_blend_reach_the_targets(counselling):
-    reports = evaluate(counselling).reports
+    # The modes asserted here; the baseline and the served selection have their own tests (test_selection.py,
+    # tests/api/test_learning.py), and their inner cross-validation is most of a full evaluation's time.
+    reports = evaluate(counselling, modes=(SIMILARITY, BLEND)).reports
     assert reports[SIMILARITY].labelled_items == 472 and reports[SIMILARITY].items == 773
     # Targets from the evaluation issue: zero-shot top-1 >= .55, top-3 >= .80; blend (all labels) >= .70.
     assert reports[SIMILARITY].top1 >= 0.55 and reports[SIMILARITY].hit_at[3] >= 0.80
@@ -43,7 +45,8 @@ def test_folds_never_split_a_dialogue(counselling):
 
 
 def test_learning_curve_starts_at_similarity_and_learns(counselling):
-    points = {(p.labels, p.mode): p for p in learning_curve(counselling, sizes=(0, 50, None), seeds=2)}
+    points = {(p.labels, p.mode): p for p in learning_curve(counselling, sizes=(0, 50, None), seeds=2,
+                                                             modes=(SIMILARITY, CLASSIFIER, BLEND))}
     zero = points[(0, SIMILARITY)]
     assert points[(0, CLASSIFIER)].top1 == points[(0, BLEND)].top1 == zero.top1  # no labels: nothing to learn
     assert points[(50, BLEND)].seeds == 2 and points[(None, BLEND)].seeds == 1
