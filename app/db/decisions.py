@@ -68,8 +68,10 @@ def decisions(session: Session, *, transcript_ids: Sequence[int] | None = None,
 
 
 def decided_by(*, coder_id: int) -> Select:
-    """The segments one coder made any decision on in their own coding, as a subquery."""
-    return select(Decision.segment_id).where(Decision.coder_id == coder_id, Decision.stage == "coding")
+    """The segments one coder decided on in their own coding, as a subquery. A memo alone is a note, not a
+    decision about codes: the sentence stays open (docs/review-page.md), in progress and the queue alike."""
+    return select(Decision.segment_id).where(Decision.coder_id == coder_id, Decision.stage == "coding",
+                                             Decision.action != "memo")
 
 
 def decided_segment_ids(session: Session, *, coder_id: int) -> list[int]:
@@ -113,7 +115,7 @@ def decided_per_coder(session: Session, *, transcript_ids: Sequence[int]) -> dic
     query = (select(Decision.transcript_id, Decision.coder_id, func.count(func.distinct(Decision.segment_id)))
              .join(Segment, Segment.id == Decision.segment_id)
              .where(Decision.transcript_id.in_(transcript_ids), Decision.stage == "coding",
-                    Segment.skip_reason.is_(None))
+                    Decision.action != "memo", Segment.skip_reason.is_(None))
              .group_by(Decision.transcript_id, Decision.coder_id))
     return {(tid, coder): n for tid, coder, n in session.execute(query)}
 
@@ -147,7 +149,7 @@ def decided_per_transcript(session: Session, *, coder_id: int, transcript_ids: S
     """transcript id -> segments one coder made any decision on there, in their own coding."""
     query = (select(Decision.transcript_id, func.count(func.distinct(Decision.segment_id)))
              .where(Decision.transcript_id.in_(transcript_ids), Decision.coder_id == coder_id,
-                    Decision.stage == "coding")
+                    Decision.stage == "coding", Decision.action != "memo")
              .group_by(Decision.transcript_id))
     return {tid: n for tid, n in session.execute(query)}
 

@@ -16,3 +16,4 @@ DEFAULT_ROLE_PATTERNS: dict[str, str] = {
     NOTE_LABEL: "other",
 }
 ROLES = ("peer_worker", "supported_peer", "interviewer", "other")
+PARTICIPANT_ROLES = ("peer_worker", "supported_peer")  # the roles a study's participants have

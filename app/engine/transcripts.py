@@ -177,8 +177,9 @@ def skip_reason(segment: Segment, code_interviewer: bool, min_words: int) -> str
 
 def other_speakers(segments) -> list[str]:
     """Speakers (in order of appearance) whose role fell to 'other': no label pattern, speaker map or
-    participant role placed them, so reports leave them out of the peer worker and supported peer columns."""
-    return list(dict.fromkeys(s.speaker for s in segments if s.role == "other"))
+    participant role placed them, so reports leave them out of the peer worker and supported peer columns. The
+    transcriber's notes ("Transcriber notes:") are not among them: they are meant to be 'other', never coded."""
+    return list(dict.fromkeys(s.speaker for s in segments if s.role == "other" and not _NOTE_LABEL.search(s.speaker)))
 
 
 def other_speakers_warning(speakers: list[str]) -> str | None:

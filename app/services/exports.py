@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.db import accounts
 from app.db import decisions as db
 from app.db.tables import Segment, Suggestion, Transcript
+from app.engine.roles import PARTICIPANT_ROLES
 from app.errors import InvalidInput
 from app.exchange.refi import Case, Note, Selection, SourceDoc, project_qdpx
 from app.services import sources
@@ -216,8 +217,17 @@ def _attributes(transcripts: list[Transcript]) -> dict[str, str | None]:
     def joined(values: list[str | None]) -> str | None:
         return "; ".join(sorted({v for v in values if v})) or None
 
-    return {"role": joined([t.role for t in transcripts]), "site": joined([t.site for t in transcripts]),
+    return {"role": joined([_role(t) for t in transcripts]), "site": joined([t.site for t in transcripts]),
             "arm": joined([t.trial_arm for t in transcripts])}
+
+
+def _role(transcript: Transcript) -> str | None:
+    """The participant's role as imported, or, when none was given, the one participant role their speech was
+    read as ("SP3:" is a supported peer): a case keeps its role when a team imports without --role."""
+    if transcript.role:
+        return transcript.role
+    spoken = {s.role for s in transcript.segments if s.role in PARTICIPANT_ROLES}
+    return spoken.pop() if len(spoken) == 1 else None
 
 
 def _cases(transcripts: list[Transcript]) -> list[Case]:

@@ -281,7 +281,7 @@ def _following(transcript: Transcript, seg: Segment) -> list[tuple[int, int]]:
 
 
 def progress(codable: list[SegmentView]) -> str:
-    decided = sum(1 for v in codable if v.labels.codes or v.labels.memos or v.labels.no_code)
+    decided = sum(1 for v in codable if v.decided)  # a memo alone is a note: the sentence stays open
     return f"You have decided on {decided} of {len(codable)} sentences."
 
 

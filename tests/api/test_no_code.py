@@ -47,6 +47,12 @@ def test_no_code_applies_counts_as_decided_everywhere(client, anonymous):
     assert "No code applies" in page and 'class="no-code"' in page
     anonymous.cookies.clear()
 
+    # A memo alone is a note, not a decision: bob's sentence stays open on his page and in progress.
+    assert anonymous.post(decide, headers=bob, json={"action": "memo", "memo": "ask the team"}).status_code == 201
+    assert f"You have decided on 0 of {len(coded)} sentences." in sign_in(anonymous, bob).get(
+        f"/ui/transcripts/{tid}").text
+    anonymous.cookies.clear()
+
     # The team's progress: alice 3 of 3, bob 0 of 3; the adjudicator is not a coder there.
     progress = sign_in(anonymous, {"Authorization": client.headers["Authorization"]}).get("/ui/progress").text
     anonymous.cookies.clear()

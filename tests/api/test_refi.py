@@ -116,6 +116,9 @@ def test_project_qdpx_memos_are_notes_participants_are_cases_and_each_coding_is_
     worker = client.post("/transcripts", json={"text": INTERVIEW, "title": "PW6", "participant_id": "PW6",
                                                "role": "peer_worker", "site": "Setting_5"}).json()
     anonymous = client.post("/transcripts", json={"text": INTERVIEW, "title": "no participant"}).json()
+    # Imported without a role (as the README's import does): the case takes the role its speech was read as.
+    assert client.post("/transcripts", json={"text": INTERVIEW.replace("SP3:", "SP9:"), "title": "SP9",
+                                             "participant_id": "SP9"}).status_code == 201
     coders = {name: add_user(client.app, name, "coder") for name in ("alice", "bob")}
     codable = [s for s in first["segments"] if s["suggestions"]]
     shared, quiet = codable[0]["id"], codable[1]["id"]
@@ -167,15 +170,16 @@ def test_project_qdpx_memos_are_notes_participants_are_cases_and_each_coding_is_
 
     source_names = {s.get("guid"): name for name, s in sources.items()}
     cases = {c.get("name"): c for c in root.iter(f"{q}Case")}
-    assert set(cases) == {"SP3", "PW6"}  # the transcript without a participant id is no case
+    assert set(cases) == {"SP3", "PW6", "SP9"}  # the transcript without a participant id is no case
+    assert values(cases["SP9"]) == {"role": "supported_peer"}
     assert values(cases["SP3"]) == {"role": "supported_peer", "site": "Setting_5; Setting_6", "arm": "peer support"}
     assert values(cases["PW6"]) == {"role": "peer_worker", "site": "Setting_5"}
     assert sorted(source_names[r.get("targetGUID")] for r in cases["SP3"].findall(f"{q}SourceRef")) == [
         "SP3 first", "SP3 follow-up"]
     assert [source_names[r.get("targetGUID")] for r in cases["PW6"].findall(f"{q}SourceRef")] == ["PW6"]
     assert values(sources["SP3 follow-up"])["site"] == "Setting_6"  # each source keeps its own transcript's values
-    assert values(sources["no participant"]) == {}
-    assert set(sources) == {first["title"], second["title"], worker["title"], anonymous["title"]}
+    assert values(sources["no participant"]) == {"role": "supported_peer"}  # read from its speech, as SP9's
+    assert set(sources) == {first["title"], second["title"], worker["title"], anonymous["title"], "SP9"}
 
     # blind coding: bob's own export has his coding and memo, and nothing of alice's
     own, _ = read_qdpx(client.get("/exports/project.qdpx", headers=coders["bob"]).content)

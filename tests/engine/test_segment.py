@@ -184,11 +184,12 @@ def test_a_transcriber_notes_line_is_not_the_participant():
         assert roles.role_for(label) == "other", label
     assert roles.role_for("Jo") == "supported_peer" and roles.role_for("Noteworthy Nia") == "supported_peer"
     # Their lines are stored and shown, never coded; a speaker mapped to a role by the team is coded.
-    from app.engine.transcripts import skip_reason
+    from app.engine.transcripts import other_speakers, skip_reason
 
     text = "Transcriber notes: Background noise throughout, the participant's dog barks.\nJo: She helped me.\n"
     segments = split_sentences(text, turns_from_text(text, roles))
     assert [(s.role, skip_reason(s, False, 2)) for s in segments] == [("other", "marker"), ("supported_peer", None)]
+    assert other_speakers(segments) == []  # nothing to warn about: no speaker map is needed for the notes
     mapped = RoleMapper(DEFAULT_ROLE_PATTERNS, participant_role="supported_peer",
                         speaker_roles={"Transcriber notes": "supported_peer"})
     assert skip_reason(split_sentences(text, turns_from_text(text, mapped))[0], False, 2) is None
