@@ -70,6 +70,11 @@ class Replacement:
     end: int
     kind: str
 
+    @property
+    def placeholder(self) -> str:
+        """What the span becomes in the text: "[NAME]"."""
+        return f"[{self.kind}]"
+
 
 @dataclass
 class Deidentified:
@@ -161,7 +166,7 @@ class Deidentifier:
             chosen.append(r)
         parts, at = [], 0
         for r in chosen:
-            parts += [text[at:r.start], f"[{r.kind}]"]
+            parts += [text[at:r.start], r.placeholder]
             at = r.end
         parts.append(text[at:])
         return Deidentified("".join(parts), chosen)

@@ -1,5 +1,6 @@
 """Split a transcript into speaker turns and sentences, keeping exact character offsets."""
 
+import bisect
 import re
 import sys
 from dataclasses import dataclass
@@ -47,6 +48,18 @@ class Turn:
     end: int
     time_start: float | None = None  # seconds into the recording, when the source had timestamps
     time_end: float | None = None
+    # Captions: (offset into the stored text, start, end) of each cue the turn was joined from, in order.
+    cues: tuple[tuple[int, float, float], ...] = ()
+
+    def times(self, start: int, end: int) -> tuple[float | None, float | None]:
+        """The recording times of text[start:end]: from the cue it starts in to the cue it ends in (a caption
+        file's), else the turn's own."""
+        if not self.cues:
+            return self.time_start, self.time_end
+        offsets = [c[0] for c in self.cues]
+        first = self.cues[max(bisect.bisect_right(offsets, start) - 1, 0)]
+        last = self.cues[max(bisect.bisect_right(offsets, max(end - 1, start)) - 1, 0)]
+        return first[1], last[2]
 
 
 @dataclass(frozen=True)
@@ -60,7 +73,7 @@ class Segment:
     start: int
     end: int
     text: str
-    time_start: float | None = None  # the turn's, when the source had timestamps
+    time_start: float | None = None  # its cues' (captions), else the turn's, when the source had times
     time_end: float | None = None
 
 
@@ -141,8 +154,9 @@ def document_from_turns(items: list[dict], roles: RoleMapper) -> tuple[str, list
         head = f"{speaker}: "
         parts += [head, words, "\n\n"]
         start = offset + len(head)
+        cues = tuple((start + offset, a, b) for offset, a, b in item.get("cues") or ())
         turns.append(Turn(i, speaker, roles.role_for(speaker, item.get("role")), start, start + len(words),
-                          item.get("start"), item.get("end")))
+                          item.get("start"), item.get("end"), cues))
         offset = start + len(words) + 2
     return "".join(parts), turns
 
@@ -171,7 +185,7 @@ def split_sentences(text: str, turns: list[Turn], max_words: int = 80) -> list[S
         for sent_start, sent_end in sentences:
             for start, end in _pieces(text, turn.start + sent_start, turn.start + sent_end, max_words):
                 segments.append(Segment(turn.index, index, turn.speaker, turn.role, start, end, text[start:end],
-                                        turn.time_start, turn.time_end))
+                                        *turn.times(start, end)))
                 index += 1
     return segments
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from app import validation
-from app.engine.deidentify import Deidentifier
+from app.engine.deidentify import Deidentifier, Replacement
 from app.engine.markers import only_markers, without_markers
 from app.engine.roles import NOTE_LABEL
 from app.engine.segment import (
@@ -138,8 +138,7 @@ def segment_transcript(data: TranscriptInput, settings: SegmentationParams) -> t
         text, turns = document_from_turns(data.turns, roles)
         if deid:  # bounds first: de-identifying 2 MB that is refused anyway once held the service for seconds
             _check_bounds(text, turns, settings)
-            text, turns = document_from_turns([{**t, "text": deid.replace(t["text"]).text} for t in data.turns],
-                                              roles)
+            text, turns = document_from_turns([_deidentified(t, deid) for t in data.turns], roles)
         source_format = "turns"
     elif data.text is not None:
         text = check_text(data.text)
@@ -173,6 +172,27 @@ def skip_reason(segment: Segment, code_interviewer: bool, min_words: int) -> str
     if len(without_markers(segment.text).split()) < min_words:  # "[laughs] Yeah." is one word
         return "too_short"
     return None
+
+
+def _deidentified(turn: dict, deid: Deidentifier) -> dict:
+    """A turn with its words replaced; a caption turn's cue offsets moved with the words they point at."""
+    out = deid.replace(turn["text"])
+    if not turn.get("cues"):
+        return {**turn, "text": out.text}
+    return {**turn, "text": out.text, "cues": [(_moved(offset, out.replaced), a, b) for offset, a, b in turn["cues"]]}
+
+
+def _moved(offset: int, replaced: list[Replacement]) -> int:
+    """Where `offset` of the original text is after the replacements (a place inside one: its start)."""
+    delta = 0
+    for r in replaced:  # in order, not overlapping
+        if r.end <= offset:
+            delta += len(r.placeholder) - (r.end - r.start)
+        elif r.start < offset:
+            return r.start + delta
+        else:
+            break
+    return offset + delta
 
 
 def other_speakers(segments) -> list[str]:

@@ -3,7 +3,8 @@
 Formats: .txt (labelled plain text, any common encoding), .json (as POST /transcripts takes: a list of turns,
 or an object with 'turns' or 'text' and metadata), .docx (a paragraph per turn; the speaker label in
 bold or as a 'Name:' prefix), .vtt / .srt captions (speakers from <v Name> voice tags or 'Name:' prefixes;
-consecutive cues of one speaker become one turn, keeping the first cue's start and the last cue's end),
+consecutive cues of one speaker become one turn, keeping the first cue's start and the last cue's end,
+and each sentence its own cues' times),
 .csv / .jsonl with one turn a row (speaker, text; optional transcript, role of the speaker, start, end, and
 title, participant_id, site, trial_arm),
 and a .zip of any of these. Every problem names the file and the line (or paragraph, or row).
@@ -327,10 +328,16 @@ def _read_captions(name: str, text: str, suffix: str, limits: ReadLimits) -> Par
             continue
         who = speaker or "Speaker"
         if turns and turns[-1]["speaker"] == who:
-            turns[-1]["text"].append(words)  # joined once at the end: adding to a string is quadratic
-            turns[-1]["end"] = end
+            turn = turns[-1]
+            # Where this cue starts in the turn's text (joined by spaces once at the end: adding to a string is
+            # quadratic), so each sentence keeps its own cue's time, not the whole turn's.
+            turn["cues"].append((turn["length"] + 1, start, end))
+            turn["length"] += 1 + len(words)
+            turn["text"].append(words)
+            turn["end"] = end
         else:
-            turns.append({"speaker": who, "text": [words], "start": start, "end": end})
+            turns.append({"speaker": who, "text": [words], "start": start, "end": end, "cues": [(0, start, end)],
+                          "length": len(words)})
             if len(turns) > limits.turns:  # each turn is at least one sentence: refuse while reading
                 raise TooLarge(f"{name}, line {i}: more than {limits.turns} turns (AUTOCODER_MAX_SEGMENTS); "
                                "split it")
@@ -339,7 +346,8 @@ def _read_captions(name: str, text: str, suffix: str, limits: ReadLimits) -> Par
             raise TooLarge(f"{name}, line {i}: more than {limits.turns * 4} cues; split it")
     if not turns:
         raise ReadError(f"{name}: no caption cues with text")
-    return ParsedTranscript(name, suffix.lstrip("."), turns=[t | {"text": " ".join(t["text"])} for t in turns])
+    return ParsedTranscript(name, suffix.lstrip("."), turns=[
+        {k: v for k, v in t.items() if k != "length"} | {"text": " ".join(t["text"])} for t in turns])
 
 
 # -- one turn a row --------------------------------------------------------------------------------------------

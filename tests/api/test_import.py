@@ -94,11 +94,12 @@ def test_import_every_format(client):
     vtt = by_title["sp7"]
     assert vtt["extra"] == {"source_file": "sp7.vtt", "source_format": "vtt"}
     said = [(s["speaker"], s["role"], s["time_start"], s["time_end"]) for s in vtt["segments"]]
-    assert said == [("Interviewer", "interviewer", 1.0, 4.5), ("SP7", "supported_peer", 5.0, 12.0),
-                    ("SP7", "supported_peer", 5.0, 12.0)]  # SP7's two cues are one turn: 5.0 to 12.0
+    # SP7's two cues are one turn, and each sentence keeps its own cue's times.
+    assert said == [("Interviewer", "interviewer", 1.0, 4.5), ("SP7", "supported_peer", 5.0, 9.25),
+                    ("SP7", "supported_peer", 9.5, 12.0)]
     srt = by_title["pw2"]
     assert [(s["speaker"], s["time_start"]) for s in srt["segments"]] == [
-        ("PW2", 1.0), ("PW2", 1.0), ("Interviewer", 62.0)]
+        ("PW2", 1.0), ("PW2", 3.5), ("Interviewer", 62.0)]
     assert srt["segments"][1]["text"] == "It helped her open up about how she felt."
     assert by_title["sp5"]["segments"][1]["text"] == "The café was where we met; it felt “safe” there."
     table = by_title["A1"]

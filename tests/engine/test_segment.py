@@ -193,3 +193,20 @@ def test_a_transcriber_notes_line_is_not_the_participant():
     mapped = RoleMapper(DEFAULT_ROLE_PATTERNS, participant_role="supported_peer",
                         speaker_roles={"Transcriber notes": "supported_peer"})
     assert skip_reason(split_sentences(text, turns_from_text(text, mapped))[0], False, 2) is None
+
+
+def test_a_caption_turn_gives_each_sentence_its_own_cues_times_de_identified_or_not():
+    from app.config import Settings
+    from app.engine.transcripts import TranscriptInput, segment_transcript
+    from app.ingest.readers import read_file
+
+    vtt = ("WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v SP3>I went to the group. It was hard at first.\n\n"
+           "00:00:04.500 --> 00:00:09.000\n<v SP3>Some weeks I nearly didn't go. I told Maria Lopez\n\n"
+           "00:00:09.500 --> 00:00:12.000\n<v SP3>and she rang me. Every time.\n")
+    turns = read_file("a.vtt", vtt.encode())[0][0].turns
+    for deidentify in (False, True):  # a replaced name moves the cues after it with the words
+        _, _, segments = segment_transcript(TranscriptInput(turns=turns, deidentify=deidentify),
+                                            Settings().segmentation())
+        assert [(s.time_start, s.time_end) for s in segments] == [
+            (1.0, 4.0), (1.0, 4.0), (4.5, 9.0), (4.5, 12.0), (9.5, 12.0)], deidentify
+        assert segments[-1].text == "Every time." and ("[PERSON]" in segments[3].text) == deidentify
