@@ -15,6 +15,19 @@ def segments_by_id(session: Session, *, ids: set[int]) -> dict[int, Segment]:
     return {s.id: s for s in session.scalars(select(Segment).where(Segment.id.in_(ids)))} if ids else {}
 
 
+def current_suggestions(session: Session, *, segment_ids: set[int]) -> dict[int, tuple[list[Suggestion], float]]:
+    """segment id -> its current run's suggestions (by rank) and that run's threshold, for these segments."""
+    if not segment_ids:
+        return {}
+    query = (select(Suggestion, SuggestionRun.threshold).join(SuggestionRun, SuggestionRun.id == Suggestion.run_id)
+             .where(SuggestionRun.current.is_(True), Suggestion.segment_id.in_(segment_ids))
+             .order_by(Suggestion.segment_id, Suggestion.rank))
+    out: dict[int, tuple[list[Suggestion], float]] = {}
+    for suggestion, threshold in session.execute(query):
+        out.setdefault(suggestion.segment_id, ([], threshold))[0].append(suggestion)
+    return out
+
+
 def segments_in_range(session: Session, *, transcript_id: int, first: int, last: int) -> list[Segment]:
     """A transcript's segments from position `first` to `last`, both included, in order."""
     query = select(Segment).where(Segment.transcript_id == transcript_id, Segment.position >= first,

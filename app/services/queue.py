@@ -47,6 +47,14 @@ class QueueItem:
     why: str
 
 
+@dataclass
+class SimilarItem:
+    segment: Segment
+    similarity: float
+    suggestions: list[Suggestion]  # its current run's, by rank
+    threshold: float  # that run's (1.0 with no run: nothing reads as suggested)
+
+
 def _vectors(segments: list[Segment]) -> np.ndarray:
     return np.stack([np.frombuffer(s.embedding, dtype=np.float32) for s in segments])
 
@@ -128,8 +136,9 @@ class ReviewQueue:
                 for u, sid, why, run in picked]
 
     def similar(self, session: Session, user: User, segment_id: int, *, limit: int = 10,
-                undecided_only: bool = False, chunk: int = 5000) -> list[tuple[Segment, float]]:
-        """The coded segments of any transcript closest in meaning to this one, most similar first."""
+                undecided_only: bool = False, chunk: int = 5000) -> list[SimilarItem]:
+        """The coded segments of any transcript closest in meaning to this one, most similar first, each with
+        its current suggestions (so its status reads as in its transcript)."""
         require(user, "viewer")
         target = db.segments_by_id(session, ids={segment_id}).get(segment_id)
         if target is None:
@@ -154,4 +163,6 @@ class ReviewQueue:
             keep = np.argsort(-best_sims, kind="stable")[:limit]
             best_ids, best_sims = best_ids[keep], best_sims[keep]
         found = db.segments_by_id(session, ids=set(best_ids.tolist()))
-        return [(found[int(i)], round(float(s), 4)) for i, s in zip(best_ids, best_sims, strict=True)]
+        suggested = db.current_suggestions(session, segment_ids=set(found))
+        return [SimilarItem(found[int(i)], round(float(s), 4), *suggested.get(int(i), ([], 1.0)))
+                for i, s in zip(best_ids, best_sims, strict=True)]

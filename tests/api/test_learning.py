@@ -190,6 +190,14 @@ def test_review_queue_prefers_uncertain_and_varied_segments(client):
     sims = [s["similarity"] for s in similar]
     assert sims == sorted(sims, reverse=True)
     assert sum("ootball" in s["segment"]["text"] for s in similar[:4]) == 4
+    # Each reads as in its transcript: its status and its shown suggestions (a technique's neighbours included).
+    stored = {s["id"]: s for t in transcripts for s in client.get(f"/transcripts/{t['id']}").json()["segments"]}
+    technique = next(s for s in stored.values() if s["status"] == "suggested")
+    for found in (similar, client.get(f"/segments/{technique['id']}/similar", params={"limit": 6}).json()):
+        assert [(s["segment"]["status"], [c["code_id"] for c in s["segment"]["suggestions"]]) for s in found] == \
+            [(stored[s["segment"]["id"]]["status"],
+              [c["code_id"] for c in stored[s["segment"]["id"]]["suggestions"]]) for s in found]
+    assert any(s["segment"]["status"] == "suggested" for s in found)
     undecided = client.get(f"/segments/{football['id']}/similar", headers=coder,
                            params={"limit": 50, "undecided": True}).json()
     assert not decided & {s["segment"]["id"] for s in undecided}

@@ -29,4 +29,5 @@ def more_like_this(segment_id: Id, user: Viewer, session: SessionDep, queue: Que
     """The segments of every transcript most similar in meaning to this one (undecided: only those you have
     not decided on yet)."""
     found = queue.similar(session, user, segment_id, limit=limit, undecided_only=undecided)
-    return [SimilarOut(segment=segment_out(seg, [], 1.0, 1.0), similarity=sim) for seg, sim in found]
+    return [SimilarOut(segment=segment_out(i.segment, i.suggestions, i.threshold, i.threshold),
+                       similarity=i.similarity) for i in found]
