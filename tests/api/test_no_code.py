@@ -59,6 +59,11 @@ def test_no_code_applies_counts_as_decided_everywhere(client, anonymous):
     assert "alice" in progress and "bob" in progress and "judy" not in progress
     assert f'aria-label="alice: {len(coded)} of {len(coded)} decided"' in progress
     assert f'aria-label="bob: 0 of {len(coded)} decided"' in progress
+    # Finishing is allowed either way, and says what is left.
+    for who, left in ((alice, 0), (bob, len(coded))):
+        done = anonymous.post(f"/transcripts/{tid}/finished", headers=who, json={})
+        assert done.status_code == 200 and done.json()["undecided"] == left, done.text
+        assert anonymous.post(f"/transcripts/{tid}/finished", headers=who, json={"finished": False}).status_code == 200
 
     # Agreement: alice's "none" is absence of every code; bob adds 3.1 on the last sentence too.
     assert anonymous.post(f"/segments/{last['id']}/decisions", headers=bob,

@@ -30,7 +30,8 @@ Adjudicator = Annotated[User, Depends(role("adjudicator"))]
 
 def _finish(session: SessionDep, scope: Visibility, user: User, transcript_id: int, finished: bool) -> FinishOut:
     progress.mark(session, user, transcript_id, finished=finished, stage="coding")
-    return _finished_out(session, scope, user, transcript_id, finished, "coding")
+    out = _finished_out(session, scope, user, transcript_id, finished, "coding")
+    return out.model_copy(update={"undecided": progress.undecided(session, user, transcript_id)})
 
 
 def _finished_out(session: SessionDep, scope: Visibility, user: User, transcript_id: int, finished: bool,

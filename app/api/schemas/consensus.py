@@ -22,6 +22,9 @@ class FinishOut(BaseModel):
     stage: str
     finished: bool
     finished_by: list[str] = Field(description="Everyone whose newest mark at this stage says finished")
+    undecided: int | None = Field(None, description="coding: the sentences to code you have not decided on (a "
+                                                    "memo alone is not a decision); finishing is allowed, this says "
+                                                    "what is left. Null for the consensus")
 
 
 class ConsensusItemIn(RequestIn):
