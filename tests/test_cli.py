@@ -141,7 +141,9 @@ def test_import_report_and_export_from_the_command_line(tmp_path, monkeypatch):
         qdpx = tmp_path / "project.qdpx"
         assert runner.invoke(app, ["export", "qdpx", str(qdpx)]).exit_code == 0
         root, _ = read_qdpx(qdpx.read_bytes())
-        case = root.find(f"{{{PROJECT_NS}}}Cases/{{{PROJECT_NS}}}Case")  # the participant, with their site
-        assert case.get("name") == "SP1" and case.findtext(f".//{{{PROJECT_NS}}}TextValue") == "Leeds"
+        # The participant, with their site, and the role their speech was read as (imported without --role).
+        case = root.find(f"{{{PROJECT_NS}}}Cases/{{{PROJECT_NS}}}Case")
+        values = [v.text for v in case.iter(f"{{{PROJECT_NS}}}TextValue")]
+        assert case.get("name") == "SP1" and sorted(values) == ["Leeds", "supported_peer"]
     finally:
         get_settings.cache_clear()
