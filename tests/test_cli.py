@@ -120,6 +120,13 @@ def test_import_report_and_export_from_the_command_line(tmp_path, monkeypatch):
         imported = runner.invoke(app, ["import", str(good), "--site", "Leeds", "--participant-id", "SP1"])
         assert imported.exit_code == 0, imported.output
         assert "transcript 1: sp1 (1 sentences, run 1; participant SP1, site Leeds)" in imported.output
+        # Reports read stored codes: none of them loads the encoder (that took ~8 s a command).
+        import app.services.embedders as embedders
+
+        def no_encoder(*args, **kwargs):
+            raise AssertionError("a report loaded the encoder")
+
+        monkeypatch.setattr(embedders, "make_embedder", no_encoder)
         table = runner.invoke(app, ["report", "table2"])
         assert table.exit_code == 0 and "| 1.1 | Goal setting (behaviour) | Neither | Neither |" in table.output
         assert "source: all coders pooled" in table.output  # no consensus yet: pooled, and labelled so

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from app.cli.common import fail, open_session, service_coder
+from app.cli.common import fail, open_session, service_catalog
 
 app = typer.Typer(help="Tables and plots for a paper, from confirmed codes; disagreements to resolve.",
                   no_args_is_help=True)
@@ -13,13 +13,13 @@ SOURCE = ("Whose codes: consensus, pooled (all coders), coder:NAME, or auto (def
           "exists, else pooled)")
 
 
-def _report_coding(session, coder, codebook, source, threshold=None):
+def _report_coding(session, catalog, settings, codebook, source, threshold=None):
     from app.errors import AutocoderError
     from app.services import reports
     from app.services.visibility import Visibility
 
     try:
-        book = coder.catalog.resolve(session, codebook or coder.settings.default_codebook)
+        book = catalog.resolve(session, codebook or settings.default_codebook)
         return reports.gather(session, book, scope=Visibility.everyone(), source=source, threshold=threshold)
     except AutocoderError as exc:
         fail(exc)
@@ -35,9 +35,9 @@ def report_table2(
     """The seed paper's Table 2: for every code, quotes from peer workers, supported peers, both or neither."""
     from app.services import exports, reports
 
-    coder, sessions = service_coder()
+    settings, catalog, sessions = service_catalog()
     with sessions() as session:
-        coding = _report_coding(session, coder, codebook, source, threshold)
+        coding = _report_coding(session, catalog, settings, codebook, source, threshold)
         rows = reports.table2(coding)
         if out is None:
             typer.echo(reports.table2_markdown(coding, rows))
@@ -54,9 +54,9 @@ def report_exemplars(codebook: str = typer.Option(None), per_code: int = typer.O
     """Exemplar quotes per code, with speaker and transcript, as Markdown."""
     from app.services import reports
 
-    coder, sessions = service_coder()
+    settings, catalog, sessions = service_catalog()
     with sessions() as session:
-        coding = _report_coding(session, coder, codebook, source)
+        coding = _report_coding(session, catalog, settings, codebook, source)
         typer.echo(reports.exemplars_markdown(coding, reports.exemplars(coding, per_code)))
 
 
@@ -68,10 +68,10 @@ def report_plots(
     """Codes by speaker role, and a transcript x code-group heat map, as PNG and SVG."""
     from app.services import plots
 
-    coder, sessions = service_coder()
+    settings, catalog, sessions = service_catalog()
     out.mkdir(parents=True, exist_ok=True)
     with sessions() as session:
-        coding = _report_coding(session, coder, codebook, source)
+        coding = _report_coding(session, catalog, settings, codebook, source)
         for name, draw in plots.PLOTS.items():
             for fmt in plots.FORMATS:
                 (out / f"{name}.{fmt}").write_bytes(draw(coding, fmt))
