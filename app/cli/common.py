@@ -39,22 +39,15 @@ def service_learner():
     import os
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from app.config import get_settings
-    from app.db.migrate import upgrade
-    from app.db.session import make_engine, make_session_factory
-    from app.services.codebooks import CodebookCatalog
     from app.services.coding import Coder
+    from app.services.embedders import make_embedder
     from app.services.learning import Learner
 
-    settings = get_settings()
-    upgrade(settings.database_url)
-    sessions = make_session_factory(make_engine(settings.database_url))
-    from app.services.embedders import make_embedder
-
+    settings, catalog, sessions = service_catalog()
     embedder = make_embedder(settings)
     if embedder.fallback:
         typer.echo(f"warning: {embedder.fallback}", err=True)
-    return Learner(settings, Coder(settings, embedder, CodebookCatalog.from_settings(settings)), sessions), sessions
+    return Learner(settings, Coder(settings, embedder, catalog), sessions), sessions
 
 
 def require_admin(session, name: str):

@@ -219,7 +219,7 @@ class Embedder:
 
     def truncated(self, texts: list[str]) -> list[bool]:
         """Which texts are longer than the model reads (it silently ignores the rest)."""
-        texts = self._prompted(texts, max(self._prompts, key=len))  # the longest prompt leaves the least room
+        texts = _prompted(max(self._prompts, key=len), _words(texts))  # the longest prompt leaves the least room
         if self._onnx is not None:
             return [n > self._onnx.max_length for n in self._onnx.token_counts(texts)]
         limit = self._model.max_seq_length
@@ -230,18 +230,13 @@ class Embedder:
         """Unit-length float32 vectors, one row per text."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return _joined([self._encode(self._prompted(texts, prompt)) for prompt in self._prompts])
+        words = _words(texts)
+        return _joined([self._encode(_prompted(prompt, words)) for prompt in self._prompts])
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         if self._onnx is not None:
             return self._cut(self._onnx.encode(texts, self.batch_size))
         return self._cut(st_encode(self._model, texts, self.batch_size, bf16=self._bf16))
-
-    @staticmethod
-    def _prompted(texts: list[str], prompt: str) -> list[str]:
-        """Each text as the model reads it: without transcription markers ("[laughs]", "(pause)": the
-        transcriber's notes, not the participant's words), with the encoder's task prompt in front."""
-        return [prompt + without_markers(t) for t in texts]
 
     def _cut(self, vectors: np.ndarray) -> np.ndarray:
         """Matryoshka truncation: the first `dimension` values, unit length again."""
@@ -253,7 +248,8 @@ class Embedder:
     def encode_pipelined(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         """Like encode(), for large batches: sentences go through the model longest first (so a batch pads to
         similar lengths), and the next batch is tokenized in a background thread while the model runs."""
-        return _joined([self._pipelined(self._prompted(texts, prompt), batch_size) for prompt in self._prompts])
+        words = _words(texts)
+        return _joined([self._pipelined(_prompted(prompt, words), batch_size) for prompt in self._prompts])
 
     def _pipelined(self, texts: list[str], batch_size: int | None) -> np.ndarray:
         if self._onnx is not None:
@@ -286,6 +282,17 @@ class Embedder:
         dimension = getattr(self._model, "get_embedding_dimension", None) or \
             self._model.get_sentence_embedding_dimension
         return int(dimension())
+
+
+def _words(texts: list[str]) -> list[str]:
+    """Each text as the model reads it: without transcription markers ("[laughs]", "(pause)": the transcriber's
+    notes, not the participant's words). Once per call, whatever the number of prompts."""
+    return [without_markers(t) for t in texts]
+
+
+def _prompted(prompt: str, words: list[str]) -> list[str]:
+    """The encoder's task prompt in front of each text."""
+    return [prompt + w for w in words]
 
 
 def _joined(parts: list[np.ndarray]) -> np.ndarray:

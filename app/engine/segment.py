@@ -56,10 +56,13 @@ class Turn:
         file's), else the turn's own."""
         if not self.cues:
             return self.time_start, self.time_end
-        offsets = [c[0] for c in self.cues]
-        first = self.cues[max(bisect.bisect_right(offsets, start) - 1, 0)]
-        last = self.cues[max(bisect.bisect_right(offsets, max(end - 1, start)) - 1, 0)]
+        first = self.cues[max(bisect.bisect_right(self.cues, start, key=_offset) - 1, 0)]
+        last = self.cues[max(bisect.bisect_right(self.cues, max(end - 1, start), key=_offset) - 1, 0)]
         return first[1], last[2]
+
+
+def _offset(cue: tuple[int, float, float]) -> int:
+    return cue[0]
 
 
 @dataclass(frozen=True)

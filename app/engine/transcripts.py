@@ -179,20 +179,21 @@ def _deidentified(turn: dict, deid: Deidentifier) -> dict:
     out = deid.replace(turn["text"])
     if not turn.get("cues"):
         return {**turn, "text": out.text}
-    return {**turn, "text": out.text, "cues": [(_moved(offset, out.replaced), a, b) for offset, a, b in turn["cues"]]}
+    moved = _moved([offset for offset, _, _ in turn["cues"]], out.replaced)
+    return {**turn, "text": out.text, "cues": [(at, a, b) for at, (_, a, b) in zip(moved, turn["cues"], strict=True)]}
 
 
-def _moved(offset: int, replaced: list[Replacement]) -> int:
-    """Where `offset` of the original text is after the replacements (a place inside one: its start)."""
-    delta = 0
-    for r in replaced:  # in order, not overlapping
-        if r.end <= offset:
-            delta += len(r.placeholder) - (r.end - r.start)
-        elif r.start < offset:
-            return r.start + delta
-        else:
-            break
-    return offset + delta
+def _moved(offsets: list[int], replaced: list[Replacement]) -> list[int]:
+    """Where each of `offsets` (ascending) of the original text is after the replacements (in text order, not
+    overlapping); a place inside a replaced span moves to its start. One walk over both."""
+    out, delta, at = [], 0, 0
+    for offset in offsets:
+        while at < len(replaced) and replaced[at].end <= offset:
+            delta += len(replaced[at].placeholder) - (replaced[at].end - replaced[at].start)
+            at += 1
+        inside = at < len(replaced) and replaced[at].start < offset
+        out.append((replaced[at].start if inside else offset) + delta)
+    return out
 
 
 def other_speakers(segments) -> list[str]:

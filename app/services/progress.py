@@ -33,7 +33,7 @@ def mark(session: Session, user: User, transcript_id: int, *, finished: bool = T
 def undecided(session: Session, user: User, transcript_id: int) -> int:
     """Sentences to code in the transcript that `user` has not decided on in their own coding (a memo alone is
     not a decision): what finishing leaves behind, said back to the coder."""
-    codable = len(db.coded_segment_ids(session, transcript_ids=[transcript_id]))
+    codable = db.codable_per_transcript(session, transcript_ids=[transcript_id]).get(transcript_id, 0)
     decided = db.decided_per_transcript(session, coder_id=user.id, transcript_ids=[transcript_id])
     return max(codable - decided.get(transcript_id, 0), 0)
 

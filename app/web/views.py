@@ -5,10 +5,9 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from markupsafe import Markup, escape
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.db import store
+from app.db import decisions, store
 from app.db.tables import Decision, Segment, Suggestion, SuggestionRun, Transcript, User
 from app.engine.markers import marker_spans
 from app.services.coding import Coder
@@ -210,10 +209,7 @@ class Window:
 def transcript_rows(session: Session, user: User, limit: int, offset: int) -> tuple[int, list[TranscriptRow]]:
     total, transcripts = store.list_transcripts(session, limit=limit, offset=offset)
     ids = [t.id for t in transcripts]
-    codable = dict(session.execute(
-        select(Segment.transcript_id, func.count()).where(Segment.transcript_id.in_(ids),
-                                                          Segment.skip_reason.is_(None))
-        .group_by(Segment.transcript_id)).all())
+    codable = decisions.codable_per_transcript(session, transcript_ids=ids)
     decided = Visibility(user).decided_per_transcript(session, transcript_ids=ids)
     return total, [TranscriptRow(t, codable.get(t.id, 0), decided.get(t.id, 0)) for t in transcripts]
 
