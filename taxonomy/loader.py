@@ -99,13 +99,20 @@ def load_codebook_file(path: Path) -> Codebook:
 # Third-party text (published definitions and quotes under their own licences) lives in supplement files here,
 # beside the built-in codebooks; AUTOCODER_THIRD_PARTY_TEXT=false runs without them.
 THIRD_PARTY_DIR = "third-party"
+# Sentences of the project's own interview set (CC0), coded, as exemplars of their codes, and those with no
+# technique as background (training/interview_examples.py writes them; docs/evaluation.md says what they are
+# worth); AUTOCODER_INTERVIEW_EXAMPLES=false runs without them.
+INTERVIEW_SET_DIR = "interview-set"
 
 
-def load_builtin(taxonomy_dir: Path, *, third_party: bool = True) -> dict[str, Codebook]:
-    """The built-in codebooks by name, with the third-party supplements applied unless `third_party` is off."""
+def load_builtin(taxonomy_dir: Path, *, third_party: bool = True, interview_examples: bool = True
+                 ) -> dict[str, Codebook]:
+    """The built-in codebooks by name, with the interview-set and third-party supplements applied unless
+    turned off."""
     books = {b.name: b for b in map(load_codebook_file, sorted(taxonomy_dir.glob("*.yaml")))}
-    if third_party:
-        for path in sorted((taxonomy_dir / THIRD_PARTY_DIR).glob("*.yaml")):
+    folders = [name for name, on in ((INTERVIEW_SET_DIR, interview_examples), (THIRD_PARTY_DIR, third_party)) if on]
+    for folder in folders:
+        for path in sorted((taxonomy_dir / folder).glob("*.yaml")):
             supplement = _parse(path.read_text(encoding="utf-8"), path.name, Supplement)
             if supplement.supplements not in books:
                 raise CodebookError(f"{path.name} supplements unknown codebook {supplement.supplements!r}")
@@ -166,12 +173,13 @@ def resolve(name: str, lookup: Callable[[str], Codebook | None]) -> ResolvedCode
     return ResolvedCodebook(name=name, parts=tuple(order), codes=codes)
 
 
-def resolve_spec(spec: str, builtin_dir: Path, *, third_party: bool = True) -> ResolvedCodebook:
+def resolve_spec(spec: str, builtin_dir: Path, *, third_party: bool = True, interview_examples: bool = True
+                 ) -> ResolvedCodebook:
     """Resolve 'a+b' where each part is a built-in codebook name or a path to a codebook file.
 
     For the command line: a file may extend built-in codebooks, and a file's own name is what it extends by.
     """
-    books = load_builtin(builtin_dir, third_party=third_party)
+    books = load_builtin(builtin_dir, third_party=third_party, interview_examples=interview_examples)
     names: list[str] = []
     for part in (p.strip() for p in spec.split("+")):
         path = Path(part)

@@ -165,8 +165,8 @@ class SupplementCode(BaseModel):
 
 
 class Supplement(BaseModel):
-    """Third-party text (published definitions and quotes) for another codebook's codes, in a file of its own
-    so that it keeps its own licence and the service can run without it."""
+    """Text for another codebook's codes (published definitions and quotes; coded interview sentences) and
+    background, in a file of its own so that it keeps its own licence and the service can run without it."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -174,7 +174,14 @@ class Supplement(BaseModel):
     title: str = ""
     attribution: str
     licence: str
-    codes: list[SupplementCode] = Field(min_length=1)
+    codes: list[SupplementCode] = Field(default_factory=list)
+    background: list[Exemplar] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _has_content(self) -> "Supplement":
+        if not self.codes and not self.background:
+            raise ValueError("a supplement needs codes or background")
+        return self
 
     def apply(self, book: Codebook) -> Codebook:
         """`book` with this supplement's definitions and quotes added to its codes; unknown ids are an error."""
@@ -192,4 +199,5 @@ class Supplement(BaseModel):
             codes.append(code)
         note = f"{self.title or 'Supplement'}: {self.attribution} Licence: {self.licence}"
         attribution = f"{book.attribution} {note}".strip()
-        return book.model_copy(update={"codes": codes, "attribution": attribution})
+        return book.model_copy(update={"codes": codes, "attribution": attribution,
+                                       "background": [*book.background, *self.background]})

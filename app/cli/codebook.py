@@ -40,7 +40,8 @@ def import_bcto_command(
 
     try:
         settings = get_settings()
-        base_book = resolve_spec(base, settings.taxonomy_dir, third_party=settings.third_party_text).parts[-1]
+        base_book = resolve_spec(base, settings.taxonomy_dir, third_party=settings.third_party_text,
+                                 interview_examples=settings.interview_examples).parts[-1]
         book, summary = import_bcto(xlsx, base_book, name=name, include_proposed=include_proposed)
     except (CodebookError, OSError) as exc:
         fail(exc)
@@ -63,7 +64,8 @@ def list_codebooks() -> None:
     from taxonomy import load_builtin
 
     settings = get_settings()
-    for book in load_builtin(settings.taxonomy_dir, third_party=settings.third_party_text).values():
+    for book in load_builtin(settings.taxonomy_dir, third_party=settings.third_party_text,
+                             interview_examples=settings.interview_examples).values():
         typer.echo(f"{book.name:24} {book.version:8} {len(book.codes):4} codes  {book.title}")
 
 

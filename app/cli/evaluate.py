@@ -43,7 +43,8 @@ def evaluate(
         raise typer.BadParameter(f"unknown mode {', '.join(unknown)}; choose from {', '.join(MODES)}")
     settings = get_settings()
     try:
-        book = resolve_spec(codebook, settings.taxonomy_dir, third_party=settings.third_party_text)
+        book = resolve_spec(codebook, settings.taxonomy_dir, third_party=settings.third_party_text,
+                            interview_examples=settings.interview_examples)
         items = load_labelled(labelled, book, codes_field=codes_field, group_field=group_field,
                               turn_field=turn_field, where=_field_filter(where))
     except (CodebookError, LabelledFileError, OSError) as exc:

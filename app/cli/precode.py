@@ -67,7 +67,7 @@ def precode(
     try:
         sources = discover(input_path, role_patterns=settings.role_patterns)
         book = resolve_spec(codebook or settings.default_codebook, settings.taxonomy_dir,
-                            third_party=settings.third_party_text)
+                            third_party=settings.third_party_text, interview_examples=settings.interview_examples)
     except (InputError, CodebookError) as exc:
         fail(exc)
     embedder = make_embedder(settings, **({"model": model} if model else {}), device=device,

@@ -23,7 +23,7 @@ CONFIRMED = "confirmed"  # a sentence a coder confirmed (app/services/confirmed.
 # Bumped whenever what an index encodes changes (evidence units, counterexamples, background), so stale disk
 # caches are not reused; MODEL_FORMAT likewise for what is fitted on them (app/engine/gate.py).
 INDEX_FORMAT = 2
-MODEL_FORMAT = 2
+MODEL_FORMAT = 3  # 3: an exemplar coded twice is hidden under both codes when the gate scores it
 # A piece of an exemplar counts as evidence on its own only with at least this many words and content words:
 # fragments such as "Someone to look up to." or "It was kind of that." match filler ("It was, yeah.") as well
 # as they match the technique. They still count inside the whole exemplar they come from.
@@ -247,12 +247,18 @@ def fit_model(index: CodeIndex, background: list[EvidenceUnit]) -> gate.Codebook
     units = index.units
     exemplar = np.array([u.kind == EXEMPLAR for u in units])
     rows = np.flatnonzero(exemplar)
+    # A sentence coded with two codes is an exemplar of each: scoring it as a new sentence hides every copy.
+    codes_of: dict[str, set[int]] = {}
+    for u in units:
+        if u.kind == EXEMPLAR:
+            codes_of.setdefault(u.text, set()).add(u.code)
     same = np.zeros((len(rows), len(units)), dtype=bool)
     for r, i in enumerate(rows):
-        text, code = units[i].text, units[i].code
-        start, end = index.slices[code]
-        for j in range(start, end):  # a piece of the same exemplar, or the exemplar it was cut from
-            if units[j].kind == EXEMPLAR and (units[j].text in text or text in units[j].text):
-                same[r, j] = True
+        text = units[i].text
+        for code in codes_of[text]:
+            start, end = index.slices[code]
+            for j in range(start, end):  # a piece of the same exemplar, or the exemplar it was cut from
+                if units[j].kind == EXEMPLAR and (units[j].text in text or text in units[j].text):
+                    same[r, j] = True
     return gate.fit(index.vectors, np.array([u.code for u in units]), [u.text for u in units], exemplar, same,
                     index.slices, index.background_vectors, [u.text for u in background])

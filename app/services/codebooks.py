@@ -31,15 +31,18 @@ class CodebookCatalog:
     parsed codebook from a cache by digest (content-addressed, so it is never stale), loading and parsing the
     stored content only the first time this process meets that digest."""
 
-    def __init__(self, taxonomy_dir: Path, max_nodes: int = MAX_NODES, *, third_party: bool = True):
+    def __init__(self, taxonomy_dir: Path, max_nodes: int = MAX_NODES, *, third_party: bool = True,
+                 interview_examples: bool = True):
         self.max_nodes = max_nodes
         self._parsed: dict[str, Codebook] = {}  # digest -> uploaded codebook, validated
         # A broken built-in codebook (or supplement) should stop start-up loudly.
-        self.builtin: dict[str, Codebook] = load_builtin(taxonomy_dir, third_party=third_party)
+        self.builtin: dict[str, Codebook] = load_builtin(taxonomy_dir, third_party=third_party,
+                                                         interview_examples=interview_examples)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "CodebookCatalog":
-        return cls(settings.taxonomy_dir, settings.max_codebook_nodes, third_party=settings.third_party_text)
+        return cls(settings.taxonomy_dir, settings.max_codebook_nodes, third_party=settings.third_party_text,
+                   interview_examples=settings.interview_examples)
 
     def _lookup(self, session: Session):
         def lookup(name: str) -> Codebook | None:

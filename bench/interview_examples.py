@@ -1,0 +1,80 @@
+"""What the interview set's coded sentences are worth as codebook evidence (training/interview_examples.py),
+measured across sets written by different people: fitted with one set's sentences, scored on the other's.
+
+Run by hand (docs/evaluation.md):
+    .venv/bin/python bench/interview_examples.py                 # dev -> held-out and held-out -> dev
+    .venv/bin/python bench/interview_examples.py --encoders minilm,embeddinggemma
+    .venv/bin/python bench/interview_examples.py --test          # the shipped supplements on the test half
+
+The choice to ship them (and which sentences) was made on the two cross-set runs; `--test` scores the test
+half, which no codebook contains, with the supplements as shipped (development half and held-out set).
+"""
+
+import argparse
+import os
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from app.config import Settings  # noqa: E402
+from app.engine.code_index import CodeIndexCache  # noqa: E402
+from app.engine.embed import Embedder  # noqa: E402
+from app.engine.encoders import REGISTRY, installed_path  # noqa: E402
+from app.engine.gate import word_counts  # noqa: E402
+from app.engine.suggest import score_codes  # noqa: E402
+from taxonomy import load_builtin, resolve  # noqa: E402
+from training.interview_examples import SOURCES, code_owners, read_rows, supplements  # noqa: E402
+from training.labelled import load_labelled  # noqa: E402
+from training.metrics import evaluate_scores  # noqa: E402
+from training.tables import markdown_table  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+PARTICIPANTS = {"role": {"peer_worker", "supported_peer"}}
+HEAD = ["top-1", "hit@3", "hit@5", "macro F1", "technique shown", "right code shown", "no-code uncoded", "kappa"]
+
+
+def codebook(settings: Settings, splits: tuple[str, ...]):
+    """The default codebook with the supplements made from these splits' sentences (none: its own text)."""
+    books = load_builtin(settings.taxonomy_dir, third_party=settings.third_party_text, interview_examples=False)
+    if splits:
+        for name, supplement in supplements(read_rows(splits), code_owners(settings.taxonomy_dir)).items():
+            books[name] = supplement.apply(books[name])
+    return resolve(settings.default_codebook, books.get)
+
+
+def figures(embedder: Embedder, book, split: str, settings: Settings) -> list[str]:
+    items = load_labelled(SOURCES.get(split, SOURCES["dev"]), book, group_field="transcript", turn_field="turn",
+                          where={"split": {split}} | PARTICIPANTS)
+    texts = [it.text for it in items]
+    index = CodeIndexCache(embedder, None).get(book)  # no disk cache: every variant is fitted afresh
+    scores = score_codes(index, embedder.encode(texts), settings.scoring(), word_counts(texts))[0]
+    r = evaluate_scores(scores, [it.codes for it in items], [c.id for c in index.codes], top_k=settings.top_k,
+                        threshold=settings.threshold)
+    return [f"{r.top1:.3f}", f"{r.hit_at[3]:.3f}", f"{r.hit_at[5]:.3f}", f"{r.macro_f1:.3f}",
+            f"{r.technique_shown:.3f}", f"{r.right_shown:.3f}", f"{r.none_uncoded:.3f}",
+            "-" if r.kappa is None else f"{r.kappa:.3f}"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--encoders", default="embeddinggemma", help="comma-separated registry names")
+    parser.add_argument("--test", action="store_true", help="score the test half with the shipped supplements")
+    args = parser.parse_args()
+    settings = Settings()
+    SOURCES["test"] = SOURCES["dev"]  # the test half lives in the same file as the development half
+    runs = [((), "test"), (("dev", "holdout"), "test")] if args.test else [
+        ((), "holdout"), (("dev",), "holdout"), ((), "dev"), (("holdout",), "dev")]
+    for name in args.encoders.split(","):
+        if not installed_path(REGISTRY[name], settings.encoders_dir):
+            print(f"{name} is not installed; skipped")
+            continue
+        embedder = Embedder(name, encoders_dir=settings.encoders_dir, cache_dir=settings.cache_dir,
+                            device=settings.embedding_device)
+        rows = [[" + ".join(fitted) or "none (the codebooks' own text)", scored]
+                + figures(embedder, codebook(settings, fitted), scored, settings) for fitted, scored in runs]
+        print(f"\n## {embedder.model_id}\n")
+        print(markdown_table(["interview sentences in the codebook", "scored on"] + HEAD, rows), flush=True)
+
+
+if __name__ == "__main__":
+    main()
