@@ -35,11 +35,9 @@ HEAD = ["top-1", "hit@3", "hit@5", "macro F1", "technique shown", "right code sh
 
 def codebook(settings: Settings, splits: tuple[str, ...]):
     """The default codebook with the supplements made from these splits' sentences (none: its own text)."""
-    books = load_builtin(settings.taxonomy_dir, third_party=settings.third_party_text, interview_examples=False)
-    if splits:
-        for name, supplement in supplements(read_rows(splits), code_owners(settings.taxonomy_dir)).items():
-            books[name] = supplement.apply(books[name])
-    return resolve(settings.default_codebook, books.get)
+    books = load_builtin(settings.taxonomy_dir, third_party=settings.third_party_text)
+    made = supplements(read_rows(splits), code_owners(settings.taxonomy_dir)).values() if splits else []
+    return resolve(settings.default_codebook, books.get, list(made))
 
 
 def figures(embedder: Embedder, book, split: str, settings: Settings) -> list[str]:

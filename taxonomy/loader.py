@@ -1,6 +1,6 @@
 """Parse, validate and combine codebooks, with errors a codebook author can act on."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import yaml
@@ -99,32 +99,50 @@ def load_codebook_file(path: Path) -> Codebook:
 # Third-party text (published definitions and quotes under their own licences) lives in supplement files here,
 # beside the built-in codebooks; AUTOCODER_THIRD_PARTY_TEXT=false runs without them.
 THIRD_PARTY_DIR = "third-party"
-# Sentences of the project's own interview set (CC0), coded, as exemplars of their codes, and those with no
-# technique as background (training/interview_examples.py writes them; docs/evaluation.md says what they are
-# worth); AUTOCODER_INTERVIEW_EXAMPLES=false runs without them.
+# Sentences of the project's own interview set (CC0), coded against BCTTv1 with the relational codes: exemplars
+# of their codes and, with no code, background, added where a codebook combines both (resolve's supplements;
+# training/interview_examples.py writes them, docs/evaluation.md says what they are worth);
+# AUTOCODER_INTERVIEW_EXAMPLES=false runs without them.
 INTERVIEW_SET_DIR = "interview-set"
 
 
-def load_builtin(taxonomy_dir: Path, *, third_party: bool = True, interview_examples: bool = True
-                 ) -> dict[str, Codebook]:
-    """The built-in codebooks by name, with the interview-set and third-party supplements applied unless
-    turned off."""
+def load_builtin(taxonomy_dir: Path, *, third_party: bool = True) -> dict[str, Codebook]:
+    """The built-in codebooks by name, with the third-party supplements applied unless `third_party` is off."""
     books = {b.name: b for b in map(load_codebook_file, sorted(taxonomy_dir.glob("*.yaml")))}
-    folders = [name for name, on in ((INTERVIEW_SET_DIR, interview_examples), (THIRD_PARTY_DIR, third_party)) if on]
-    for folder in folders:
-        for path in sorted((taxonomy_dir / folder).glob("*.yaml")):
-            supplement = _parse(path.read_text(encoding="utf-8"), path.name, Supplement)
-            if supplement.supplements not in books:
-                raise CodebookError(f"{path.name} supplements unknown codebook {supplement.supplements!r}")
-            try:
-                books[supplement.supplements] = supplement.apply(books[supplement.supplements])
-            except ValueError as exc:
-                raise CodebookError(f"{path.name}: {exc}") from None
+    for supplement in load_supplements(taxonomy_dir / THIRD_PARTY_DIR, books) if third_party else []:
+        books[supplement.supplements] = _apply(supplement, books[supplement.supplements])
     return books
 
 
-def resolve(name: str, lookup: Callable[[str], Codebook | None]) -> ResolvedCodebook:
-    """Combine 'a+b' and every codebook they extend into one, checking ids and parents across them."""
+def load_supplements(folder: Path, books: dict[str, Codebook]) -> list[Supplement]:
+    """The supplement files of a folder, checked against the codebooks they add to."""
+    out = []
+    for path in sorted(folder.glob("*.yaml")):
+        supplement = _parse(path.read_text(encoding="utf-8"), path.name, Supplement)
+        unknown = [n for n in [supplement.supplements, *supplement.requires] if n not in books]
+        if unknown:
+            raise CodebookError(f"{path.name} names unknown codebook {unknown[0]!r}")
+        _apply(supplement, books[supplement.supplements], path.name)  # unknown code ids fail now, not on use
+        out.append(supplement)
+    return out
+
+
+def load_interview_set(taxonomy_dir: Path, books: dict[str, Codebook]) -> list[Supplement]:
+    """The interview set's supplements (resolve adds them where a combination holds what they require)."""
+    return load_supplements(taxonomy_dir / INTERVIEW_SET_DIR, books)
+
+
+def _apply(supplement: Supplement, book: Codebook, source: str = "supplement") -> Codebook:
+    try:
+        return supplement.apply(book)
+    except ValueError as exc:
+        raise CodebookError(f"{source}: {exc}") from None
+
+
+def resolve(name: str, lookup: Callable[[str], Codebook | None], supplements: Sequence[Supplement] = ()
+            ) -> ResolvedCodebook:
+    """Combine 'a+b' and every codebook they extend into one, checking ids and parents across them.
+    `supplements` are added to their codebooks where the combination holds every codebook they require."""
     order: list[Codebook] = []
     visiting: list[str] = []
 
@@ -147,6 +165,11 @@ def resolve(name: str, lookup: Callable[[str], Codebook | None]) -> ResolvedCode
         raise CodebookError(f"codebook name {name!r} has an empty part")
     for part in parts:
         visit(part)
+    names = {book.name for book in order}
+    for supplement in supplements:
+        if supplement.supplements in names and set(supplement.requires) <= names:
+            at = next(i for i, book in enumerate(order) if book.name == supplement.supplements)
+            order[at] = _apply(supplement, order[at])
 
     problems: list[dict[str, str]] = []
     owner: dict[str, str] = {}
@@ -179,7 +202,8 @@ def resolve_spec(spec: str, builtin_dir: Path, *, third_party: bool = True, inte
 
     For the command line: a file may extend built-in codebooks, and a file's own name is what it extends by.
     """
-    books = load_builtin(builtin_dir, third_party=third_party, interview_examples=interview_examples)
+    books = load_builtin(builtin_dir, third_party=third_party)
+    extra = load_interview_set(builtin_dir, books) if interview_examples else []
     names: list[str] = []
     for part in (p.strip() for p in spec.split("+")):
         path = Path(part)
@@ -191,4 +215,4 @@ def resolve_spec(spec: str, builtin_dir: Path, *, third_party: bool = True, inte
             names.append(book.name)
         else:
             names.append(part)
-    return resolve("+".join(names), books.get)
+    return resolve("+".join(names), books.get, extra)

@@ -25,7 +25,9 @@ SOURCES = {"dev": REPO / "bench" / "data" / "interviews.jsonl",
            "holdout": REPO / "bench" / "data" / "interviews-holdout.jsonl"}
 SPLIT_NAMES = {"dev": "development half", "holdout": "held-out set"}
 PARTICIPANTS = frozenset({"peer_worker", "supported_peer"})  # the service never codes the interviewer
-BACKGROUND_BOOK = "interview-talk"
+# The sentences with no code are background of BCTTv1 (with the relational codes), not of interview-talk: that
+# is every codebook's background, and for a codebook of other codes (a team's own) "no BCT" is no negative.
+BACKGROUND_BOOK = "bcttv1"
 FOLDER = REPO / "taxonomy" / "codebooks" / "interview-set"
 ATTRIBUTION = ("Sentences of the bct-autocoder interview set (bench/data/interviews.jsonl, development half; "
                "bench/data/interviews-holdout.jsonl), written and coded by the bct-autocoder authors; no real "
@@ -51,6 +53,9 @@ def test_half_texts() -> set[str]:
 
 def supplements(rows: list[dict], owners: dict[str, str]) -> dict[str, Supplement]:
     """Supplements by the codebook they add to. `owners` maps each code id to the codebook that has it.
+    Each requires the others: the sentences were coded against BCTTv1 and the relational codes together, so
+    "no code" (background) and "3.2 alone" hold for that combination, not for BCTTv1 alone, where discovery
+    looks for the relational talk the codebook lacks.
 
     A sentence coded only because of what was said around it ("context": true, e.g. "So she knew.") is left
     out: an exemplar has to show its code on its own, as a coder reads it in the evidence."""
@@ -65,17 +70,17 @@ def supplements(rows: list[dict], owners: dict[str, str]) -> dict[str, Supplemen
         elif not row.get("context"):
             for code in row["codes"]:
                 exemplars[owners[code]][code].append(Exemplar(text=row["text"], source=source, role=row["role"]))
-    out = {book: Supplement(supplements=book, title="Interview-set exemplars", attribution=ATTRIBUTION,
-                            licence=LICENCE, codes=[SupplementCode(id=code, exemplars=by_code[code])
-                                                    for code in sorted(by_code, key=code_order)])
-           for book, by_code in exemplars.items()}
-    out[BACKGROUND_BOOK] = Supplement(supplements=BACKGROUND_BOOK, title="Interview-set background",
-                                      attribution=ATTRIBUTION, licence=LICENCE, background=list(background.values()))
-    return out
+    books = sorted(exemplars)
+    return {book: Supplement(supplements=book, requires=[b for b in books if b != book],
+                             title="Interview-set sentences", attribution=ATTRIBUTION, licence=LICENCE,
+                             codes=[SupplementCode(id=code, exemplars=by_code[code])
+                                    for code in sorted(by_code, key=code_order)],
+                             background=list(background.values()) if book == BACKGROUND_BOOK else [])
+            for book, by_code in exemplars.items()}
 
 
 def code_owners(taxonomy_dir: Path) -> dict[str, str]:
-    books = load_builtin(taxonomy_dir, third_party=False, interview_examples=False)
+    books = load_builtin(taxonomy_dir, third_party=False)
     return {code.id: book.name for book in books.values() for code in book.codes}
 
 

@@ -64,8 +64,7 @@ def list_codebooks() -> None:
     from taxonomy import load_builtin
 
     settings = get_settings()
-    for book in load_builtin(settings.taxonomy_dir, third_party=settings.third_party_text,
-                             interview_examples=settings.interview_examples).values():
+    for book in load_builtin(settings.taxonomy_dir, third_party=settings.third_party_text).values():
         typer.echo(f"{book.name:24} {book.version:8} {len(book.codes):4} codes  {book.title}")
 
 

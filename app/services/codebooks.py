@@ -10,7 +10,7 @@ from app.config import Settings
 from app.db import store
 from app.errors import Conflict, InvalidInput, NotFound
 from taxonomy import Codebook, CodebookError, ResolvedCodebook, load_builtin, parse_codebook, resolve
-from taxonomy.loader import MAX_NODES
+from taxonomy.loader import MAX_NODES, load_interview_set
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,8 @@ class CodebookCatalog:
         self.max_nodes = max_nodes
         self._parsed: dict[str, Codebook] = {}  # digest -> uploaded codebook, validated
         # A broken built-in codebook (or supplement) should stop start-up loudly.
-        self.builtin: dict[str, Codebook] = load_builtin(taxonomy_dir, third_party=third_party,
-                                                         interview_examples=interview_examples)
+        self.builtin: dict[str, Codebook] = load_builtin(taxonomy_dir, third_party=third_party)
+        self.supplements = load_interview_set(taxonomy_dir, self.builtin) if interview_examples else []
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "CodebookCatalog":
@@ -61,7 +61,7 @@ class CodebookCatalog:
     def resolve(self, session: Session, name: str) -> ResolvedCodebook:
         """The named codebook ('a' or 'a+b'), with everything it extends merged in."""
         try:
-            return resolve(name, self._lookup(session))
+            return resolve(name, self._lookup(session), self.supplements)
         except CodebookError as exc:
             if exc.message.startswith("unknown codebook"):
                 known = ", ".join(self.names(session))
@@ -100,7 +100,7 @@ class CodebookCatalog:
                            f"(it can extend {book.name!r})")
         lookup = self._lookup(session)
         try:
-            resolved = resolve(book.name, lambda n: book if n == book.name else lookup(n))
+            resolved = resolve(book.name, lambda n: book if n == book.name else lookup(n), self.supplements)
         except CodebookError as exc:
             raise InvalidInput(exc.message, exc.problems) from None
         own_digest = ResolvedCodebook(book.name, (book,), tuple(book.codes)).digest

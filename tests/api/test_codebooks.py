@@ -41,7 +41,10 @@ def test_upload_yaml_extend_a_builtin_and_use_it(client):
     assert again.status_code == 200 and again.json()["created"] is False  # same content: no new version
     listed = {c["name"]: c for c in client.get("/codebooks").json()}
     assert listed["my-peer-codes"]["origin"] == "upload" and listed["my-peer-codes"]["extends"] == ["bcttv1"]
-    out = client.post("/suggest", json={"text": "The tablets made her put on weight and she felt slow all day.",
+    # The team's own words: with the tests' `fast` encoder, "the tablets made her put on weight and she felt slow"
+    # sits as close to 4.3 (re-attribution: "it was the medication and my body", an interview-set exemplar) as
+    # to P.1; the default encoder puts P.1 first there too (0.80 against 0.002).
+    out = client.post("/suggest", json={"text": "We talked about how her tablets made her put on weight and feel slow.",
                                         "codebook": "my-peer-codes", "top_k": 3}).json()
     assert out["segments"][0]["suggestions"][0]["code_id"] == "P.1"
     assert out["segments"][0]["suggestions"][0]["evidence"]["source"] == "team pilot"

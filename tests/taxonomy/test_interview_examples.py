@@ -8,8 +8,9 @@ import pytest
 import yaml
 
 from app.config import Settings
+from app.engine.code_index import default_background
 from taxonomy import load_builtin, resolve
-from taxonomy.loader import INTERVIEW_SET_DIR, CodebookError
+from taxonomy.loader import INTERVIEW_SET_DIR, CodebookError, load_interview_set
 from taxonomy.schema import Supplement
 from training.interview_examples import SOURCES, as_yaml, code_owners, read_rows, supplements
 
@@ -34,15 +35,17 @@ def test_no_sentence_of_the_test_half_is_in_any_codebook():
     with SOURCES["dev"].open(encoding="utf-8") as handle:  # the test half is in the development half's file
         test_half = {row["text"] for line in handle if line.strip() and (row := json.loads(line))["split"] == "test"}
     assert len(test_half) > 400
-    shipped = set().union(*(every_text(b) for b in load_builtin(CODEBOOKS).values()))
+    books = load_builtin(CODEBOOKS)
+    shipped = set().union(*(every_text(b) for b in books.values()))
+    shipped |= every_text(resolve("bcttv1+relational-aspects", books.get, load_interview_set(CODEBOOKS, books)))
     assert not test_half & shipped
 
 
 def test_coded_sentences_become_exemplars_and_the_rest_background():
-    own = load_builtin(CODEBOOKS, third_party=False, interview_examples=False)
-    with_set = load_builtin(CODEBOOKS, third_party=False)
-    before = resolve("bcttv1+relational-aspects", own.get)
-    after = resolve("bcttv1+relational-aspects", with_set.get)
+    books = load_builtin(CODEBOOKS, third_party=False)
+    interview_set = load_interview_set(CODEBOOKS, books)
+    before = resolve("bcttv1+relational-aspects", books.get)
+    after = resolve("bcttv1+relational-aspects", books.get, interview_set)
     assert before.digest != after.digest  # caches of the index and gate are keyed on it
     texts = {c.id: [e.text for e in c.exemplars] for c in after.codes}
     # development half, PS01: coded 3.2 and 6.1, so an exemplar of both
@@ -56,8 +59,18 @@ def test_coded_sentences_become_exemplars_and_the_rest_background():
     assert {b.text for b in before.background} <= background
 
 
+def test_they_hold_only_where_the_codebooks_they_were_coded_with_are_combined():
+    """'No code' of BCTTv1 with the relational codes is not 'no code' of BCTTv1 alone (there relational talk is
+    what discovery looks for), nor of any other codebook."""
+    books = load_builtin(CODEBOOKS, third_party=False)
+    interview_set = load_interview_set(CODEBOOKS, books)
+    for name in ("bcttv1", "relational-aspects", "peer-change-model", "interview-talk"):
+        assert resolve(name, books.get, interview_set).digest == resolve(name, books.get).digest, name
+    assert default_background() == tuple(books["interview-talk"].background)
+
+
 def test_a_supplement_may_bring_background_alone_but_not_nothing():
-    book = load_builtin(CODEBOOKS, interview_examples=False)["interview-talk"]
+    book = load_builtin(CODEBOOKS)["interview-talk"]
     extra = Supplement(supplements="interview-talk", attribution="us", licence="CC0",
                        background=[{"text": "We met on Tuesdays, mostly."}])
     assert extra.apply(book).background[-1].text == "We met on Tuesdays, mostly."
@@ -66,12 +79,15 @@ def test_a_supplement_may_bring_background_alone_but_not_nothing():
 
 
 def test_a_broken_interview_set_file_stops_loading(tmp_path):
-    for path in CODEBOOKS.glob("*.yaml"):
-        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    books = load_builtin(CODEBOOKS)
     (tmp_path / INTERVIEW_SET_DIR).mkdir()
     (tmp_path / INTERVIEW_SET_DIR / "x.yaml").write_text(yaml.safe_dump(
         {"supplements": "bcttv1", "attribution": "us", "licence": "CC0",
          "codes": [{"id": "99.9", "exemplars": [{"text": "A code BCTTv1 does not have."}]}]}), encoding="utf-8")
     with pytest.raises(CodebookError, match="99.9"):
-        load_builtin(tmp_path)
-    assert "bcttv1" in load_builtin(tmp_path, interview_examples=False)
+        load_interview_set(tmp_path, books)
+    (tmp_path / INTERVIEW_SET_DIR / "x.yaml").write_text(yaml.safe_dump(
+        {"supplements": "bcttv1", "requires": ["no-such-book"], "attribution": "us", "licence": "CC0",
+         "background": [{"text": "Fine, thanks."}]}), encoding="utf-8")
+    with pytest.raises(CodebookError, match="no-such-book"):
+        load_interview_set(tmp_path, books)
