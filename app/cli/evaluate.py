@@ -49,6 +49,12 @@ def evaluate(
                               turn_field=turn_field, where=_field_filter(where))
     except (CodebookError, LabelledFileError, OSError) as exc:
         fail(exc)
+    known = {e.text for c in book.codes for e in c.exemplars} | {b.text for b in book.background}
+    inside = sum(it.text.strip() in known for it in items)
+    if inside:  # a sentence matched against itself: the figures would not say how new talk fares
+        typer.echo(f"warning: {inside} of the {len(items)} sentences are exemplars or background of {book.name}, "
+                   "so they are scored against themselves; evaluate on sentences the codebook does not hold "
+                   "(AUTOCODER_INTERVIEW_EXAMPLES=false leaves out the interview set's)", err=True)
     config = EvalConfig(top_k=top_k or settings.top_k,
                         threshold=settings.threshold if threshold is None else threshold,
                         evidence_k=settings.evidence_k, context=context, folds=folds, scoring=settings.scoring())

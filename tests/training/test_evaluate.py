@@ -75,3 +75,25 @@ def test_evaluate_command_refuses_codes_the_codebook_lacks(tmp_path):
     assert "l.jsonl:2: codes not in codebook bcttv1: Walking" in result.output
     bad_mode = CliRunner().invoke(app, ["evaluate", "bcttv1", str(labelled), "--mode", "magic"])
     assert bad_mode.exit_code != 0 and "unknown mode magic" in bad_mode.output
+
+
+def test_evaluate_command_warns_when_the_codebook_holds_the_sentences(tmp_path, monkeypatch):
+    """The default codebook carries the interview set's development half: scored on it, it meets itself."""
+    labelled = tmp_path / "dev.jsonl"
+    labelled.write_text('{"text": "I kept seeing her at home for the rest of the ten weeks.", "codes": [], '
+                        '"group": "a"}\n{"text": "We set a goal of ten thousand steps.", "codes": ["1.1"], '
+                        '"group": "b"}\n')
+    args = ["evaluate", "bcttv1+relational-aspects", str(labelled), "--mode", "similarity", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "warning: 1 of the 2 sentences are exemplars or background of bcttv1+relational-aspects" in result.output
+    monkeypatch.setenv("AUTOCODER_INTERVIEW_EXAMPLES", "false")
+    from app.config import get_settings
+
+    get_settings.cache_clear()
+    try:
+        clean = CliRunner().invoke(app, args)
+    finally:
+        monkeypatch.delenv("AUTOCODER_INTERVIEW_EXAMPLES")
+        get_settings.cache_clear()
+    assert clean.exit_code == 0 and "exemplars or background" not in clean.output
