@@ -5,12 +5,14 @@ Run by hand (docs/evaluation.md):
     .venv/bin/python bench/interview_examples.py                 # dev -> held-out and held-out -> dev
     .venv/bin/python bench/interview_examples.py --encoders minilm,embeddinggemma
     .venv/bin/python bench/interview_examples.py --test          # the shipped supplements on the test half
+    .venv/bin/python bench/interview_examples.py --curve [--test]  # each run over the gate's bias
 
 The choice to ship them (and which sentences) was made on the two cross-set runs; `--test` scores the test
 half, which no codebook contains, with the supplements as shipped (development half and held-out set).
 """
 
 import argparse
+import dataclasses
 import os
 from pathlib import Path
 
@@ -40,24 +42,31 @@ def codebook(settings: Settings, splits: tuple[str, ...]):
     return resolve(settings.default_codebook, books.get, list(made))
 
 
-def figures(embedder: Embedder, book, split: str, settings: Settings) -> list[str]:
-    items = load_labelled(SOURCES.get(split, SOURCES["dev"]), book, group_field="transcript", turn_field="turn",
+def figures(embedder: Embedder, book, split: str, settings: Settings, biases: tuple[float, ...] = (0.0,)
+            ) -> list[list[str]]:
+    """The figures at each gate bias (0: the service's operating point)."""
+    items = load_labelled(SOURCES[split], book, group_field="transcript", turn_field="turn",
                           where={"split": {split}} | PARTICIPANTS)
     texts = [it.text for it in items]
     index = CodeIndexCache(embedder, None).get(book)  # no disk cache: every variant is fitted afresh
-    scores = score_codes(index, embedder.encode(texts), settings.scoring(), word_counts(texts))[0]
-    r = evaluate_scores(scores, [it.codes for it in items], [c.id for c in index.codes], top_k=settings.top_k,
-                        threshold=settings.threshold)
-    return [f"{r.top1:.3f}", f"{r.hit_at[3]:.3f}", f"{r.hit_at[5]:.3f}", f"{r.macro_f1:.3f}",
-            f"{r.technique_shown:.3f}", f"{r.right_shown:.3f}", f"{r.none_uncoded:.3f}",
-            "-" if r.kappa is None else f"{r.kappa:.3f}"]
+    vectors, words, out = embedder.encode(texts), word_counts(texts), []
+    for bias in biases:
+        scores = score_codes(index, vectors, dataclasses.replace(settings.scoring(), gate_bias=bias), words)[0]
+        r = evaluate_scores(scores, [it.codes for it in items], [c.id for c in index.codes], top_k=settings.top_k,
+                            threshold=settings.threshold)
+        out.append([f"{r.top1:.3f}", f"{r.hit_at[3]:.3f}", f"{r.hit_at[5]:.3f}", f"{r.macro_f1:.3f}",
+                    f"{r.technique_shown:.3f}", f"{r.right_shown:.3f}", f"{r.none_uncoded:.3f}",
+                    "-" if r.kappa is None else f"{r.kappa:.3f}"])
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--encoders", default="embeddinggemma", help="comma-separated registry names")
     parser.add_argument("--test", action="store_true", help="score the test half with the shipped supplements")
+    parser.add_argument("--curve", action="store_true", help="each run over the gate bias (AUTOCODER_GATE_BIAS)")
     args = parser.parse_args()
+    biases = (-1.0, -0.75, -0.5, -0.25, 0.0, 0.25, 0.5) if args.curve else (0.0,)
     settings = Settings()
     SOURCES["test"] = SOURCES["dev"]  # the test half lives in the same file as the development half
     runs = [((), "test"), (("dev", "holdout"), "test")] if args.test else [
@@ -69,9 +78,12 @@ def main() -> None:
         embedder = Embedder(name, encoders_dir=settings.encoders_dir, cache_dir=settings.cache_dir,
                             device=settings.embedding_device)
         rows = [[" + ".join(fitted) or "none (the codebooks' own text)", scored]
-                + figures(embedder, codebook(settings, fitted), scored, settings) for fitted, scored in runs]
+                + ([f"{bias:+.2f}"] if args.curve else []) + cells for fitted, scored in runs
+                for bias, cells in zip(biases, figures(embedder, codebook(settings, fitted), scored, settings, biases),
+                                       strict=True)]
+        head = ["interview sentences in the codebook", "scored on"] + (["gate bias"] if args.curve else []) + HEAD
         print(f"\n## {embedder.model_id}\n")
-        print(markdown_table(["interview sentences in the codebook", "scored on"] + HEAD, rows), flush=True)
+        print(markdown_table(head, rows), flush=True)
 
 
 if __name__ == "__main__":
