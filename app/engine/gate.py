@@ -8,8 +8,9 @@ blended with a classifier fitted on the same definitions and exemplars, 60% (doc
 margin over the background hid half the techniques: the gate instead learns, from how exemplars and background
 sentences score against the codebook (each scored without itself), what the scores of a technique look like:
 how high the best code is, how far ahead of the next ones, how close the background comes, and how long the
-sentence is. Neither needs a coder's labels, so both work for any codebook with exemplars and a background, and
-the interview set's development half only chose the constants below; its test half was never used.
+sentence is. Neither needs a coder's labels, so both work for any codebook with exemplars and a background. The
+interview set's development half chose the constants below (before its sentences joined the default codebook as
+exemplars and background, taxonomy/codebooks/interview-set/); its test half was never used.
 
 The served score of a code (suggest.score_codes) is then
     sigmoid(gate logit + logit(ANCHOR) + (rank score - best rank score) / SPREAD)
