@@ -185,6 +185,8 @@ def split_sentences(text: str, turns: list[Turn], max_words: int = 80) -> list[S
     for turn, doc in zip(turns, docs, strict=True):
         index = 0
         sentences = _keep_brackets_whole(doc.text, [(s.start_char, s.end_char) for s in doc.sents])
+        if len(turn.cues) > 1:
+            sentences = _cue_markers_open_sentences(doc.text, sentences, [c[0] - turn.start for c in turn.cues[1:]])
         for sent_start, sent_end in sentences:
             for start, end in _pieces(text, turn.start + sent_start, turn.start + sent_end, max_words):
                 segments.append(Segment(turn.index, index, turn.speaker, turn.role, start, end, text[start:end],
@@ -269,6 +271,23 @@ def _timestamps_open_sentences(text: str, sentences: list[tuple[int, int]]) -> l
         if m is None or text[start:start + m.start()].rstrip().rstrip("\"'’”)")[-1:] not in (".", "!", "?", "…"):
             continue  # no timestamp at the end, or not between two sentences
         out[i], out[i + 1] = (start, start + m.start()), (start + m.start(), out[i + 1][1])
+    return out
+
+
+def _cue_markers_open_sentences(text: str, sentences: list[tuple[int, int]], cue_starts: list[int]
+                                ) -> list[tuple[int, int]]:
+    """A caption cue that opens with a marker ("[laughs] Some weeks I nearly didn't go.") after a cue that ended
+    a sentence: the marker opens the cue's sentence, as it was heard then, instead of trailing the last one."""
+    out, at = list(sentences), 0
+    for i in range(len(out) - 1):
+        start, end = out[i]
+        while at < len(cue_starts) and cue_starts[at] <= start:
+            at += 1
+        if at == len(cue_starts) or cue_starts[at] >= end:
+            continue
+        cut = cue_starts[at]
+        if only_markers(text[cut:end]) and text[start:cut].rstrip().rstrip("\"'’”)")[-1:] in (".", "!", "?", "…"):
+            out[i], out[i + 1] = (start, cut), (cut, out[i + 1][1])
     return out
 
 

@@ -210,3 +210,22 @@ def test_a_caption_turn_gives_each_sentence_its_own_cues_times_de_identified_or_
         assert [(s.time_start, s.time_end) for s in segments] == [
             (1.0, 4.0), (1.0, 4.0), (4.5, 9.0), (4.5, 12.0), (9.5, 12.0)], deidentify
         assert segments[-1].text == "Every time." and ("[PERSON]" in segments[3].text) == deidentify
+
+
+def test_a_marker_opening_a_caption_cue_opens_that_cues_sentence():
+    from app.config import Settings
+    from app.engine.transcripts import TranscriptInput, segment_transcript
+    from app.ingest.readers import read_file
+
+    vtt = ("WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v SP3>I went to the group. It was hard at first.\n\n"
+           "00:00:04.500 --> 00:00:09.000\n<v SP3>[laughs] Some weeks I nearly didn't go.\n\n"
+           "00:00:09.500 --> 00:00:12.000\n<v SP3>Every time. [pause]\n")
+    turns = read_file("a.vtt", vtt.encode())[0][0].turns
+    _, _, segments = segment_transcript(TranscriptInput(turns=turns), Settings().segmentation())
+    assert [s.text for s in segments] == ["I went to the group.", "It was hard at first.",
+                                          "[laughs] Some weeks I nearly didn't go.", "Every time. [pause]"]
+    assert [(s.time_start, s.time_end) for s in segments] == [(1.0, 4.0), (1.0, 4.0), (4.5, 9.0), (9.5, 12.0)]
+    # In plain text, with no cue to say when it was heard, a marker after a full stop stays where it was.
+    text = "SP3: It was hard at first. [laughs] Some weeks I nearly didn't go."
+    plain = split_sentences(text, turns_from_text(text, RoleMapper({})))
+    assert [s.text for s in plain] == ["It was hard at first. [laughs]", "Some weeks I nearly didn't go."]
