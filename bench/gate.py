@@ -10,7 +10,8 @@ Run by hand (docs/evaluation.md):
     .venv/bin/python bench/gate.py --encoders embeddinggemma --split holdout   # the later held-out set
 
 Every choice (prompt, BLEND, SPREAD, the operating point) was made with `--split dev`; the test half is
-reported, never tuned on. Interviewer sentences are left out, as the service does not code them; every
+reported, never tuned on. It scores the codebooks' own text, without the interview set's sentences (they hold
+the development half and the held-out set): bench/interview_examples.py measures those. Interviewer sentences are left out, as the service does not code them; every
 participant sentence counts, those with no technique included.
 """
 
