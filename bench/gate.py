@@ -11,8 +11,9 @@ Run by hand (docs/evaluation.md):
 
 Every choice (prompt, BLEND, SPREAD, the operating point) was made with `--split dev`; the test half is
 reported, never tuned on. It scores the codebooks' own text, without the interview set's sentences (they hold
-the development half and the held-out set): bench/interview_examples.py measures those. Interviewer sentences are left out, as the service does not code them; every
-participant sentence counts, those with no technique included.
+the development half and the held-out set): bench/interview_examples.py measures those. Interviewer sentences
+are left out, as the service does not code them; every participant sentence counts, those with no technique
+included.
 """
 
 import argparse
