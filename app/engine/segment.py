@@ -281,13 +281,14 @@ def _cue_markers_open_sentences(text: str, sentences: list[tuple[int, int]], cue
     out, at = list(sentences), 0
     for i in range(len(out) - 1):
         start, end = out[i]
-        while at < len(cue_starts) and cue_starts[at] <= start:
+        while at < len(cue_starts) and cue_starts[at] < end and not text[start:cue_starts[at]].strip():
+            at += 1  # the cue this sentence opens with (its span may begin with the space before it)
+        while at < len(cue_starts) and cue_starts[at] < end:  # the cues that start inside it, in order
+            cut = cue_starts[at]
+            if only_markers(text[cut:end]) and text[start:cut].rstrip().rstrip("\"'’”)")[-1:] in (".", "!", "?", "…"):
+                out[i], out[i + 1] = (start, cut), (cut, out[i + 1][1])
+                break
             at += 1
-        if at == len(cue_starts) or cue_starts[at] >= end:
-            continue
-        cut = cue_starts[at]
-        if only_markers(text[cut:end]) and text[start:cut].rstrip().rstrip("\"'’”)")[-1:] in (".", "!", "?", "…"):
-            out[i], out[i + 1] = (start, cut), (cut, out[i + 1][1])
     return out
 
 

@@ -225,6 +225,18 @@ def test_a_marker_opening_a_caption_cue_opens_that_cues_sentence():
     assert [s.text for s in segments] == ["I went to the group.", "It was hard at first.",
                                           "[laughs] Some weeks I nearly didn't go.", "Every time. [pause]"]
     assert [(s.time_start, s.time_end) for s in segments] == [(1.0, 4.0), (1.0, 4.0), (4.5, 9.0), (9.5, 12.0)]
+    # Past the turn's first cue, where the sentence before the marker opens a cue of its own, and with two.
+    vtt = ("WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n<v SP2>I went home.\n\n"
+           "00:00:03.500 --> 00:00:05.000\n<v SP2>She rang me the next day.\n\n"
+           "00:00:06.000 --> 00:00:09.000\n<v SP2>[laughs] Some weeks I nearly didn't go.\n\n"
+           "00:00:10.000 --> 00:00:12.000\n<v SP2>Was it worth it?\n\n"
+           "00:00:12.500 --> 00:00:14.000\n<v SP2>[laughs] [pause] Yes, every minute.\n")
+    turns = read_file("b.vtt", vtt.encode())[0][0].turns
+    _, _, segments = segment_transcript(TranscriptInput(turns=turns), Settings().segmentation())
+    assert [(s.text, s.time_start, s.time_end) for s in segments] == [
+        ("I went home.", 1.0, 3.0), ("She rang me the next day.", 3.5, 5.0),
+        ("[laughs] Some weeks I nearly didn't go.", 6.0, 9.0), ("Was it worth it?", 10.0, 12.0),
+        ("[laughs] [pause] Yes, every minute.", 12.5, 14.0)]
     # In plain text, with no cue to say when it was heard, a marker after a full stop stays where it was.
     text = "SP3: It was hard at first. [laughs] Some weeks I nearly didn't go."
     plain = split_sentences(text, turns_from_text(text, RoleMapper({})))
