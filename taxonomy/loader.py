@@ -165,9 +165,11 @@ def resolve(name: str, lookup: Callable[[str], Codebook | None], supplements: Se
         raise CodebookError(f"codebook name {name!r} has an empty part")
     for part in parts:
         visit(part)
-    names = {book.name for book in order}
+    # A supplement holds where the combination's codes are exactly those of the codebooks it names: a third
+    # codebook's codes (or a team's own, in an upload) were not coded against, so "no code" would not hold.
+    coded = {book.name for book in order if book.codes}
     for supplement in supplements:
-        if supplement.supplements in names and set(supplement.requires) <= names:
+        if coded == {supplement.supplements, *supplement.requires}:
             at = next(i for i, book in enumerate(order) if book.name == supplement.supplements)
             order[at] = _apply(supplement, order[at])
 

@@ -171,8 +171,8 @@ class Supplement(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     supplements: str = Field(pattern=NAME_PATTERN)
-    # Other codebooks it holds only in combination with: sentences coded against BCTTv1 and the relational
-    # codes together say "no code" or "3.2 alone" of that combination, not of BCTTv1 alone.
+    # The other codebooks it holds only in combination with, and with no others that bring codes: sentences
+    # coded against BCTTv1 and the relational codes together say "no code" or "3.2 alone" of exactly that.
     requires: list[str] = Field(default_factory=list)
     title: str = ""
     attribution: str

@@ -9,7 +9,7 @@ import yaml
 
 from app.config import Settings
 from app.engine.code_index import default_background
-from taxonomy import load_builtin, resolve
+from taxonomy import load_builtin, parse_codebook, resolve
 from taxonomy.loader import INTERVIEW_SET_DIR, CodebookError, load_interview_set
 from taxonomy.schema import Supplement
 from training.interview_examples import SOURCES, as_yaml, code_owners, read_rows, supplements
@@ -64,8 +64,16 @@ def test_they_hold_only_where_the_codebooks_they_were_coded_with_are_combined():
     what discovery looks for), nor of any other codebook."""
     books = load_builtin(CODEBOOKS, third_party=False)
     interview_set = load_interview_set(CODEBOOKS, books)
-    for name in ("bcttv1", "relational-aspects", "peer-change-model", "interview-talk"):
+    for name in ("bcttv1", "relational-aspects", "peer-change-model", "interview-talk",
+                 "bcttv1+relational-aspects+peer-change-model"):
         assert resolve(name, books.get, interview_set).digest == resolve(name, books.get).digest, name
+    assert resolve("relational-aspects+bcttv1", books.get, interview_set).digest != \
+        resolve("relational-aspects+bcttv1", books.get).digest  # the same combination, either order
+    # A team's codebook extending both brings codes of its own, not coded against: it gets none of them.
+    team = parse_codebook("name: team\nextends: [bcttv1, relational-aspects]\ncodes:\n  - {id: P.1, label: Walks, "
+                          "definition: Going for a walk together during a session.}\n")
+    lookup = {**books, "team": team}.get
+    assert resolve("team", lookup, interview_set).digest == resolve("team", lookup).digest
     assert default_background() == tuple(books["interview-talk"].background)
 
 
