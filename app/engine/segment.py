@@ -172,6 +172,24 @@ def sentencizer() -> spacy.language.Language:
     return nlp
 
 
+# spaCy's tokenizer takes time quadratic in the length of a run with no space in it (its affix search): 24 KB of
+# "[" held a request for 12 s and slowed every other one (found by an attacker's run). What it reads has a
+# space put into such runs every LONGEST_TOKEN characters; the copy keeps the text's length, so its offsets
+# hold for the text itself, and only where sentences may end inside such a run (no sentence has one) changes.
+LONGEST_TOKEN = 64
+_LONG_RUN = re.compile(rf"\S{{{LONGEST_TOKEN + 1},}}")
+
+
+def tokenizable(text: str) -> str:
+    """`text` with a space in place of every LONGEST_TOKEN-th character of a longer run with no space."""
+    def broken(m: re.Match) -> str:
+        chars = list(m.group())
+        chars[LONGEST_TOKEN - 1:-1:LONGEST_TOKEN] = " " * len(chars[LONGEST_TOKEN - 1:-1:LONGEST_TOKEN])
+        return "".join(chars)
+
+    return _LONG_RUN.sub(broken, text)
+
+
 def split_sentences(text: str, turns: list[Turn], max_words: int = 80) -> list[Segment]:
     """Split every turn into sentences; offsets are into `text`, trimmed of surrounding space.
 
@@ -181,12 +199,15 @@ def split_sentences(text: str, turns: list[Turn], max_words: int = 80) -> list[S
     """
     nlp = sentencizer()
     segments: list[Segment] = []
-    docs = nlp.pipe(text[t.start:t.end] for t in turns)
+    docs = nlp.pipe(tokenizable(text[t.start:t.end]) for t in turns)
     for turn, doc in zip(turns, docs, strict=True):
         index = 0
-        sentences = _keep_brackets_whole(doc.text, [(s.start_char, s.end_char) for s in doc.sents])
+        said = text[turn.start:turn.end]  # spaCy read a copy of the same length: its offsets hold here
+        # Sentences cover the turn end to end (only space lies between spaCy's, or a space put in the copy).
+        ends = [s.end_char for s in doc.sents][:-1]
+        sentences = _keep_brackets_whole(said, list(zip([0, *ends], [*ends, len(said)], strict=True)))
         if len(turn.cues) > 1:
-            sentences = _cue_markers_open_sentences(doc.text, sentences, [c[0] - turn.start for c in turn.cues[1:]])
+            sentences = _cue_markers_open_sentences(said, sentences, [c[0] - turn.start for c in turn.cues[1:]])
         for sent_start, sent_end in sentences:
             for start, end in _pieces(text, turn.start + sent_start, turn.start + sent_end, max_words):
                 segments.append(Segment(turn.index, index, turn.speaker, turn.role, start, end, text[start:end],

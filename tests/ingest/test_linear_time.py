@@ -83,3 +83,17 @@ def test_a_text_over_the_limits_is_refused_before_it_is_de_identified():
     with pytest.raises(InvalidInput, match="one turn is 1900000 characters"):
         segment_transcript(data, Settings().segmentation())
     assert time.perf_counter() - start < BOUND
+
+
+def test_sentence_splitting_is_linear_on_long_runs_with_no_space():
+    """spaCy's tokenizer is quadratic on one long token: 24 KB of "[" held a request for 12 s, and 18 KB of
+    nested brackets for 18 s here (an attacker's run). It now reads a same-length copy with the runs broken."""
+    from app.engine.segment import RoleMapper, split_sentences, tokenizable, turns_from_text
+
+    for body in ("SP: " + " ".join(["[" * 8_000] * 3), "SP: " + "(" * 9_000 + ")" * 9_000,
+                 "SP: I went home. " + "x" * 20_000 + ". Then she rang."):
+        segments, seconds = timed(split_sentences, body, turns_from_text(body, RoleMapper({})))
+        assert seconds < BOUND, (body[4:8], seconds)
+        assert "".join(s.text for s in segments).replace(" ", "") == body[4:].replace(" ", "")  # nothing lost
+    assert tokenizable("a" * 129) == ("a" * 63 + " ") * 2 + "a" and tokenizable("So I went home.") == "So I went home."
+    assert tokenizable("a" * 128) == "a" * 63 + " " + "a" * 64  # never its last: the run's end stays a word
