@@ -100,7 +100,7 @@ def load_codebook_file(path: Path) -> Codebook:
 # beside the built-in codebooks; AUTOCODER_THIRD_PARTY_TEXT=false runs without them.
 THIRD_PARTY_DIR = "third-party"
 # Sentences of the project's own interview set (CC0), coded against BCTTv1 with the relational codes: exemplars
-# of their codes and, with no code, background, added where a codebook combines both (resolve's supplements;
+# of their codes and, with no code, background, added where a codebook's codes are those two's exactly (resolve;
 # training/interview_examples.py writes them, docs/evaluation.md says what they are worth);
 # AUTOCODER_INTERVIEW_EXAMPLES=false runs without them.
 INTERVIEW_SET_DIR = "interview-set"
