@@ -23,6 +23,7 @@ CONFIRMED = "confirmed"  # a sentence a coder confirmed (app/services/confirmed.
 # Bumped whenever what an index encodes changes (evidence units, counterexamples, background), so stale disk
 # caches are not reused; MODEL_FORMAT likewise for what is fitted on them (app/engine/gate.py).
 INDEX_FORMAT = 2
+ENCODE_CHUNK = 256  # codebook texts per encoder call
 MODEL_FORMAT = 3  # 3: an exemplar coded twice is hidden under both codes when the gate scores it
 # A piece of an exemplar counts as evidence on its own only with at least this many words and content words:
 # fragments such as "Someone to look up to." or "It was kind of that." match filler ("It was, yeah.") as well
@@ -147,14 +148,29 @@ class CodeIndexCache:
         self._memory: dict[tuple[str, str], CodeIndex] = {}
         # Vectors by text: a new version of a codebook only encodes the definitions and exemplars that changed.
         self._by_text: dict[str, np.ndarray] = {}
+        # One lock for the maps above, held only to read or write them; one per codebook being built, so that a
+        # team's large new codebook (minutes to encode) never holds up suggestions from the ones already built.
         self._lock = threading.Lock()
+        self._building: dict[tuple[str, str], threading.Lock] = {}
+        self._generation = 0  # moved on by forget: a build that began before it keeps nothing it encoded
 
     def get(self, codebook: ResolvedCodebook) -> CodeIndex:
         key = (codebook.digest, self.embedder.model_id)
         with self._lock:
-            if key not in self._memory:
-                self._memory[key] = self._build(codebook)
-            return self._memory[key]
+            if key in self._memory:
+                return self._memory[key]
+            building = self._building.setdefault(key, threading.Lock())
+        with building:  # one build of a codebook at a time; a second caller waits for it and takes its result
+            with self._lock:
+                if key in self._memory:
+                    return self._memory[key]
+                generation = self._generation
+            index = self._build(codebook, generation)
+            with self._lock:
+                if self._generation == generation:
+                    self._memory[key] = index
+                self._building.pop(key, None)
+            return index
 
     def forget(self, texts: list[str]) -> None:
         """Drop these texts' vectors and every built index (they may hold them as evidence); rebuilt on use."""
@@ -162,20 +178,26 @@ class CodeIndexCache:
             for text in texts:
                 self._by_text.pop(text, None)
             self._memory.clear()
+            self._generation += 1
 
-    def _build(self, codebook: ResolvedCodebook) -> CodeIndex:
+    def _build(self, codebook: ResolvedCodebook, generation: int) -> CodeIndex:
         units = evidence_units(codebook, filter_units=self.filter_units)
         counters, background = counter_units(codebook), background_units(codebook)
         every = units + counters + background
         key = self._key(codebook)
         vectors = self._load(key, len(every))
         if vectors is None:
-            missing = list(dict.fromkeys(u.text for u in every if u.text not in self._by_text))
-            self._by_text.update(zip(missing, self.embedder.encode(missing), strict=True))
-            vectors = np.stack([self._by_text[u.text] for u in every])
+            with self._lock:
+                known = {u.text: self._by_text[u.text] for u in every if u.text in self._by_text}
+            missing = list(dict.fromkeys(u.text for u in every if u.text not in known))
+            known.update(zip(missing, self._encode(missing), strict=True))
+            vectors = np.stack([known[u.text] for u in every])
             self._save(key, vectors)
         else:
-            self._by_text.update(zip((u.text for u in every), vectors, strict=True))
+            known = dict(zip((u.text for u in every), vectors, strict=True))
+        with self._lock:
+            if self._generation == generation:
+                self._by_text.update(known)
         leaves = codebook.leaves
         groups = tuple(g.label if (g := codebook.group_of(c)) else None for c in leaves)
         a, b = len(units), len(units) + len(counters)
@@ -187,6 +209,12 @@ class CodeIndexCache:
         if model is not None and temperature:
             model = dataclasses.replace(model, temperature=temperature)
         return dataclasses.replace(index, model=model)
+
+    def _encode(self, texts: list[str]) -> list[np.ndarray]:
+        """In chunks: the process encodes one call at a time (services.coding.SerialEmbedder), so a sentence
+        to suggest for waits for one chunk of a large codebook, not for all of it."""
+        chunks = (self.embedder.encode(texts[i:i + ENCODE_CHUNK]) for i in range(0, len(texts), ENCODE_CHUNK))
+        return [row for chunk in chunks for row in chunk]
 
     def _model(self, digest: str, index: CodeIndex, background: list[EvidenceUnit]) -> gate.CodebookModel | None:
         """The codebook's classifier and gate: from the disk cache, else fitted now (about a second)."""
