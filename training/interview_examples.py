@@ -38,17 +38,17 @@ LICENCE = "CC0 1.0"
 def read_rows(splits: tuple[str, ...] = ("dev", "holdout")) -> list[dict]:
     """The sentences of these splits, less any whose words the test half also has (short replies such as
     "A bit." recur): the test half must share no sentence with a codebook."""
-    rows = []
-    for split in splits:
-        with SOURCES[split].open(encoding="utf-8") as handle:
-            rows += [row for line in handle if line.strip() and (row := json.loads(line))["split"] == split]
     held_back = test_half_texts()
-    return [row for row in rows if row["text"] not in held_back]
+    return [row for split in splits for row in _split_rows(SOURCES[split], split) if row["text"] not in held_back]
 
 
 def test_half_texts() -> set[str]:
-    with SOURCES["dev"].open(encoding="utf-8") as handle:  # both halves are in one file
-        return {row["text"] for line in handle if line.strip() and (row := json.loads(line))["split"] == "test"}
+    return {row["text"] for row in _split_rows(SOURCES["dev"], "test")}  # both halves are in one file
+
+
+def _split_rows(path: Path, split: str) -> list[dict]:
+    with path.open(encoding="utf-8") as handle:
+        return [row for line in handle if line.strip() and (row := json.loads(line))["split"] == split]
 
 
 def supplements(rows: list[dict], owners: dict[str, str]) -> dict[str, Supplement]:

@@ -289,10 +289,15 @@ def _timestamps_open_sentences(text: str, sentences: list[tuple[int, int]]) -> l
     for i in range(len(out) - 1):
         start, end = out[i]
         m = _TIMESTAMP_AT_END.search(text[start:end])
-        if m is None or text[start:start + m.start()].rstrip().rstrip("\"'’”)")[-1:] not in (".", "!", "?", "…"):
+        if m is None or not _ends_sentence(text[start:start + m.start()]):
             continue  # no timestamp at the end, or not between two sentences
         out[i], out[i + 1] = (start, start + m.start()), (start + m.start(), out[i + 1][1])
     return out
+
+
+def _ends_sentence(text: str) -> bool:
+    """Whether text ends with a sentence's last stop (perhaps inside a closing quote or bracket)."""
+    return text.rstrip().rstrip("\"'’”)")[-1:] in (".", "!", "?", "…")
 
 
 def _cue_markers_open_sentences(text: str, sentences: list[tuple[int, int]], cue_starts: list[int]
@@ -306,7 +311,7 @@ def _cue_markers_open_sentences(text: str, sentences: list[tuple[int, int]], cue
             at += 1  # the cue this sentence opens with (its span may begin with the space before it)
         while at < len(cue_starts) and cue_starts[at] < end:  # the cues that start inside it, in order
             cut = cue_starts[at]
-            if only_markers(text[cut:end]) and text[start:cut].rstrip().rstrip("\"'’”)")[-1:] in (".", "!", "?", "…"):
+            if only_markers(text[cut:end]) and _ends_sentence(text[start:cut]):
                 out[i], out[i + 1] = (start, cut), (cut, out[i + 1][1])
                 break
             at += 1
