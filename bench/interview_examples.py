@@ -7,6 +7,7 @@ Run by hand (docs/evaluation.md):
     .venv/bin/python bench/interview_examples.py --test          # the shipped supplements on the test half
     .venv/bin/python bench/interview_examples.py --curve [--test]  # each run over the gate's bias
     .venv/bin/python bench/interview_examples.py --fourth --curve  # the fourth set (it chose the operating point)
+    .venv/bin/python bench/interview_examples.py --leave-one-out dev,holdout,fourth,fifth,sixth,seventh --curve
 
 The choice to ship them (and which sentences) was made on the two cross-set runs; `--test` scores the test
 half, which no codebook contains, with the supplements as shipped (development half and held-out set).
@@ -26,7 +27,7 @@ from app.engine.encoders import REGISTRY, installed_path  # noqa: E402
 from app.engine.gate import word_counts  # noqa: E402
 from app.engine.suggest import score_codes  # noqa: E402
 from taxonomy import load_builtin, resolve  # noqa: E402
-from training.interview_examples import SOURCES, code_owners, read_rows, supplements  # noqa: E402
+from training.interview_examples import SHIPPED, SOURCES, code_owners, read_rows, supplements  # noqa: E402
 from training.labelled import load_labelled  # noqa: E402
 from training.metrics import evaluate_scores  # noqa: E402
 from training.tables import markdown_table  # noqa: E402
@@ -61,21 +62,37 @@ def figures(embedder: Embedder, book, split: str, settings: Settings, biases: tu
     return out
 
 
+def leave_one_out(sets: list[str]) -> list[tuple[tuple[str, ...], str]]:
+    """For each set: scored with the shipped sets' sentences (less its own), then with every other set's."""
+    runs = []
+    for scored in sets:
+        runs.append((tuple(s for s in SHIPPED if s != scored), scored))
+        runs.append((tuple(s for s in sets if s != scored), scored))
+    return runs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--encoders", default="embeddinggemma", help="comma-separated registry names")
     parser.add_argument("--test", action="store_true", help="score the test half with the shipped supplements")
     parser.add_argument("--fourth", action="store_true", help="score the fourth set (interviews-fourth.jsonl), "
                         "which decided the gate's operating point, with the shipped supplements")
+    parser.add_argument("--leave-one-out", metavar="SETS", help="comma-separated sets (e.g. dev,holdout,fourth,"
+                        "fifth): each scored with the shipped sets' sentences less itself, then with all the others'")
     parser.add_argument("--curve", action="store_true", help="each run over the gate bias (AUTOCODER_GATE_BIAS)")
     args = parser.parse_args()
     biases = (-1.0, -0.75, -0.5, -0.25, 0.0, 0.25, 0.5) if args.curve else (0.0,)
     settings = Settings()
-    SOURCES["test"] = SOURCES["dev"]  # the test half lives in the same file as the development half
-    SOURCES["fourth"] = REPO / "bench" / "data" / "interviews-fourth.jsonl"
     scored = "test" if args.test else "fourth" if args.fourth else None
-    runs = [((), scored), (("dev", "holdout"), scored)] if scored else [
-        ((), "holdout"), (("dev",), "holdout"), ((), "dev"), (("holdout",), "dev")]
+    if args.leave_one_out:
+        for split in args.leave_one_out.split(","):
+            if split not in SOURCES:
+                SOURCES[split] = REPO / "bench" / "data" / f"interviews-{split}.jsonl"
+        runs = leave_one_out(args.leave_one_out.split(","))
+    elif scored:
+        runs = [((), scored), (SHIPPED, scored)]
+    else:
+        runs = [((), "holdout"), (("dev",), "holdout"), ((), "dev"), (("holdout",), "dev")]
     for name in args.encoders.split(","):
         if not installed_path(REGISTRY[name], settings.encoders_dir):
             print(f"{name} is not installed; skipped")

@@ -21,9 +21,13 @@ from taxonomy import load_builtin
 from taxonomy.schema import Exemplar, Supplement, SupplementCode, code_order
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCES = {"dev": REPO / "bench" / "data" / "interviews.jsonl",
-           "holdout": REPO / "bench" / "data" / "interviews-holdout.jsonl"}
-SPLIT_NAMES = {"dev": "development half", "holdout": "held-out set"}
+DATA = REPO / "bench" / "data"
+# Every coded set, by split name (the test half lives in the development half's file). Each was written and
+# gold-coded by a different writer (docs/evaluation.md).
+SOURCES = {"dev": DATA / "interviews.jsonl", "test": DATA / "interviews.jsonl",
+           "holdout": DATA / "interviews-holdout.jsonl", "fourth": DATA / "interviews-fourth.jsonl"}
+SPLIT_NAMES = {"dev": "development half", "holdout": "held-out set", "fourth": "fourth set"}
+SHIPPED = ("dev", "holdout")  # the sets whose sentences the codebook carries; never "test"
 PARTICIPANTS = frozenset({"peer_worker", "supported_peer"})  # the service never codes the interviewer
 # The sentences with no code are background of BCTTv1 (with the relational codes), not of interview-talk: that
 # is every codebook's background, and for a codebook of other codes (a team's own) "no BCT" is no negative.
@@ -35,15 +39,17 @@ ATTRIBUTION = ("Sentences of the bct-autocoder interview set (bench/data/intervi
 LICENCE = "CC0 1.0"
 
 
-def read_rows(splits: tuple[str, ...] = ("dev", "holdout")) -> list[dict]:
+def read_rows(splits: tuple[str, ...] = SHIPPED) -> list[dict]:
     """The sentences of these splits, less any whose words the test half also has (short replies such as
     "A bit." recur): the test half must share no sentence with a codebook."""
+    if "test" in splits:
+        raise ValueError("the test half is never codebook evidence")
     held_back = test_half_texts()
     return [row for split in splits for row in _split_rows(SOURCES[split], split) if row["text"] not in held_back]
 
 
 def test_half_texts() -> set[str]:
-    return {row["text"] for row in _split_rows(SOURCES["dev"], "test")}  # both halves are in one file
+    return {row["text"] for row in _split_rows(SOURCES["test"], "test")}
 
 
 def _split_rows(path: Path, split: str) -> list[dict]:
@@ -64,7 +70,7 @@ def supplements(rows: list[dict], owners: dict[str, str]) -> dict[str, Supplemen
     for row in rows:
         if row["role"] not in PARTICIPANTS:
             continue
-        source = f"interview set {row['transcript']} ({SPLIT_NAMES[row['split']]})"
+        source = f"interview set {row['transcript']} ({SPLIT_NAMES.get(row['split'], row['split'] + ' set')})"
         if not row["codes"]:
             background.setdefault(row["text"], Exemplar(text=row["text"], source=source))
         elif not row.get("context"):
