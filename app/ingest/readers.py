@@ -33,6 +33,8 @@ SUPPORTED = (TEXT, JSON, DOCX, *CAPTIONS, *TABLE, ".zip")
 METADATA = ("title", "participant_id", "site", "trial_arm")  # per transcript: taken from its first row
 OBJECT_METADATA = (*METADATA, "role")  # a JSON transcript object's own: 'role' is the participant's
 CHUNK = 1 << 20
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+MAX_SECONDS = 100 * 3600  # a turn's start or end: no interview recording runs 100 hours
 RATIO_FLOOR = 1 << 20  # the compression ratio is judged once a member has expanded past this many bytes
 
 
@@ -76,8 +78,13 @@ def decode(name: str, data: bytes) -> str:
         raise ReadError(f"{name}: this looks like a binary file, not text")
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        # A file in an older encoding (Windows-1252 from Word's "Save as text") is read as that encoding; one
+        # that is UTF-8 with bytes that are not would be read as one old encoding throughout, turning every
+        # "’" into "â€™", so it is refused instead.
+        if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and _UTF8_MULTIBYTE.search(data):
+            raise ReadError(f"{name}: not valid UTF-8 at byte {exc.start}, though it has UTF-8 characters "
+                            "elsewhere (damaged, or two encodings mixed); save it as UTF-8") from None
     best = from_bytes(data).best()
     if best is None:
         raise ReadError(f"{name}: cannot tell the text encoding (save it as UTF-8)")
@@ -187,6 +194,15 @@ def is_hidden(path: str) -> bool:
 
 # -- JSON ------------------------------------------------------------------------------------------------------
 
+def check_times(where: str, start: float | None, end: float | None) -> None:
+    """A turn's times are seconds into the recording: finite, 0 to MAX_SECONDS, and the end not before the start."""
+    for stamp, value in (("start", start), ("end", end)):
+        if value is not None and not (math.isfinite(value) and 0 <= value <= MAX_SECONDS):
+            raise ReadError(f"{where} {stamp} {value!r} is not a time in a recording (0 to {MAX_SECONDS} seconds)")
+    if start is not None and end is not None and end < start:
+        raise ReadError(f"{where} the turn ends ({end}) before it starts ({start})")
+
+
 def _read_json(name: str, text: str) -> ParsedTranscript:
     try:
         body = json.loads(text)
@@ -215,9 +231,9 @@ def transcript_from_object(name: str, body: object, source_format: str = "json")
         for n, turn in enumerate(turns):
             for stamp in ("start", "end"):
                 value = turn.get(stamp)
-                if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
-                                          or not math.isfinite(value)):
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
                     raise ReadError(f"{name}: turns[{n}].{stamp} {value!r} is not a number of seconds")
+            check_times(f"{name}: turns[{n}]", turn.get("start"), turn.get("end"))
         turns = [{k: t[k] for k in ("speaker", "text", "role", "start", "end") if t.get(k) is not None}
                  for t in turns]
     elif not isinstance(text, str):
@@ -271,7 +287,9 @@ def _read_docx(name: str, data: bytes, limits: ReadLimits) -> ParsedTranscript:
 
 # -- captions --------------------------------------------------------------------------------------------------
 
-_TIMING = re.compile(r"^\s*(?P<a>(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})\s*-->\s*(?P<b>(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})")
+# Hours take at most two digits: no interview runs 100 hours, and a 20-digit hour is no time at all.
+_TIMING = re.compile(r"^\s*(?P<a>(?:\d{1,2}:)?\d{1,2}:\d{2}[.,]\d{1,3})\s*-->\s*"
+                     r"(?P<b>(?:\d{1,2}:)?\d{1,2}:\d{2}[.,]\d{1,3})")
 # Both run in linear time whatever the line: the voice's name starts with a character that is not a space (so
 # `\s+` and the name never compete for the same spaces), and a tag never spans a '<' (so a line of many '<' with
 # no '>' is scanned once, not once per '<'; "<v" and 60,000 spaces once held the service 11 s).
@@ -280,8 +298,11 @@ _TAG = re.compile(r"<[^<>]*>")
 MAX_CUE_CHARACTERS = 20_000  # a longer cue is not a caption
 
 
-def _seconds(stamp: str) -> float:
+def _seconds(stamp: str) -> float | None:
+    """Seconds from a cue time (hh:mm:ss.ttt or mm:ss.ttt); None where minutes or seconds are not 00-59."""
     parts = stamp.replace(",", ".").split(":")
+    if any(float(part) >= 60 for part in parts[1:]):
+        return None
     value = 0.0
     for part in parts:
         value = value * 60 + float(part)
@@ -295,6 +316,7 @@ def _read_captions(name: str, text: str, suffix: str, limits: ReadLimits) -> Par
     turns: list[dict] = []
     speaker = None
     i = cues = 0
+    last_start = 0.0
     while i < len(lines):
         match = _TIMING.match(lines[i])
         if not match:
@@ -303,8 +325,16 @@ def _read_captions(name: str, text: str, suffix: str, limits: ReadLimits) -> Par
             i += 1
             continue
         start, end = _seconds(match["a"]), _seconds(match["b"])
+        if start is None or end is None:
+            raise ReadError(f"{name}, line {i + 1}: minutes and seconds run from 00 to 59 in the cue timing "
+                            f"{lines[i].strip()!r}")
         if end < start:
             raise ReadError(f"{name}, line {i + 1}: the cue ends before it starts")
+        if start < last_start:
+            # Sentence times would run backwards, and a reviewer's "play from here" would jump about.
+            raise ReadError(f"{name}, line {i + 1}: this cue starts at {match['a']}, before the cue above it; "
+                            "caption cues must be in time order")
+        last_start = start
         i += 1
         cue = []
         size = 0
@@ -405,6 +435,7 @@ def _read_table(name: str, text: str, suffix: str, limits: ReadLimits) -> list[P
                     turn[stamp] = float(row[stamp])
                 except (TypeError, ValueError):
                     raise ReadError(f"{name}, line {n}: {stamp} {row[stamp]!r} is not a number of seconds") from None
+        check_times(f"{name}, line {n}:", turn.get("start"), turn.get("end"))
         if row.get("role"):
             turn["role"] = str(row["role"])
         groups[key].turns.append(turn)

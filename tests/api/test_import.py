@@ -142,3 +142,42 @@ def test_a_bad_file_stores_nothing_and_is_named(client, settings):
     binary = upload(client, [("x.txt", b"\x00\x01\x02binary")])
     assert binary.json()["problems"] == ["x.txt: this looks like a binary file, not text"]
     assert transcripts_in_db(settings) == 0
+
+
+def test_times_that_are_no_time_in_a_recording_are_refused_and_nothing_is_stored(client, settings):
+    """Absurd caption timings (minute 61, a 20-digit hour, cues out of order) and turn times (negative, past
+    100 hours, ending before they start) were once stored as they came: each is refused with its line."""
+    late = VTT.replace("00:00:05.000 --> 00:00:09.250", "00:61:05.000 --> 00:61:09.250")
+    huge = VTT.replace("00:00:05.000 --> 00:00:09.250", "12345678901234567890:00:05.000 --> 00:00:09.250")
+    backwards = VTT.replace("00:00:09.500 --> 00:00:12.000", "00:00:00.500 --> 00:00:00.900")
+    table = "speaker,text,start,end\nSP1,Fine words.,10,5\n"
+    response = upload(client, [("late.vtt", late.encode()), ("huge.vtt", huge.encode()),
+                               ("backwards.vtt", backwards.encode()), ("turns.csv", table.encode()),
+                               ("nan.jsonl", b'{"speaker": "SP1", "text": "Fine.", "start": "nan"}\n'),
+                               ("long.json", json.dumps({"turns": [{"speaker": "SP1", "text": "Fine.",
+                                                                    "start": 360001}]}).encode())])
+    assert response.status_code == 422
+    assert response.json()["problems"] == [
+        "late.vtt, line 6: minutes and seconds run from 00 to 59 in the cue timing '00:61:05.000 --> 00:61:09.250'",
+        "huge.vtt, line 6: cannot read the cue timing '12345678901234567890:00:05.000 --> 00:00:09.250'",
+        "backwards.vtt, line 9: this cue starts at 00:00:00.500, before the cue above it; caption cues must be in "
+        "time order",
+        "turns.csv, line 2: the turn ends (5.0) before it starts (10.0)",
+        "nan.jsonl, line 1: start nan is not a time in a recording (0 to 360000 seconds)",
+        "long.json: turns[0] start 360001 is not a time in a recording (0 to 360000 seconds)",
+    ]
+    posted = client.post("/transcripts", json={"turns": [{"speaker": "SP1", "text": "Fine.", "start": 9,
+                                                          "end": 2}]})
+    assert posted.status_code == 422 and "ends (2.0) before it starts (9.0)" in posted.text
+    assert transcripts_in_db(settings) == 0
+
+
+def test_utf8_damaged_in_places_is_refused_not_read_as_another_encoding(client, settings):
+    damaged = VTT.replace("She came", "She’s \udcff came").encode("utf-8", "surrogateescape")
+    at = damaged.index(b"\xff")
+    response = upload(client, [("damaged.vtt", damaged)])
+    assert response.status_code == 422
+    assert response.json()["problems"] == [
+        f"damaged.vtt: not valid UTF-8 at byte {at}, though it has UTF-8 characters elsewhere "
+        "(damaged, or two encodings mixed); save it as UTF-8"]
+    assert transcripts_in_db(settings) == 0

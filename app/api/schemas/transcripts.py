@@ -4,9 +4,10 @@ metadata, re-suggesting, and a transcript out with its run, sentences and sugges
 import json
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from app.api.schemas.common import CodeSuggestion, RequestIn, Role, Timestamp
+from app.ingest.readers import MAX_SECONDS
 
 MAX_EXTRA = 20_000  # characters of a transcript's `extra` metadata, as JSON
 
@@ -17,8 +18,15 @@ class TurnIn(RequestIn):
     speaker: str = Field(min_length=1, max_length=100)
     role: Role | None = None
     text: str
-    start: float | None = Field(None, ge=0, description="seconds into the recording (kept on its sentences)")
-    end: float | None = Field(None, ge=0)
+    start: float | None = Field(None, ge=0, le=MAX_SECONDS, allow_inf_nan=False,
+                                description="seconds into the recording (kept on its sentences)")
+    end: float | None = Field(None, ge=0, le=MAX_SECONDS, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> "TurnIn":
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise ValueError(f"the turn ends ({self.end}) before it starts ({self.start})")
+        return self
 
 
 class TranscriptIn(RequestIn):
