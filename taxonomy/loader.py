@@ -104,6 +104,7 @@ THIRD_PARTY_DIR = "third-party"
 # training/interview_examples.py writes them, docs/evaluation.md says what they are worth);
 # AUTOCODER_INTERVIEW_EXAMPLES=false runs without them.
 INTERVIEW_SET_DIR = "interview-set"
+RESERVED_NAMES = frozenset({THIRD_PARTY_DIR, INTERVIEW_SET_DIR})  # no codebook may be named as a supplement folder
 
 
 def load_builtin(taxonomy_dir: Path, *, third_party: bool = True) -> dict[str, Codebook]:

@@ -5,10 +5,16 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+# Every definition, quote and background sentence is encoded when a codebook's index is built, and the
+# encoder reads a long text at a cost that grows faster than its length: the longest built-in text is 653
+# characters. A label or synonym is a name, not a passage.
+MAX_TEXT = 2_000
+MAX_NAME = 300
 
 
 def code_id_as_text(value: object) -> object:
@@ -33,9 +39,9 @@ class Exemplar(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1)
-    source: str = ""
-    role: str | None = None
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    source: str = Field("", max_length=MAX_NAME)
+    role: str | None = Field(None, max_length=100)
 
     @field_validator("text")
     @classmethod
@@ -51,10 +57,10 @@ class Code(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1, max_length=64)
-    label: str
+    label: str = Field(max_length=MAX_NAME)
     parent: str | None = None
-    definition: str = ""
-    synonyms: list[str] = Field(default_factory=list)
+    definition: str = Field("", max_length=MAX_TEXT)
+    synonyms: list[Annotated[str, StringConstraints(max_length=MAX_NAME)]] = Field(default_factory=list)
     exemplars: list[Exemplar] = Field(default_factory=list)
     # Sentences that look like this code but are not it (the commonest confusions): a sentence closer to one
     # of them than to any of the code's own evidence loses score for this code.
@@ -136,6 +142,13 @@ class ResolvedCodebook:
     def background(self) -> list[Exemplar]:
         """Every part's background sentences: the 'no technique' side that codes compete with."""
         return [b for part in self.parts for b in part.background]
+
+    @property
+    def text_count(self) -> int:
+        """Texts its index encodes, at most: each leaf's definition line and every quote, counterexample and
+        background sentence."""
+        return len(self.background) + sum(1 + len(c.exemplars) + len(c.counterexamples) + len(c.source_definitions)
+                                          for c in self.leaves)
 
     def group_of(self, code: Code) -> Code | None:
         return self.by_id.get(code.parent) if code.parent else None

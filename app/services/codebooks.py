@@ -10,7 +10,7 @@ from app.config import Settings
 from app.db import store
 from app.errors import Conflict, InvalidInput, NotFound
 from taxonomy import Codebook, CodebookError, ResolvedCodebook, load_builtin, parse_codebook, resolve
-from taxonomy.loader import MAX_NODES, load_interview_set
+from taxonomy.loader import MAX_NODES, RESERVED_NAMES, load_interview_set
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,9 @@ class CodebookCatalog:
     stored content only the first time this process meets that digest."""
 
     def __init__(self, taxonomy_dir: Path, max_nodes: int = MAX_NODES, *, third_party: bool = True,
-                 interview_examples: bool = True):
+                 interview_examples: bool = True, max_texts: int = 10_000):
         self.max_nodes = max_nodes
+        self.max_texts = max_texts
         self._parsed: dict[str, Codebook] = {}  # digest -> uploaded codebook, validated
         # A broken built-in codebook (or supplement) should stop start-up loudly.
         self.builtin: dict[str, Codebook] = load_builtin(taxonomy_dir, third_party=third_party)
@@ -42,7 +43,7 @@ class CodebookCatalog:
     @classmethod
     def from_settings(cls, settings: Settings) -> "CodebookCatalog":
         return cls(settings.taxonomy_dir, settings.max_codebook_nodes, third_party=settings.third_party_text,
-                   interview_examples=settings.interview_examples)
+                   interview_examples=settings.interview_examples, max_texts=settings.max_codebook_texts)
 
     def _lookup(self, session: Session):
         def lookup(name: str) -> Codebook | None:
@@ -98,11 +99,18 @@ class CodebookCatalog:
         if book.name in self.builtin:
             raise Conflict(f"{book.name!r} is a built-in codebook; upload yours under another name "
                            f"(it can extend {book.name!r})")
+        if book.name in RESERVED_NAMES:
+            raise Conflict(f"{book.name!r} names the built-in codebooks' own supplements; upload yours under "
+                           "another name")
         lookup = self._lookup(session)
         try:
             resolved = resolve(book.name, lambda n: book if n == book.name else lookup(n), self.supplements)
         except CodebookError as exc:
             raise InvalidInput(exc.message, exc.problems) from None
+        if resolved.text_count > self.max_texts:
+            raise InvalidInput(f"{book.name} has {resolved.text_count} definitions, quotes and background "
+                               f"sentences with what it extends, more than the {self.max_texts} a codebook may "
+                               "have (AUTOCODER_MAX_CODEBOOK_TEXTS): each is encoded when it is first used")
         own_digest = ResolvedCodebook(book.name, (book,), tuple(book.codes)).digest
         latest = store.latest_uploaded_codebook(session, name=book.name)
         if latest is not None and latest.digest == own_digest:

@@ -44,3 +44,34 @@ def test_stored_codebooks_are_validated_once(client, monkeypatch):
         assert listed["mine"]["leaves"] == 1
         assert client.get("/codebooks/mine").json()["leaves"] == ["a"]
     assert calls == []
+
+
+def test_what_an_upload_would_have_encoded_is_bounded_and_nothing_is_stored(settings, embedder, row_counts):
+    """Every text of a codebook is encoded when it is first used: an upload of 20,000 quotes once took minutes
+    of the encoder. Its texts (with what it extends) are counted, and each text's length is bounded."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from tests.conftest import add_user
+
+    small = settings.model_copy(update={"max_codebook_texts": 100})
+    with TestClient(create_app(small, embedder)) as client:
+        client.headers.update(add_user(client.app, "admin", "admin"))
+        before = row_counts()
+        extends = "name: mine\ntitle: Mine\nextends: [bcttv1]\ncodes:\n  - {id: x1, label: X, definition: Mine.}\n"
+        response = client.post("/codebooks", content=extends, headers={"content-type": "application/yaml"})
+        assert response.status_code == 422
+        assert "more than the 100 a codebook may have (AUTOCODER_MAX_CODEBOOK_TEXTS)" in response.json()["detail"]
+        quotes = "".join(f"      - {{text: 'We walked to shop number {i} together.'}}\n" for i in range(101))
+        many = "name: many\ntitle: Many\ncodes:\n  - id: a\n    label: A\n    exemplars:\n" + quotes
+        response = client.post("/codebooks", content=many, headers={"content-type": "application/yaml"})
+        assert response.status_code == 422 and "many has 102 definitions" in response.json()["detail"]
+        long = many.replace(quotes, "      - {text: '" + "word " * 401 + "'}\n")  # 2,005 characters
+        response = client.post("/codebooks", content=long, headers={"content-type": "application/yaml"})
+        assert response.status_code == 422 and "at most 2000 characters" in response.text
+        reserved = GOOD.replace("name: mine", "name: interview-set")
+        response = client.post("/codebooks", content=reserved, headers={"content-type": "application/yaml"})
+        assert response.status_code == 409 and "supplements" in response.json()["detail"]
+        assert row_counts() == before
+        fits = many.replace(quotes, "".join(quotes.splitlines(keepends=True)[:99]))  # 100 texts with the definition
+        assert client.post("/codebooks", content=fits, headers={"content-type": "application/yaml"}).status_code == 201
