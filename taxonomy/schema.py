@@ -5,14 +5,14 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
-# Every definition, quote and background sentence is encoded when a codebook's index is built, and the
-# encoder reads a long text at a cost that grows faster than its length: the longest built-in text is 653
-# characters. A label or synonym is a name, not a passage.
+# Bounds on what an upload may bring (checked when it is stored, so a codebook stored before keeps working):
+# every definition, quote and background sentence is encoded when a codebook's index is built, and the encoder
+# reads a long text at a cost that grows faster than its length; the longest built-in text is 653 characters.
+# A label or synonym is a name, not a passage.
 MAX_TEXT = 2_000
 MAX_NAME = 300
 
@@ -39,9 +39,9 @@ class Exemplar(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
-    source: str = Field("", max_length=MAX_NAME)
-    role: str | None = Field(None, max_length=100)
+    text: str = Field(min_length=1)
+    source: str = ""
+    role: str | None = None
 
     @field_validator("text")
     @classmethod
@@ -57,10 +57,10 @@ class Code(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1, max_length=64)
-    label: str = Field(max_length=MAX_NAME)
+    label: str
     parent: str | None = None
-    definition: str = Field("", max_length=MAX_TEXT)
-    synonyms: list[Annotated[str, StringConstraints(max_length=MAX_NAME)]] = Field(default_factory=list)
+    definition: str = ""
+    synonyms: list[str] = Field(default_factory=list)
     exemplars: list[Exemplar] = Field(default_factory=list)
     # Sentences that look like this code but are not it (the commonest confusions): a sentence closer to one
     # of them than to any of the code's own evidence loses score for this code.
@@ -112,6 +112,20 @@ class Codebook(BaseModel):
         if duplicates:
             raise ValueError(f"duplicate code ids: {', '.join(duplicates)}")
         return self
+
+
+def overlong_texts(book: Codebook) -> list[str]:
+    """Where a codebook's texts are longer than MAX_TEXT (names than MAX_NAME) characters."""
+    found = [f"background[{n}]: {len(b.text)} characters, more than {MAX_TEXT}"
+             for n, b in enumerate(book.background) if len(b.text) > MAX_TEXT]
+    for code in book.codes:
+        texts = [("definition", code.definition, MAX_TEXT), ("label", code.label, MAX_NAME)]
+        texts += [(f"synonyms[{n}]", s, MAX_NAME) for n, s in enumerate(code.synonyms)]
+        for part in ("exemplars", "counterexamples", "source_definitions"):
+            texts += [(f"{part}[{n}]", e.text, MAX_TEXT) for n, e in enumerate(getattr(code, part))]
+        found += [f"code {code.id} {where}: {len(text)} characters, more than {most}"
+                  for where, text, most in texts if len(text) > most]
+    return found
 
 
 @dataclass(frozen=True)

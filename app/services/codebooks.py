@@ -11,6 +11,7 @@ from app.db import store
 from app.errors import Conflict, InvalidInput, NotFound
 from taxonomy import Codebook, CodebookError, ResolvedCodebook, load_builtin, parse_codebook, resolve
 from taxonomy.loader import MAX_NODES, RESERVED_NAMES, load_interview_set
+from taxonomy.schema import overlong_texts
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,9 @@ class CodebookCatalog:
             raise InvalidInput(exc.message, exc.problems) from None
         except ValueError as exc:
             raise InvalidInput(str(exc)) from None
+        if too_long := overlong_texts(book):
+            raise InvalidInput(f"{book.name}: {len(too_long)} texts are too long to encode; shorten them",
+                               too_long[:20])
         if book.name in self.builtin:
             raise Conflict(f"{book.name!r} is a built-in codebook; upload yours under another name "
                            f"(it can extend {book.name!r})")

@@ -66,9 +66,10 @@ def test_what_an_upload_would_have_encoded_is_bounded_and_nothing_is_stored(sett
         many = "name: many\ntitle: Many\ncodes:\n  - id: a\n    label: A\n    exemplars:\n" + quotes
         response = client.post("/codebooks", content=many, headers={"content-type": "application/yaml"})
         assert response.status_code == 422 and "many has 102 definitions" in response.json()["detail"]
-        long = many.replace(quotes, "      - {text: '" + "word " * 401 + "'}\n")  # 2,005 characters
+        long = many.replace(quotes, "      - {text: '" + "word " * 401 + "'}\n")  # 2,004 characters once stripped
         response = client.post("/codebooks", content=long, headers={"content-type": "application/yaml"})
-        assert response.status_code == 422 and "at most 2000 characters" in response.text
+        assert response.status_code == 422
+        assert response.json()["problems"] == ["code a exemplars[0]: 2004 characters, more than 2000"]
         reserved = GOOD.replace("name: mine", "name: interview-set")
         response = client.post("/codebooks", content=reserved, headers={"content-type": "application/yaml"})
         assert response.status_code == 409 and "supplements" in response.json()["detail"]
