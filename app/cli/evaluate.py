@@ -51,16 +51,19 @@ def evaluate(
         fail(exc)
     known = {e.text for c in book.codes for e in c.exemplars} | {b.text for b in book.background}
     inside = sum(it.text.strip() in known for it in items)
+    warnings = []
     if inside:  # a sentence matched against itself: the figures would not say how new talk fares
-        typer.echo(f"warning: {inside} of the {len(items)} sentences are exemplars or background of {book.name}, "
-                   "so they are scored against themselves; evaluate on sentences the codebook does not hold "
-                   "(AUTOCODER_INTERVIEW_EXAMPLES=false leaves out the interview set's)", err=True)
+        warnings.append(f"{inside} of the {len(items)} sentences are exemplars or background of {book.name}, so "
+                        "they are scored against themselves; evaluate on sentences the codebook does not hold "
+                        "(AUTOCODER_INTERVIEW_EXAMPLES=false leaves out the interview set's)")
     config = EvalConfig(top_k=top_k or settings.top_k,
                         threshold=settings.threshold if threshold is None else threshold,
                         evidence_k=settings.evidence_k, context=context, folds=folds, scoring=settings.scoring())
     embedder = make_embedder(settings)
     if embedder.fallback:
-        typer.echo(f"warning: {embedder.fallback}", err=True)
+        warnings.append(embedder.fallback)
+    for warning in warnings:  # on stderr as it happens, and in the figures' own output, which is what is kept
+        typer.echo(f"warning: {warning}", err=True)
     data = EvaluationSet(items, CodeIndexCache(embedder, settings.cache_dir).get(book), embedder, config)
     try:
         result = run_evaluation(data, modes=tuple(mode))
@@ -70,11 +73,13 @@ def evaluate(
     except ValueError as exc:
         fail(exc)
     if json_out:
-        payload = {"codebook": book.version, "model": embedder.model_id,
-                   "config": dataclasses.asdict(config)} | result.as_dict()
+        payload = {"codebook": book.version, "codebook_digest": book.digest, "model": embedder.model_id,
+                   "warnings": warnings, "config": dataclasses.asdict(config)} | result.as_dict()
         typer.echo(json.dumps(payload, indent=2))
     else:
-        typer.echo(f"Codebook {book.version}, model {embedder.model_id}, {labelled}")
+        typer.echo(f"Codebook {book.version} (digest {book.digest}), model {embedder.model_id}, {labelled}")
+        for warning in warnings:
+            typer.echo(f"Warning: {warning}")
         typer.echo(full_text(result, threshold=config.threshold, top_k=config.top_k))
 
 

@@ -87,6 +87,9 @@ def test_evaluate_command_warns_when_the_codebook_holds_the_sentences(tmp_path, 
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "warning: 1 of the 2 sentences are exemplars or background of bcttv1+relational-aspects" in result.output
+    payload = json.loads(result.output[result.output.index("{"):])  # the kept output says so too, with the digest
+    assert payload["warnings"][0].startswith("1 of the 2 sentences are exemplars or background")
+    assert len(payload["codebook_digest"]) == 16
     monkeypatch.setenv("AUTOCODER_INTERVIEW_EXAMPLES", "false")
     from app.config import get_settings
 
