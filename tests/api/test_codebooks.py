@@ -31,6 +31,8 @@ def test_list_and_read_builtin_codebooks(client):
     assert len(combined["leaves"]) == 98
     assert [p["name"] for p in combined["parts"]] == ["interview-talk", "bcttv1", "relational-aspects"]
     assert "Marks" in combined["parts"][2]["attribution"]
+    sources = {b["source"] for b in combined["background"]}  # what "no code" is learned from, shown with its source
+    assert any(s.startswith("interview set") for s in sources) and len(combined["background"]) > 100
 
 
 def test_upload_yaml_extend_a_builtin_and_use_it(client):

@@ -30,6 +30,8 @@ class CodebookOut(BaseModel):
     parts: list[CodebookPart]
     codes: list[dict] = Field(description="every code: id, label, parent, definition, synonyms, exemplars")
     leaves: list[str] = Field(description="ids of the codes that are suggested (codes with no children)")
+    background: list[dict] = Field(default_factory=list, description="ordinary talk that carries no code (text, "
+                                   "source): it competes with the codes, and the gate learns 'no code' from it")
 
 
 class CodebookUploaded(BaseModel):
