@@ -272,6 +272,12 @@ def fit_model(index: CodeIndex, background: list[EvidenceUnit]) -> gate.Codebook
     """Fit the gate and the codebook classifier on an index's own units (app/engine/gate.py)."""
     if index.background_vectors is None:
         return None
+    return gate.fit(*fit_inputs(index, background))
+
+
+def fit_inputs(index: CodeIndex, background: list[EvidenceUnit]) -> tuple:
+    """gate.fit's arguments for an index with a background: its units, which are exemplars, and for each
+    exemplar the units it must not meet when scored as a new sentence."""
     units = index.units
     exemplar = np.array([u.kind == EXEMPLAR for u in units])
     rows = np.flatnonzero(exemplar)
@@ -288,5 +294,5 @@ def fit_model(index: CodeIndex, background: list[EvidenceUnit]) -> gate.Codebook
             for j in range(start, end):  # a piece of the same exemplar, or the exemplar it was cut from
                 if units[j].kind == EXEMPLAR and (units[j].text in text or text in units[j].text):
                     same[r, j] = True
-    return gate.fit(index.vectors, np.array([u.code for u in units]), [u.text for u in units], exemplar, same,
-                    index.slices, index.background_vectors, [u.text for u in background])
+    return (index.vectors, np.array([u.code for u in units]), [u.text for u in units], exemplar, same,
+            index.slices, index.background_vectors, [u.text for u in background])

@@ -158,6 +158,20 @@ def fit(unit_vectors: np.ndarray, unit_codes: np.ndarray, unit_texts: list[str],
     coef[classifier.classes_] = classifier.coef_
     intercept[classifier.classes_] = classifier.intercept_
 
+    x, y = gate_training_set(unit_vectors, unit_texts, exemplar, same_exemplar, code_slices, background_vectors,
+                             background_texts)
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    gate = LogisticRegression(C=GATE_C, class_weight="balanced", max_iter=5000).fit((x - mean) / scale, y)
+    pieces = np.bincount(unit_codes, minlength=len(code_slices)).astype(np.float32)
+    return CodebookModel(coef, intercept, gate.coef_[0].astype(np.float32), float(gate.intercept_[0]),
+                         mean.astype(np.float32), scale.astype(np.float32), float(mean[-1]), pieces)
+
+
+def gate_training_set(unit_vectors: np.ndarray, unit_texts: list[str], exemplar: np.ndarray,
+                      same_exemplar: np.ndarray, code_slices: list[tuple[int, int]], background_vectors: np.ndarray,
+                      background_texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The gate's features and labels: each exemplar (1) and background sentence (0) scored as a new sentence
+    against the codebook, without itself."""
     rows = np.flatnonzero(exemplar)
     sims = unit_vectors[rows] @ unit_vectors.T
     sims[same_exemplar] = -1.0
@@ -170,12 +184,7 @@ def fit(unit_vectors: np.ndarray, unit_codes: np.ndarray, unit_texts: list[str],
         gate_features(positives, positive_background, np.log1p(word_counts([unit_texts[i] for i in rows]))),
         gate_features(negatives, _top_mean(own), np.log1p(word_counts(background_texts))),
     ])
-    y = np.r_[np.ones(len(rows)), np.zeros(len(background_vectors))]
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
-    gate = LogisticRegression(C=GATE_C, class_weight="balanced", max_iter=5000).fit((x - mean) / scale, y)
-    pieces = np.bincount(unit_codes, minlength=len(code_slices)).astype(np.float32)
-    return CodebookModel(coef, intercept, gate.coef_[0].astype(np.float32), float(gate.intercept_[0]),
-                         mean.astype(np.float32), scale.astype(np.float32), float(mean[-1]), pieces)
+    return x, np.r_[np.ones(len(rows)), np.zeros(len(background_vectors))]
 
 
 def _similarity(sims: np.ndarray, code_slices: list[tuple[int, int]]) -> np.ndarray:
