@@ -53,7 +53,7 @@ class ScoringParams:
     # The gate and codebook classifier (app/engine/gate.py) where the index has them; `gate_bias` moves the
     # gate's operating point (positive: fewer sentences shown, fewer techniques too; docs/evaluation.md).
     gate: bool = True
-    gate_bias: float = 0.0
+    gate_bias: float = gating.OPERATING_BIAS
     blend: float = gating.BLEND
     spread: float = gating.SPREAD
 
