@@ -80,9 +80,12 @@ def decode(name: str, data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         # A file in an older encoding (Windows-1252 from Word's "Save as text") is read as that encoding; one
-        # that is UTF-8 with bytes that are not would be read as one old encoding throughout, turning every
-        # "’" into "â€™", so it is refused instead.
-        if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and _UTF8_MULTIBYTE.search(data):
+        # that is UTF-8 with a few bytes that are not would be read as one old encoding throughout, turning
+        # every "’" into "â€™", so it is refused instead. Which is which: more well-formed UTF-8 characters than
+        # bytes that break it (Windows-1252 text makes a UTF-8 pair only by chance, as "É’" does).
+        valid = len(_UTF8_MULTIBYTE.findall(data))
+        broken = data.decode("utf-8", "replace").count("\ufffd")
+        if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and valid > broken:
             raise ReadError(f"{name}: not valid UTF-8 at byte {exc.start}, though it has UTF-8 characters "
                             "elsewhere (damaged, or two encodings mixed); save it as UTF-8") from None
     best = from_bytes(data).best()

@@ -173,7 +173,7 @@ def test_times_that_are_no_time_in_a_recording_are_refused_and_nothing_is_stored
 
 
 def test_utf8_damaged_in_places_is_refused_not_read_as_another_encoding(client, settings):
-    damaged = VTT.replace("She came", "She’s \udcff came").encode("utf-8", "surrogateescape")
+    damaged = VTT.replace("She came", "She’s “fine” at the café, \udcff came").encode("utf-8", "surrogateescape")
     at = damaged.index(b"\xff")
     response = upload(client, [("damaged.vtt", damaged)])
     assert response.status_code == 422
@@ -181,3 +181,9 @@ def test_utf8_damaged_in_places_is_refused_not_read_as_another_encoding(client, 
         f"damaged.vtt: not valid UTF-8 at byte {at}, though it has UTF-8 characters elsewhere "
         "(damaged, or two encodings mixed); save it as UTF-8"]
     assert transcripts_in_db(settings) == 0
+    # Windows-1252 that happens to hold one UTF-8 pair ("É’" is 0xC9 0x92) is still read as Windows-1252.
+    legacy = "SP5: We met at CAFÉ’S on the corner; it felt “safe” there, and the café was quiet.\n".encode("cp1252")
+    response = upload(client, [("legacy.txt", legacy)])
+    assert response.status_code == 201, response.text
+    stored = client.get(f"/transcripts/{response.json()['transcripts'][0]['id']}").json()
+    assert stored["segments"][0]["text"].startswith("We met at CAFÉ’S on the corner; it felt “safe” there")
