@@ -13,7 +13,8 @@ interview set's development half chose the constants below (before its sentences
 exemplars and background, taxonomy/codebooks/interview-set/); its test half was never used.
 
 The served score of a code (suggest.score_codes) is then
-    sigmoid(gate logit + logit(ANCHOR) + (rank score - best rank score) / SPREAD)
+    sigmoid(gate logit - bias + logit(ANCHOR) + (rank score - best rank score) / SPREAD)
+(bias: the operating point, OPERATING_BIAS unless AUTOCODER_GATE_BIAS says otherwise)
 so the best code of a sentence the gate takes for a technique scores at least ANCHOR, the service threshold,
 and other codes follow it as their rank scores fall behind the best. Everything is plain arrays: loading it
 never unpickles code.
@@ -27,7 +28,7 @@ import numpy as np
 from app.engine.markers import without_markers
 
 # The service threshold that the gate's operating point is mapped onto: a sentence's best code scores this
-# when the gate is exactly undecided (balanced classes, probability 0.5).
+# when its gate logit equals the operating point (0: the gate exactly undecided between balanced classes).
 ANCHOR = 0.30
 # How much of the rank score comes from the codebook classifier (the rest from similarity); how fast a code's
 # score falls as it ranks behind the best (in standard deviations of the sentence's rank scores). Chosen on
