@@ -33,7 +33,12 @@ SUPPORTED = (TEXT, JSON, DOCX, *CAPTIONS, *TABLE, ".zip")
 METADATA = ("title", "participant_id", "site", "trial_arm")  # per transcript: taken from its first row
 OBJECT_METADATA = (*METADATA, "role")  # a JSON transcript object's own: 'role' is the participant's
 CHUNK = 1 << 20
-_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_UTF8_EVIDENCE = re.compile(rb"[\xc2\xc3][\x80-\xbf]|\xe2[\x80-\x82][\x80-\xbf]|\xf0\x9f[\x80-\xbf]{2}")
+# The characters a Windows-1252 transcript in English (with European names) holds beyond ASCII: letters with
+# accents, and typographic punctuation. Text of only these is read as Windows-1252 before any guessing, which
+# took short English text for Central European (cp1250: "Seńora") or Japanese (cp932).
+_WESTERN = frozenset("ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝßàáâãäåæçèéêëìíîïñòóôõöøùúûüýÿ"
+                     "‘’“”–—…£€°•·«»¡¿\u00a0")
 MAX_SECONDS = 100 * 3600  # a turn's start or end: no interview recording runs 100 hours
 RATIO_FLOOR = 1 << 20  # the compression ratio is judged once a member has expanded past this many bytes
 
@@ -80,18 +85,30 @@ def decode(name: str, data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         # A file in an older encoding (Windows-1252 from Word's "Save as text") is read as that encoding; one
-        # that is UTF-8 with a few bytes that are not would be read as one old encoding throughout, turning
-        # every "’" into "â€™", so it is refused instead. Which is which: more well-formed UTF-8 characters than
-        # bytes that break it (Windows-1252 text makes a UTF-8 pair only by chance, as "É’" does).
-        valid = len(_UTF8_MULTIBYTE.findall(data))
-        broken = data.decode("utf-8", "replace").count("\ufffd")
-        if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and valid > broken:
-            raise ReadError(f"{name}: not valid UTF-8 at byte {exc.start}, though it has UTF-8 characters "
-                            "elsewhere (damaged, or two encodings mixed); save it as UTF-8") from None
+        # that is UTF-8 in places would be read as one old encoding throughout, turning every "’" into "â€™",
+        # so it is refused instead. Which is which: the UTF-8 forms of the characters English text uses (Â£,
+        # Ã©: C2/C3 and a continuation byte; â€™: E2 80-82 and one; emoji) next to bytes that break UTF-8.
+        # Windows-1252 text makes them only by chance, and not with those lead bytes ("É’" is C9 92).
+        if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and _UTF8_EVIDENCE.search(data):
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise ReadError(f"{name}, line {line}: not valid UTF-8 (byte {exc.start}), though it has UTF-8 "
+                            "characters elsewhere (damaged, or two encodings mixed); save it as UTF-8") from None
+    western = _western(data)
+    if western is not None:
+        return western
     best = from_bytes(data).best()
     if best is None:
         raise ReadError(f"{name}: cannot tell the text encoding (save it as UTF-8)")
     return str(best)
+
+
+def _western(data: bytes) -> str | None:
+    """The text as Windows-1252, where it decodes so and holds nothing beyond ASCII but _WESTERN."""
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    return text if all(ch in _WESTERN for ch in text if ord(ch) > 127) else None
 
 
 def read_file(name: str, data: bytes,
@@ -200,8 +217,10 @@ def is_hidden(path: str) -> bool:
 def check_times(where: str, start: float | None, end: float | None) -> None:
     """A turn's times are seconds into the recording: finite, 0 to MAX_SECONDS, and the end not before the start."""
     for stamp, value in (("start", start), ("end", end)):
-        if value is not None and not (math.isfinite(value) and 0 <= value <= MAX_SECONDS):
-            raise ReadError(f"{where} {stamp} {value!r} is not a time in a recording (0 to {MAX_SECONDS} seconds)")
+        # Compared as given: a whole number of 400 digits is fine for Python but no float (isfinite would raise).
+        if value is not None and not (0 <= value <= MAX_SECONDS):  # NaN fails every comparison
+            shown = value if len(repr(value)) <= 40 else f"{repr(value)[:20]}… ({len(repr(value))} characters)"
+            raise ReadError(f"{where} {stamp} {shown} is not a time in a recording (0 to {MAX_SECONDS} seconds)")
     if start is not None and end is not None and end < start:
         raise ReadError(f"{where} the turn ends ({end}) before it starts ({start})")
 
@@ -304,7 +323,7 @@ MAX_CUE_CHARACTERS = 20_000  # a longer cue is not a caption
 def _seconds(stamp: str) -> float | None:
     """Seconds from a cue time (hh:mm:ss.ttt or mm:ss.ttt); None where minutes or seconds are not 00-59."""
     parts = stamp.replace(",", ".").split(":")
-    if any(float(part) >= 60 for part in parts[1:]):
+    if any(float(part) >= 60 for part in parts[-2:]):  # minutes and seconds, with or without hours before them
         return None
     value = 0.0
     for part in parts:
@@ -417,6 +436,22 @@ def _jsonl_rows(name: str, text: str) -> Iterator[tuple[int, dict]]:
         yield n, {str(k).lower(): v for k, v in row.items()}
 
 
+_NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")  # float() also takes "1_000", "inf"
+
+
+def _table_seconds(where: str, stamp: str, value: object) -> float:
+    """A time from a CSV cell (text) or a JSONL value (a number; true/false is not one)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str) or (
+            isinstance(value, str) and not _NUMBER.fullmatch(value)):
+        raise ReadError(f"{where} {stamp} {value!r} is not a number of seconds")
+    try:
+        seconds = float(value)
+    except OverflowError:  # a whole number too large for a float
+        seconds = math.inf
+    check_times(where, seconds if stamp == "start" else None, seconds if stamp == "end" else None)
+    return seconds
+
+
 def _read_table(name: str, text: str, suffix: str, limits: ReadLimits) -> list[ParsedTranscript]:
     rows = _csv_rows(name, text) if suffix == ".csv" else _jsonl_rows(name, text)
     groups: dict[str, ParsedTranscript] = {}
@@ -434,10 +469,7 @@ def _read_table(name: str, text: str, suffix: str, limits: ReadLimits) -> list[P
         turn = {"speaker": speaker, "text": words}
         for stamp in ("start", "end"):
             if row.get(stamp) not in (None, ""):
-                try:
-                    turn[stamp] = float(row[stamp])
-                except (TypeError, ValueError):
-                    raise ReadError(f"{name}, line {n}: {stamp} {row[stamp]!r} is not a number of seconds") from None
+                turn[stamp] = _table_seconds(f"{name}, line {n}:", stamp, row[stamp])
         check_times(f"{name}, line {n}:", turn.get("start"), turn.get("end"))
         if row.get("role"):
             turn["role"] = str(row["role"])

@@ -151,11 +151,17 @@ def test_times_that_are_no_time_in_a_recording_are_refused_and_nothing_is_stored
     huge = VTT.replace("00:00:05.000 --> 00:00:09.250", "12345678901234567890:00:05.000 --> 00:00:09.250")
     backwards = VTT.replace("00:00:09.500 --> 00:00:12.000", "00:00:00.500 --> 00:00:00.900")
     table = "speaker,text,start,end\nSP1,Fine words.,10,5\n"
+    no_hours = VTT.replace("00:00:05.000 --> 00:00:09.250", "75:00.000 --> 75:05.000")
     response = upload(client, [("late.vtt", late.encode()), ("huge.vtt", huge.encode()),
                                ("backwards.vtt", backwards.encode()), ("turns.csv", table.encode()),
                                ("nan.jsonl", b'{"speaker": "SP1", "text": "Fine.", "start": "nan"}\n'),
                                ("long.json", json.dumps({"turns": [{"speaker": "SP1", "text": "Fine.",
-                                                                    "start": 360001}]}).encode())])
+                                                                    "start": 360001}]}).encode()),
+                               ("no-hours.vtt", no_hours.encode()),
+                               ("huge.json", b'[{"speaker": "SP1", "text": "Fine.", "start": 1' + b"0" * 400 + b"}]"),
+                               ("huge.jsonl", b'{"speaker": "SP1", "text": "Fine.", "end": 1' + b"0" * 400 + b"}\n"),
+                               ("bool.jsonl", b'{"speaker": "SP1", "text": "Fine.", "start": true}\n'),
+                               ("underscore.csv", b"speaker,text,start\nSP1,Fine.,1_000\n")])
     assert response.status_code == 422
     assert response.json()["problems"] == [
         "late.vtt, line 6: minutes and seconds run from 00 to 59 in the cue timing '00:61:05.000 --> 00:61:09.250'",
@@ -163,8 +169,14 @@ def test_times_that_are_no_time_in_a_recording_are_refused_and_nothing_is_stored
         "backwards.vtt, line 9: this cue starts at 00:00:00.500, before the cue above it; caption cues must be in "
         "time order",
         "turns.csv, line 2: the turn ends (5.0) before it starts (10.0)",
-        "nan.jsonl, line 1: start nan is not a time in a recording (0 to 360000 seconds)",
+        "nan.jsonl, line 1: start 'nan' is not a number of seconds",
         "long.json: turns[0] start 360001 is not a time in a recording (0 to 360000 seconds)",
+        "no-hours.vtt, line 6: minutes and seconds run from 00 to 59 in the cue timing '75:00.000 --> 75:05.000'",
+        "huge.json: turns[0] start 10000000000000000000… (401 characters) is not a time in a recording (0 to "
+        "360000 seconds)",
+        "huge.jsonl, line 1: end inf is not a time in a recording (0 to 360000 seconds)",
+        "bool.jsonl, line 1: start True is not a number of seconds",
+        "underscore.csv, line 2: start '1_000' is not a number of seconds",
     ]
     posted = client.post("/transcripts", json={"turns": [{"speaker": "SP1", "text": "Fine.", "start": 9,
                                                           "end": 2}]})
@@ -175,15 +187,23 @@ def test_times_that_are_no_time_in_a_recording_are_refused_and_nothing_is_stored
 def test_utf8_damaged_in_places_is_refused_not_read_as_another_encoding(client, settings):
     damaged = VTT.replace("She came", "She’s “fine” at the café, \udcff came").encode("utf-8", "surrogateescape")
     at = damaged.index(b"\xff")
-    response = upload(client, [("damaged.vtt", damaged)])
+    # One UTF-8 apostrophe, one Windows-1252 one: two encodings pasted together (was stored as "it窶冱").
+    mixed = "SP1: She said it’s fine.\n".encode() + "SP1: And it’s fine too.\n".encode("cp1252")
+    response = upload(client, [("damaged.vtt", damaged), ("mixed.txt", mixed)])
     assert response.status_code == 422
     assert response.json()["problems"] == [
-        f"damaged.vtt: not valid UTF-8 at byte {at}, though it has UTF-8 characters elsewhere "
+        f"damaged.vtt, line 7: not valid UTF-8 (byte {at}), though it has UTF-8 characters elsewhere "
+        "(damaged, or two encodings mixed); save it as UTF-8",
+        "mixed.txt, line 2: not valid UTF-8 (byte 38), though it has UTF-8 characters elsewhere "
         "(damaged, or two encodings mixed); save it as UTF-8"]
     assert transcripts_in_db(settings) == 0
-    # Windows-1252 that happens to hold one UTF-8 pair ("É’" is 0xC9 0x92) is still read as Windows-1252.
-    legacy = "SP5: We met at CAFÉ’S on the corner; it felt “safe” there, and the café was quiet.\n".encode("cp1252")
-    response = upload(client, [("legacy.txt", legacy)])
+    # Windows-1252 is read as such: with a UTF-8 pair in it by chance ("É’" is 0xC9 0x92), and where a guess
+    # of the encoding took short English text with Spanish names for Central European ("Seńora Muńoz").
+    legacy = ["SP5: We met at CAFÉ’S on the corner; it felt “safe” there, and the café was quiet.\n",
+              "SP1: I told Señora Muñoz I’d try again, and she said “good”.\n",
+              "SP1: I’d say it cost £5 a week, naïvely, at 10°C.\n"]
+    response = upload(client, [(f"legacy{n}.txt", text.encode("cp1252")) for n, text in enumerate(legacy)])
     assert response.status_code == 201, response.text
-    stored = client.get(f"/transcripts/{response.json()['transcripts'][0]['id']}").json()
-    assert stored["segments"][0]["text"].startswith("We met at CAFÉ’S on the corner; it felt “safe” there")
+    for text, made in zip(legacy, response.json()["transcripts"], strict=True):
+        stored = client.get(f"/transcripts/{made['id']}").json()
+        assert stored["text"].strip() == text.strip()
