@@ -119,7 +119,10 @@ def overlong_texts(book: Codebook) -> list[str]:
     found = [f"background[{n}]: {len(b.text)} characters, more than {MAX_TEXT}"
              for n, b in enumerate(book.background) if len(b.text) > MAX_TEXT]
     for code in book.codes:
-        texts = [("definition", code.definition, MAX_TEXT), ("label", code.label, MAX_NAME)]
+        # The label, synonyms and definition are encoded as one line (code_index.definition_text).
+        line = " ".join([code.label, *code.synonyms, code.definition])
+        texts = [("definition", code.definition, MAX_TEXT), ("label", code.label, MAX_NAME),
+                 ("label, synonyms and definition together", line, MAX_TEXT + MAX_NAME)]
         texts += [(f"synonyms[{n}]", s, MAX_NAME) for n, s in enumerate(code.synonyms)]
         for part in ("exemplars", "counterexamples", "source_definitions"):
             texts += [(f"{part}[{n}]", e.text, MAX_TEXT) for n, e in enumerate(getattr(code, part))]
@@ -156,13 +159,6 @@ class ResolvedCodebook:
     def background(self) -> list[Exemplar]:
         """Every part's background sentences: the 'no technique' side that codes compete with."""
         return [b for part in self.parts for b in part.background]
-
-    @property
-    def text_count(self) -> int:
-        """Texts its index encodes, at most: each leaf's definition line and every quote, counterexample and
-        background sentence."""
-        return len(self.background) + sum(1 + len(c.exemplars) + len(c.counterexamples) + len(c.source_definitions)
-                                          for c in self.leaves)
 
     def group_of(self, code: Code) -> Code | None:
         return self.by_id.get(code.parent) if code.parent else None

@@ -78,7 +78,7 @@ def codebook_export_qdc(name: str, out: Path) -> None:
 
     with open_session() as session:
         try:
-            book = CodebookCatalog.from_settings(get_settings()).resolve(session, name)
+            book = CodebookCatalog.from_settings(get_settings()).resolve(session, name, to_encode=False)
         except AutocoderError as exc:
             fail(exc)
         out.write_bytes(codebook_qdc(book))

@@ -19,7 +19,7 @@ def _report_coding(session, catalog, settings, codebook, source, threshold=None)
     from app.services.visibility import Visibility
 
     try:
-        book = catalog.resolve(session, codebook or settings.default_codebook)
+        book = catalog.resolve(session, codebook or settings.default_codebook, to_encode=False)
         return reports.gather(session, book, scope=Visibility.everyone(), source=source, threshold=threshold)
     except AutocoderError as exc:
         fail(exc)

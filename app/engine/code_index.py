@@ -116,6 +116,12 @@ def evidence_units(codebook: ResolvedCodebook, *, filter_units: bool = True) -> 
     return units
 
 
+def encoded_texts(codebook: ResolvedCodebook) -> int:
+    """Texts its index encodes beyond any it borrows: definition lines, quotes and the sentences of longer
+    quotes that stand alone, counterexamples and its own background (what AUTOCODER_MAX_CODEBOOK_TEXTS bounds)."""
+    return len(evidence_units(codebook)) + len(counter_units(codebook)) + len(codebook.background)
+
+
 def counter_units(codebook: ResolvedCodebook) -> list[EvidenceUnit]:
     return [EvidenceUnit(i, COUNTEREXAMPLE, ex.text, ex.source)
             for i, code in enumerate(codebook.leaves) for ex in code.counterexamples]

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from app import validation
 from app.config import Settings
 from app.db import store
+from app.engine.code_index import encoded_texts
 from app.errors import Conflict, InvalidInput, NotFound
 from taxonomy import Codebook, CodebookError, ResolvedCodebook, load_builtin, parse_codebook, resolve
 from taxonomy.loader import MAX_NODES, RESERVED_NAMES, load_interview_set
@@ -36,6 +37,7 @@ class CodebookCatalog:
                  interview_examples: bool = True, max_texts: int = 10_000):
         self.max_nodes = max_nodes
         self.max_texts = max_texts
+        self._sizes: dict[str, int] = {}  # digest -> texts its index encodes
         self._parsed: dict[str, Codebook] = {}  # digest -> uploaded codebook, validated
         # A broken built-in codebook (or supplement) should stop start-up loudly.
         self.builtin: dict[str, Codebook] = load_builtin(taxonomy_dir, third_party=third_party)
@@ -60,15 +62,34 @@ class CodebookCatalog:
 
         return lookup
 
-    def resolve(self, session: Session, name: str) -> ResolvedCodebook:
-        """The named codebook ('a' or 'a+b'), with everything it extends merged in."""
+    def resolve(self, session: Session, name: str, *, to_encode: bool = True) -> ResolvedCodebook:
+        """The named codebook ('a' or 'a+b'), with everything it extends merged in. `to_encode`: it is about to
+        code sentences, so its index may be built; reading it (listing, showing, exporting, reports) is not."""
         try:
-            return resolve(name, self._lookup(session), self.supplements)
+            book = resolve(name, self._lookup(session), self.supplements)
         except CodebookError as exc:
             if exc.message.startswith("unknown codebook"):
                 known = ", ".join(self.names(session))
                 raise NotFound(f"{exc.message}; known codebooks: {known}") from None
             raise InvalidInput(exc.message, exc.problems) from None
+        if to_encode:
+            self._check_size(book)
+        return book
+
+    def _check_size(self, book: ResolvedCodebook) -> None:
+        """Refuse a codebook, or a combination, whose index would encode more than max_texts texts: checked on
+        upload and again whenever a name is resolved, as `a+b` or a newer version of what an upload extends
+        can grow past what each upload was checked at. Counted once per digest; built-in codebooks alone are
+        trusted (the project ships them)."""
+        if all(part.name in self.builtin for part in book.parts):
+            return
+        count = self._sizes.get(book.digest)
+        if count is None:
+            count = self._sizes[book.digest] = encoded_texts(book)
+        if count > self.max_texts:
+            raise InvalidInput(f"{book.name} would have {count} texts to encode (definition lines, quotes and the "
+                               "sentences of longer quotes, counterexamples, background) with what it extends, "
+                               f"more than the {self.max_texts} a codebook may have (AUTOCODER_MAX_CODEBOOK_TEXTS)")
 
     def forget_parsed(self) -> None:
         """Drop the parsed uploads: a transcript's deletion took its sentences out of stored codebooks."""
@@ -82,7 +103,7 @@ class CodebookCatalog:
         out = []
         for name in self.names(session):
             book = lookup(name)
-            resolved = self.resolve(session, name)
+            resolved = self.resolve(session, name, to_encode=False)
             out.append(CatalogEntry(name, book.title, book.version,
                                     "builtin" if name in self.builtin else "upload",
                                     book.extends, len(resolved.codes), len(resolved.leaves)))
@@ -111,10 +132,7 @@ class CodebookCatalog:
             resolved = resolve(book.name, lambda n: book if n == book.name else lookup(n), self.supplements)
         except CodebookError as exc:
             raise InvalidInput(exc.message, exc.problems) from None
-        if resolved.text_count > self.max_texts:
-            raise InvalidInput(f"{book.name} has {resolved.text_count} definitions, quotes and background "
-                               f"sentences with what it extends, more than the {self.max_texts} a codebook may "
-                               "have (AUTOCODER_MAX_CODEBOOK_TEXTS): each is encoded when it is first used")
+        self._check_size(resolved)
         own_digest = ResolvedCodebook(book.name, (book,), tuple(book.codes)).digest
         latest = store.latest_uploaded_codebook(session, name=book.name)
         if latest is not None and latest.digest == own_digest:

@@ -65,7 +65,18 @@ def test_what_an_upload_would_have_encoded_is_bounded_and_nothing_is_stored(sett
         quotes = "".join(f"      - {{text: 'We walked to shop number {i} together.'}}\n" for i in range(101))
         many = "name: many\ntitle: Many\ncodes:\n  - id: a\n    label: A\n    exemplars:\n" + quotes
         response = client.post("/codebooks", content=many, headers={"content-type": "application/yaml"})
-        assert response.status_code == 422 and "many has 102 definitions" in response.json()["detail"]
+        assert response.status_code == 422 and "many would have 102 texts to encode" in response.json()["detail"]
+        # A long quote is encoded whole and sentence by sentence: 40 sentences count as 41 texts, not one.
+        story = " ".join(f"Then we walked to shop number {i} together." for i in range(40))
+        talk = "name: talk\ntitle: Talk\ncodes:\n" + "".join(
+            f"  - {{id: t{k}, label: T{k}, exemplars: [{{text: '{story}'}}]}}\n" for k in range(3))
+        response = client.post("/codebooks", content=talk, headers={"content-type": "application/yaml"})
+        assert response.status_code == 422 and "talk would have 126 texts" in response.json()["detail"]
+        # The label, synonyms and definition are one encoded line: a thousand synonyms make it too long.
+        synonyms = "name: syn\ntitle: Syn\ncodes:\n  - {id: a, label: A, synonyms: [" + ", ".join(
+            f"'walking together number {i}'" for i in range(200)) + "]}\n"
+        response = client.post("/codebooks", content=synonyms, headers={"content-type": "application/yaml"})
+        assert response.status_code == 422 and "label, synonyms and definition together" in response.text
         long = many.replace(quotes, "      - {text: '" + "word " * 401 + "'}\n")  # 2,004 characters once stripped
         response = client.post("/codebooks", content=long, headers={"content-type": "application/yaml"})
         assert response.status_code == 422
@@ -76,3 +87,11 @@ def test_what_an_upload_would_have_encoded_is_bounded_and_nothing_is_stored(sett
         assert row_counts() == before
         fits = many.replace(quotes, "".join(quotes.splitlines(keepends=True)[:99]))  # 100 texts with the definition
         assert client.post("/codebooks", content=fits, headers={"content-type": "application/yaml"}).status_code == 201
+        # Each upload fits; joined at use they do not, and are refused wherever a codebook name is taken.
+        other = fits.replace("name: many", "name: other").replace("id: a", "id: b").replace("shop", "market")
+        assert client.post("/codebooks", content=other, headers={"content-type": "application/yaml"}).status_code == 201
+        assert client.get("/codebooks/many+other").status_code == 200  # reading it encodes nothing
+        suggested = client.post("/suggest", json={"text": "We walked to the shop.", "codebook": "many+other"})
+        assert suggested.status_code == 422
+        assert "many+other would have 200 texts" in suggested.json()["detail"]
+        assert {c["name"] for c in client.get("/codebooks").json()} >= {"many", "other"}  # listing still works

@@ -25,7 +25,7 @@ def list_codebooks(_: Viewer, session: SessionDep, catalog: CatalogDep) -> list:
 @router.get("/{name}/qdc", responses={404: {"model": ErrorOut}, **answers(XML)}, response_class=Response)
 def export_qdc(name: str, _: Viewer, session: SessionDep, catalog: CatalogDep) -> Response:
     """The codebook as a REFI-QDA .qdc file (NVivo, ATLAS.ti, MAXQDA import it)."""
-    book = catalog.resolve(session, name)
+    book = catalog.resolve(session, name, to_encode=False)
     return Response(codebook_qdc(book), media_type="application/xml",
                     headers={"Content-Disposition": f'attachment; filename="{name}.qdc"'})
 
@@ -46,7 +46,7 @@ async def import_qdc(request: Request, response: Response, _: Admin, session: Se
 @router.get("/{name}", response_model=CodebookOut, responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
 def get_codebook(name: str, _: Viewer, session: SessionDep, catalog: CatalogDep) -> dict:
     """A codebook with everything it extends merged in; `name` may combine codebooks, as in 'a+b'."""
-    book = catalog.resolve(session, name)
+    book = catalog.resolve(session, name, to_encode=False)
     return {"name": book.name, "version": book.version, "digest": book.digest,
             "parts": [{"name": p.name, "title": p.title, "version": p.version, "attribution": p.attribution,
                        "licence": p.licence} for p in book.parts],

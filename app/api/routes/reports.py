@@ -23,7 +23,7 @@ Coders = Annotated[list[str] | None, Query(alias="coder", description="Coder nam
 
 
 def _coding(session, scope, coder, codebook, source, transcripts, coders, threshold) -> reports.Coding:
-    book = coder.catalog.resolve(session, codebook or coder.settings.default_codebook)
+    book = coder.catalog.resolve(session, codebook or coder.settings.default_codebook, to_encode=False)
     return reports.gather(session, book, scope=scope, source=source, transcript_ids=transcripts, coders=coders,
                           threshold=threshold)
 
@@ -116,6 +116,6 @@ def export_project(scope: Visible, session: SessionDep, coder: CoderDep, codeboo
     """The coded project for NVivo, ATLAS.ti or MAXQDA (REFI-QDA): sources, coded segments, codes, coders
     (the consensus, as user "consensus", by default once any exists; source=pooled: each coder as themselves)."""
     book = coder.catalog.resolve(session, codebook or exports.current_codebook_name(
-        session, coder.settings.default_codebook))
+        session, coder.settings.default_codebook), to_encode=False)
     return Response(exports.project(session, scope, book, name, transcript, source), media_type="application/zip",
                     headers={"Content-Disposition": 'attachment; filename="project.qdpx"'})
