@@ -33,6 +33,8 @@ def test_list_and_read_builtin_codebooks(client):
     assert "Marks" in combined["parts"][2]["attribution"]
     sources = {b["source"] for b in combined["background"]}  # what "no code" is learned from, shown with its source
     assert any(s.startswith("interview set") for s in sources) and len(combined["background"]) > 100
+    assert combined["background_borrowed"] is False
+    assert client.get("/codebooks/peer-change-model").json()["background_borrowed"] is True
 
 
 def test_upload_yaml_extend_a_builtin_and_use_it(client):

@@ -52,7 +52,8 @@ def get_codebook(name: str, _: Viewer, session: SessionDep, catalog: CatalogDep)
                        "licence": p.licence} for p in book.parts],
             "codes": [c.model_dump() for c in book.codes],
             "leaves": [c.id for c in book.leaves],
-            "background": [b.model_dump() for b in book.background]}
+            "background": [b.model_dump() for b in book.background],
+            "background_borrowed": not book.background}
 
 
 @router.post("", status_code=201, response_model=CodebookUploaded,

@@ -32,6 +32,8 @@ class CodebookOut(BaseModel):
     leaves: list[str] = Field(description="ids of the codes that are suggested (codes with no children)")
     background: list[dict] = Field(default_factory=list, description="ordinary talk that carries no code (text, "
                                    "source): it competes with the codes, and the gate learns 'no code' from it")
+    background_borrowed: bool = Field(False, description="true where the codebook brings no background and "
+                                      "borrows interview-talk's (its sentences are not listed here)")
 
 
 class CodebookUploaded(BaseModel):
