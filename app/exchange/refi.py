@@ -109,8 +109,9 @@ def read_qdc(data: bytes, name: str) -> Codebook:
             code_id, label = (numbered.group(1), numbered.group(2)) if numbered else (full[:64], full)
             if code_id in seen:  # two unnumbered codes with one name under different parents
                 code_id = f"{parent}/{code_id}"[:64] if parent else code_id
-            if code_id in seen:
-                raise RefiError(f"two codes are both called {full!r}")
+            if code_id in seen:  # the same name, or names that share the first 64 characters a code id keeps
+                raise RefiError(f"two codes would have the id {code_id!r} (a code id keeps the first 64 characters "
+                                f"of an unnumbered code's name; this one is {full[:80]!r}); rename or number one")
             seen.add(code_id)
             desc = node.find(f"{{{ns}}}Description")
             definition, synonyms, exemplars = _parse_description(desc.text or "" if desc is not None else "")

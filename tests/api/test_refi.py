@@ -187,3 +187,18 @@ def test_project_qdpx_memos_are_notes_participants_are_cases_and_each_coding_is_
     assert {u.get("name") for u in own.iter(f"{q}User")} == {"bob"}
     assert [n.findtext(f"{q}PlainTextContent") for n in own.iter(f"{q}Note")] == [
         "Nothing to code, but the tone matters."]
+
+
+def test_two_unnumbered_qdc_codes_whose_names_share_64_characters_are_named_plainly(client):
+    """A code id keeps the first 64 characters of an unnumbered name: two such names collide, and the refusal
+    said they were 'both called' one name when they differ."""
+    stem = "Talking about what the peer worker did when things went badly at home " * 2
+    xml = (f'<CodeBook xmlns="{CODEBOOK_NS}" origin="t"><Codes>'
+           f'<Code guid="a1b2c3d4-0000-4000-8000-000000000001" name="{stem}first" isCodable="true"/>'
+           f'<Code guid="a1b2c3d4-0000-4000-8000-000000000002" name="{stem}second" isCodable="true"/>'
+           '</Codes></CodeBook>')
+    response = client.post("/codebooks/qdc", params={"name": "long-names"}, content=xml.encode(),
+                           headers={"content-type": "application/xml"})
+    assert response.status_code == 422
+    assert f"two codes would have the id {stem[:64]!r}" in response.json()["detail"]
+    assert "both called" not in response.json()["detail"]
