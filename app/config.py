@@ -100,8 +100,8 @@ class Settings(BaseSettings):
     max_archive_members: int = Field(5000, ge=1)
     # Values in an uploaded codebook once YAML aliases are expanded (BCTTv1 with its exemplars has ~3,000).
     max_codebook_nodes: int = Field(200_000, ge=100)
-    # Texts an uploaded codebook brings to encode, with what it extends (the default codebook has ~2,100; each
-    # takes EmbeddingGemma ~10-40 ms on two cores, so 10,000 is minutes of a core's time, once per upload).
+    # Texts a codebook with an upload in it would encode, with what it extends (services/codebooks.py; the
+    # default codebook encodes 3,333, in 58 s on two cores with EmbeddingGemma: 10,000 is about three minutes).
     max_codebook_texts: int = Field(10_000, ge=100)
     jobs_dir: Path = Path("data/jobs")
     models_dir: Path = Path("models")  # trained classifier versions, one folder each
