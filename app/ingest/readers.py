@@ -440,16 +440,15 @@ _NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")  # floa
 
 
 def _table_seconds(where: str, stamp: str, value: object) -> float:
-    """A time from a CSV cell (text) or a JSONL value (a number; true/false is not one)."""
+    """A time from a CSV cell (text) or a JSONL value (a number; true/false is not one); its range is checked
+    with the turn's other time (check_times)."""
     if isinstance(value, bool) or not isinstance(value, int | float | str) or (
             isinstance(value, str) and not _NUMBER.fullmatch(value)):
         raise ReadError(f"{where} {stamp} {value!r} is not a number of seconds")
     try:
-        seconds = float(value)
-    except OverflowError:  # a whole number too large for a float
-        seconds = math.inf
-    check_times(where, seconds if stamp == "start" else None, seconds if stamp == "end" else None)
-    return seconds
+        return float(value)
+    except OverflowError:  # a whole number too large for a float: check_times refuses it
+        return math.inf
 
 
 def _read_table(name: str, text: str, suffix: str, limits: ReadLimits) -> list[ParsedTranscript]:
