@@ -436,7 +436,9 @@ def _jsonl_rows(name: str, text: str) -> Iterator[tuple[int, dict]]:
         yield n, {str(k).lower(): v for k, v in row.items()}
 
 
-_NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")  # float() also takes "1_000", "inf"
+# float() also takes "1_000" and "inf". Digits after the point only follow one, so no run of digits can be
+# split two ways (\d+\.?\d* could, and 100 KB of "1" ending in "e" then took 157 s to refuse).
+_NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
 
 
 def _table_seconds(where: str, stamp: str, value: object) -> float:

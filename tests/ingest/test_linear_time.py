@@ -97,3 +97,13 @@ def test_sentence_splitting_is_linear_on_long_runs_with_no_space():
         assert "".join(s.text for s in segments).replace(" ", "") == body[4:].replace(" ", "")  # nothing lost
     assert tokenizable("a" * 129) == ("a" * 63 + " ") * 2 + "a" and tokenizable("So I went home.") == "So I went home."
     assert tokenizable("a" * 128) == "a" * 63 + " " + "a" * 64  # never its last: the run's end stays a word
+
+
+def test_a_table_time_of_100_kb_of_digits_is_refused_at_once():
+    """A CSV start of 100,000 "1" and an "e": the number pattern split the digits every way it could (157 s)."""
+    for cell in ("1" * 100_000 + "e", "1" * 100_000 + ".", "+" + "1" * 100_000 + ".1e"):
+        result, took = timed(read_file, "t.csv", f"speaker,text,start\nSP1,Fine words.,{cell}\n".encode(),
+                             ReadLimits())
+        assert isinstance(result, ReadError) and took < BOUND, (cell[-3:], took)
+    assert read_file("t.csv", b"speaker,text,start,end\nSP1,Fine.,1.5,2.\nSP1,More.,2.5e0,.5e1\n")[0][0].turns[1][
+        "end"] == 5.0
